@@ -1,0 +1,77 @@
+"""Time budgets: parse '1h30m' and carry one Deadline down through every layer."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from automl.errors import ConfigError
+
+_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
+_BUDGET_PATTERN = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+MIN_BUDGET_S = 20.0  # below this, Ray start-up and the finish leave no time to search
+
+
+def parse_budget(text: str | int | float) -> float:
+    """Return seconds for '90s', '30m', '4h', '1h30m' or a plain number of seconds.
+
+    >>> parse_budget("1h30m")
+    5400.0
+    """
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        cleaned = str(text).strip().lower().replace(" ", "")
+        match = _BUDGET_PATTERN.match(cleaned)
+        if cleaned.replace(".", "", 1).isdigit():
+            seconds = float(cleaned)
+        elif not cleaned or match is None or not any(match.groups()):
+            raise ConfigError(
+                f"The budget must be a duration like '90s', '30m', '4h' or '1h30m'; got {text!r}."
+            )
+        else:
+            hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
+            seconds = hours * 3600 + minutes * 60 + secs
+    if seconds < MIN_BUDGET_S:
+        raise ConfigError(
+            f"The budget must be at least {MIN_BUDGET_S:.0f}s to leave time for a search; "
+            f"got {seconds:.0f}s. Pass a longer one, e.g. --budget 2m."
+        )
+    return seconds
+
+
+class Deadline:
+    """A fixed point in time that every layer spends from; `remaining()` never goes below 0."""
+
+    def __init__(self, seconds: float, start: float | None = None) -> None:
+        self.start = time.monotonic() if start is None else start
+        self.total = float(seconds)
+
+    @property
+    def end(self) -> float:
+        return self.start + self.total
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def sub(self, reserve: float) -> Deadline:
+        """A deadline that ends `reserve` seconds before this one (for the part before a finish)."""
+        return Deadline(max(0.0, self.total - reserve), start=self.start)
+
+
+def format_seconds(seconds: float) -> str:
+    """'1h02m', '3m05s', '42s' — short, for progress lines and reports."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,195 @@
+"""The `automl` command: fit, detect, predict, studies.
+
+Every AutoMLError becomes one line on stderr and exit code 2; nothing prints a traceback for
+bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from automl.errors import AutoMLError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+LEADERBOARD_ROWS = 10
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="a CSV/Parquet table or a folder of class sub-folders of images")
+    parser.add_argument("--target", help="the table's label column (default: one named target/label/class/y)")
+    parser.add_argument(
+        "--task",
+        default="auto",
+        choices=["auto", "classification", "regression"],
+        help="override the detected task",
+    )
+    parser.add_argument("--families", help="comma-separated families to search, e.g. mlp,cnn")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automl",
+        description="Search deep network architectures for your data (Ray Tune + Optuna).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fit = sub.add_parser("fit", help="search architectures and export the best model")
+    _add_data_options(fit)
+    fit.add_argument("--budget", default="10m", help="time for the whole command: 90s, 30m, 4h, 1h30m")
+    fit.add_argument("--study", help="study name (default: the data's name, made unique)")
+    fit.add_argument("--studies-dir", default="studies", help="where studies are stored")
+    fit.add_argument("--seed", type=int, default=0, help="random seed of the search")
+    fit.add_argument("--max-epochs", type=int, default=30, help="epochs of a full trial")
+    fit.add_argument("--address", help="Ray cluster address (auto or ray://host:port); default: local")
+    fit.add_argument("--quiet", action="store_true", help="print only the result")
+
+    detect = sub.add_parser("detect", help="say what the data is and which families will be searched")
+    _add_data_options(detect)
+    detect.add_argument("--json", action="store_true", help="print the TaskInfo as JSON")
+
+    predict = sub.add_parser("predict", help="predict with an exported model")
+    predict.add_argument("model", help="a bundle directory, a study directory or a study name")
+    predict.add_argument("data", help="a table file or a folder of images")
+    predict.add_argument("-o", "--output", required=True, help="CSV file to write")
+    predict.add_argument("--proba", action="store_true", help="add one probability column per class")
+    predict.add_argument("--studies-dir", default="studies", help="where study names are looked up")
+
+    studies = sub.add_parser("studies", help="list stored searches")
+    studies.add_argument("studies_dir", nargs="?", default="studies")
+    return parser
+
+
+def _families(text: str | None) -> list[str] | None:
+    return [f.strip() for f in text.split(",") if f.strip()] if text else None
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from automl.budget import Deadline, format_seconds, parse_budget
+
+    deadline = Deadline(parse_budget(args.budget))  # the budget covers the whole command
+    from automl.data import load_path
+    from automl.pipeline import FitOptions, fit_dataset
+    from automl.study import leaderboard
+
+    if args.max_epochs < 1:
+        raise AutoMLError(f"--max-epochs must be at least 1; got {args.max_epochs}.")
+    dataset = load_path(args.data, target=args.target)
+    options = FitOptions(
+        budget_s=deadline.total,
+        task=args.task,
+        families=_families(args.families),
+        seed=args.seed,
+        studies_dir=Path(args.studies_dir),
+        study=args.study,
+        address=args.address,
+        max_epochs=args.max_epochs,
+        verbose=not args.quiet,
+    )
+    result = fit_dataset(dataset, options, deadline)
+    board = leaderboard(result.study_dir)
+    _print_leaderboard(board)
+    best_dir = result.study_dir / "best"
+    print(
+        f"\nbest: trial {result.best_trial} ({result.params['family']}), validation "
+        f"{result.task.metric} {result.validation_score:.4f}; {len(board)} trials in "
+        f"{format_seconds(deadline.elapsed())} of {format_seconds(deadline.total)}"
+    )
+    print(f"model: {best_dir}")
+    print(f"predict: automl predict {best_dir} NEW_DATA -o predictions.csv")
+    return 0
+
+
+def _print_leaderboard(board) -> None:
+    import pandas as pd
+
+    shown = board.drop(columns=["params"]).head(LEADERBOARD_ROWS)
+    with pd.option_context("display.width", 140, "display.max_colwidth", 48):
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from automl.data import load_path
+    from automl.task import detect_task
+
+    dataset = load_path(args.data, target=args.target)
+    info = detect_task(dataset, args.task, _families(args.families))
+    if args.json:
+        print(json.dumps({**info.to_dict(), "notes": dataset.notes}, indent=2, default=str))
+        return 0
+    rows = [
+        ("data", dataset.evidence),
+        ("modality", info.modality),
+        ("target", f"{info.target_kind}" + (f", {info.n_classes} classes" if info.n_classes else "")),
+        ("row", info.row),
+        ("families", ", ".join(info.families)),
+        ("reason", info.reason),
+    ]
+    if info.class_counts:
+        counts = sorted(info.class_counts.items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{k}: {v}" for k, v in counts[:10])
+        rows.insert(3, ("classes", shown + (" ..." if len(counts) > 10 else "")))
+    if info.unavailable_families:
+        rows.append(("not yet available", ", ".join(info.unavailable_families)))
+    rows += [("note", note) for note in dataset.notes]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from automl.bundle import load
+    from automl.study import resolve_study_dir
+
+    model_path = Path(args.model)
+    if not model_path.exists():
+        model_path = resolve_study_dir(args.model, Path(args.studies_dir))
+    predictor = load(model_path)
+    frame = predictor.predict_path(args.data, proba=args.proba)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(output, index=False)
+    print(f"wrote {len(frame)} predictions to {output}")
+    return 0
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    from automl.study import leaderboard, list_study_names, read_config
+
+    base = Path(args.studies_dir)
+    names = list_study_names(base)
+    if not names:
+        print(f"no studies in {base}/")
+        return 0
+    print(f"{'study':<28} {'row':<18} {'trials':>6} {'best':>8}  created")
+    for name in names:
+        config = read_config(base / name)
+        board = leaderboard(base / name)
+        complete = board[board["status"] == "complete"]
+        best = f"{complete['score'].max():.4f}" if len(complete) else "-"
+        row = config.get("task", {}).get("row", "?")
+        print(f"{name:<28} {row:<18} {len(board):>6} {best:>8}  {config.get('created', '')}")
+    return 0
+
+
+COMMANDS = {"fit": cmd_fit, "detect": cmd_detect, "predict": cmd_predict, "studies": cmd_studies}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except AutoMLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; everything recorded so far is kept in the study", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""The search engine: Ray Tune schedules, Optuna decides, the study on disk records.
+
+Ray Tune runs trials (actors reused, ASHA early stopping, a hard time budget) and OptunaSearch
+proposes them from a define-by-run space over the candidate families, stored in
+`studies/<name>/study.db`. `StudySearcher` adjusts what Optuna is told: trials stopped early are
+PRUNED rather than COMPLETE with a one-epoch score, failures are FAIL with their reason, and
+every trial carries its family, parameter count, epochs completed and wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from automl.budget import Deadline, format_seconds
+from automl.families import get_family
+from automl.task import TaskInfo
+
+# Set before Ray is imported: no per-trial result files, no strict metric check (a failed trial
+# reports its reason without a score).
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+METRIC = "score"  # best validation score so far; accuracy or R^2, always maximised
+TRIAL_NUMBER_KEY = "trial_number"
+GRACE_EPOCHS = 3
+REDUCTION_FACTOR = 3
+MAX_TRIALS_PER_GPU = 4
+TRIALS_DIR = "trials"
+PROGRESS_EVERY_S = 10.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchData:
+    """Preprocessed arrays, put in Ray's object store once and shared by every trial."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    max_epochs: int = 30
+    patience: int = 8
+    seed: int = 0
+    cpus_per_trial: float = 1.0
+    address: str | None = None  # None: a local Ray started (and stopped) for this search
+
+
+class SearchSpace:
+    """The define-by-run space: pick a family, then ask that family for its parameters.
+
+    A class rather than a closure so Tune can pickle the searcher with its experiment state.
+    It also writes each trial's architecture summary (computed on the `meta` device, no memory).
+    """
+
+    def __init__(self, task: TaskInfo, trials_dir: Path, run_id: str) -> None:
+        self.task = task
+        self.trials_dir = trials_dir
+        self.run_id = run_id
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        import torch
+
+        from automl.layers import count_parameters, layer_summary
+
+        family_name = trial.suggest_categorical("family", list(self.task.families))
+        family = get_family(family_name)
+        params = {"family": family_name, **family.suggest(trial, self.task)}
+        with torch.device("meta"):
+            model = family.build(params, self.task)
+        n_params = count_parameters(model)
+        trial.set_user_attr("family", family_name)
+        trial.set_user_attr("n_params", n_params)
+        trial.set_user_attr("run_id", self.run_id)
+        summary = {
+            "number": trial.number,
+            "family": family_name,
+            "params": params,
+            "n_params": n_params,
+            "layers": layer_summary(model, self.task.input_shape),
+        }
+        _write_json(self.trials_dir / str(trial.number) / "summary.json", summary)
+        return {TRIAL_NUMBER_KEY: trial.number}
+
+
+def _make_searcher_class():
+    """StudySearcher subclasses OptunaSearch, which is only importable once Ray is."""
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    class StudySearcher(OptunaSearch):
+        """OptunaSearch that records what happened to each trial in the study and trials/<n>/."""
+
+        def __init__(self, *args: Any, trials_dir: Path, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._trials_dir = trials_dir
+            self._history: dict[str, list[dict[str, Any]]] = {}
+            self._started: dict[str, float] = {}
+
+        def suggest(self, trial_id: str) -> dict | None:
+            self._started[trial_id] = time.time()
+            return super().suggest(trial_id)
+
+        def on_trial_result(self, trial_id: str, result: dict) -> None:
+            if METRIC not in result:
+                return  # a failure report: it carries a reason, not a score
+            self._history.setdefault(trial_id, []).append(
+                {k: result[k] for k in EPOCH_KEYS if k in result}
+            )
+            super().on_trial_result(trial_id, result)
+
+        def on_trial_complete(
+            self, trial_id: str, result: dict | None = None, error: bool = False
+        ) -> None:
+            if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+                return
+            ot_trial = self._ot_trials[trial_id]
+            history = self._history.pop(trial_id, [])
+            result = result or {}
+            ot_trial.set_user_attr("epochs_completed", len(history))
+            ot_trial.set_user_attr(
+                "wall_time_s", round(time.time() - self._started.pop(trial_id, time.time()), 3)
+            )
+            ot_trial.set_user_attr(
+                "train_time_s", round(sum(h.get("seconds", 0.0) for h in history), 3)
+            )
+            value, state = None, optuna.trial.TrialState.PRUNED
+            if "error" in result or error:
+                state = optuna.trial.TrialState.FAIL
+                reason = result.get("error") or "the trial's worker process crashed"
+                ot_trial.set_user_attr("fail_reason", reason)
+            elif result.get("finished") and METRIC in result:
+                value, state = float(result[METRIC]), optuna.trial.TrialState.COMPLETE
+                ot_trial.set_user_attr("best_val_loss", float(result["best_val_loss"]))
+            elif history:
+                ot_trial.set_user_attr(
+                    "stop_reason", f"stopped early by ASHA after epoch {len(history)}"
+                )
+            _write_json(self._trials_dir / str(ot_trial.number) / "metrics.json", history)
+            self._ot_study.tell(ot_trial, value, state=state)
+            self._completed_trials.add(trial_id)
+
+        def close_unfinished(self, reason: str) -> None:
+            """Trials cut by the time budget never hear on_trial_complete: close them now."""
+            for trial_id in list(self._ot_trials):
+                if trial_id in self._completed_trials:
+                    continue
+                ot_trial = self._ot_trials[trial_id]
+                ot_trial.set_user_attr("stop_reason", reason)
+                self.on_trial_complete(trial_id, {})
+
+    return StudySearcher
+
+
+EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "epoch_score", METRIC, "seconds")
+
+
+def run_trial(config: dict[str, Any], data: SearchData, task: TaskInfo, settings: SearchSettings):
+    """One trial in a Ray worker: build the family's model, train it, report every epoch."""
+    import torch
+    from ray import tune
+
+    from automl.errors import TrialFailed
+    from automl.trainer import TrainingConfig, to_tensors, train_model
+
+    number = int(config[TRIAL_NUMBER_KEY])
+    params = {k: v for k, v in config.items() if k != TRIAL_NUMBER_KEY}
+    # Reused actors keep global state between trials: reset what training depends on.
+    torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
+    torch.manual_seed(settings.seed + number)
+    device = "cuda" if torch.cuda.is_available() and _ray_gpu_assigned() else "cpu"
+    epoch = 0
+
+    def report(stats) -> None:
+        nonlocal epoch
+        epoch = stats.epoch
+        tune.report(
+            {
+                "epoch": stats.epoch,
+                "train_loss": stats.train_loss,
+                "val_loss": stats.val_loss,
+                "epoch_score": stats.score,
+                METRIC: stats.best_score,
+                "best_val_loss": stats.best_val_loss,
+                "seconds": stats.seconds,
+                "finished": stats.finished,
+            }
+        )
+
+    try:
+        model = get_family(params["family"]).build(params, task).to(device)
+        training = TrainingConfig.from_params(params, settings.max_epochs, settings.patience)
+        train = to_tensors(data.X_train, data.y_train, task)
+        val = to_tensors(data.X_val, data.y_val, task)
+        train_model(model, task, train, val, training, on_epoch=report, seed=settings.seed + number)
+    except TrialFailed as exc:
+        tune.report({"error": str(exc), "epoch": epoch})
+    except Exception as exc:  # noqa: BLE001 - any failure of one trial is recorded, never fatal
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
+        if "out of memory" in str(exc).lower() and device == "cuda":
+            torch.cuda.empty_cache()
+        tune.report({"error": reason.splitlines()[0][:500], "epoch": epoch})
+    finally:
+        if device == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _ray_gpu_assigned() -> bool:
+    import ray
+
+    return bool(ray.get_gpu_ids())
+
+
+def run_search(
+    study_dir: Path,
+    study_name: str,
+    task: TaskInfo,
+    data: SearchData,
+    search_deadline: Deadline,
+    settings: SearchSettings,
+    progress: Any = None,
+) -> None:
+    """Search until `search_deadline`; every trial ends up recorded in study.db."""
+    import optuna
+    import ray
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    run_id = f"{int(time.time())}"
+    trials_dir = study_dir / TRIALS_DIR
+    started_ray = not ray.is_initialized()
+    if started_ray:
+        _start_ray(settings.address)
+    try:
+        for noisy in ("ray", "ray.tune", "ray.train", "ray.air"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = optuna.storages.RDBStorage(
+            f"sqlite:///{study_dir / 'study.db'}",
+            engine_kwargs={"connect_args": {"timeout": 60}},
+        )
+        sampler = optuna.samplers.TPESampler(
+            multivariate=True, group=True, constant_liar=True, seed=settings.seed, n_startup_trials=8
+        )
+        searcher = _make_searcher_class()(
+            SearchSpace(task, trials_dir, run_id),
+            metric=METRIC,
+            mode="max",
+            points_to_evaluate=[
+                {"family": name, **get_family(name).defaults(task)} for name in task.families
+            ],
+            sampler=sampler,
+            study_name=study_name,
+            storage=storage,
+            trials_dir=trials_dir,
+        )
+        scheduler = ASHAScheduler(
+            time_attr="training_iteration",
+            metric=METRIC,
+            mode="max",
+            max_t=settings.max_epochs,
+            grace_period=min(GRACE_EPOCHS, settings.max_epochs),
+            reduction_factor=REDUCTION_FACTOR,
+        )
+        resources = _trial_resources(settings)
+        concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // settings.cpus_per_trial))
+        trainable = tune.with_resources(
+            tune.with_parameters(run_trial, data=data, task=task, settings=settings), resources
+        )
+        callbacks = [progress] if progress is not None else []
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                scheduler=scheduler,
+                num_samples=-1,
+                max_concurrent_trials=concurrency,
+                reuse_actors=True,
+                time_budget_s=max(1.0, search_deadline.remaining()),
+            ),
+            run_config=tune.RunConfig(
+                name="tune",
+                storage_path=str((study_dir / "ray").resolve()),
+                verbose=0,
+                callbacks=callbacks,
+                failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+            ),
+        )
+        tuner.fit()
+        searcher.close_unfinished("stopped by the time budget")
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+def _start_ray(address: str | None) -> None:
+    import ray
+
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+        "configure_logging": True,
+    }
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=os.cpu_count() or 1, **kwargs)
+
+
+def _trial_resources(settings: SearchSettings) -> dict[str, float]:
+    import ray
+
+    resources = {"cpu": settings.cpus_per_trial}
+    if ray.cluster_resources().get("GPU", 0) > 0:
+        resources["gpu"] = 1.0 / MAX_TRIALS_PER_GPU  # small trials share a GPU
+    return resources
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, default=str))
+    tmp.replace(path)
+
+
+def make_progress(deadline: Deadline, stream=None):
+    """A Tune callback printing trials done, best so far and time left, per finished trial.
+
+    Built in a function because tune.Callback is only importable once Ray is.
+    """
+    from ray.tune import Callback
+
+    stream = stream or sys.stderr
+
+    class _Progress(Callback):
+        def __init__(self) -> None:
+            self.done = 0
+            self.failed = 0
+            self.best: tuple[float, str] | None = None
+            self._last_print = 0.0
+
+        def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+            if METRIC in result and (self.best is None or result[METRIC] > self.best[0]):
+                self.best = (float(result[METRIC]), str(trial.config.get("family")))
+                self._print()
+
+        def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+            self.done += 1
+            if "error" in (trial.last_result or {}):
+                self.failed += 1
+            if time.monotonic() - self._last_print > PROGRESS_EVERY_S:
+                self._print()
+
+        def _print(self) -> None:
+            self._last_print = time.monotonic()
+            best = f"best {self.best[0]:.4f} ({self.best[1]})" if self.best else "best -"
+            failed = f" ({self.failed} failed)" if self.failed else ""
+            line = (
+                f"trials {self.done} done{failed} | {best} | "
+                f"{format_seconds(deadline.remaining())} left"
+            )
+            print(line, file=stream, flush=True)
+
+    return _Progress()

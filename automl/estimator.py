@@ -1,0 +1,123 @@
+"""AutoDeep: the scikit-learn-style front of the search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.metrics import accuracy_score, r2_score
+
+from automl.budget import Deadline, parse_budget
+from automl.errors import ConfigError, NotFittedError
+
+
+class AutoDeep(BaseEstimator):
+    """Search deep architectures for (X, y) within a time budget and keep the best network.
+
+    The families searched follow the decision table (tables: MLP; images: CNN); Ray Tune runs
+    Optuna's trials and the study is stored in `studies_dir/<study>/`.
+
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> est = AutoDeep(budget="2m", random_state=0).fit(X, y)     # doctest: +SKIP
+    >>> est.score(X, y), est.leaderboard().head()                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        budget: str | float = "10m",
+        task: str = "auto",
+        families: list[str] | None = None,
+        random_state: int | None = None,
+        studies_dir: str | Path = "studies",
+        study: str | None = None,
+        max_epochs: int = 30,
+        address: str | None = None,
+        verbose: bool = True,
+    ) -> None:
+        self.budget = budget
+        self.task = task
+        self.families = families
+        self.random_state = random_state
+        self.studies_dir = studies_dir
+        self.study = study
+        self.max_epochs = max_epochs
+        self.address = address
+        self.verbose = verbose
+
+    def fit(self, X: Any, y: Any = None) -> AutoDeep:
+        from automl.data import from_memory
+        from automl.pipeline import FitOptions, fit_dataset
+
+        deadline = Deadline(parse_budget(self.budget))
+        if not isinstance(self.max_epochs, int) or self.max_epochs < 1:
+            raise ConfigError(f"max_epochs must be a positive integer; got {self.max_epochs!r}.")
+        families = [self.families] if isinstance(self.families, str) else self.families
+        options = FitOptions(
+            budget_s=deadline.total,
+            task=self.task,
+            families=list(families) if families else None,
+            seed=0 if self.random_state is None else int(self.random_state),
+            studies_dir=Path(self.studies_dir),
+            study=self.study,
+            address=self.address,
+            max_epochs=self.max_epochs,
+            verbose=bool(self.verbose),
+        )
+        dataset = from_memory(X, y)
+        result = fit_dataset(dataset, options, deadline)
+        self.task_ = result.task
+        self.model_ = result.predictor
+        self.study_dir_ = result.study_dir
+        self.best_params_ = result.params
+        self.best_score_ = result.validation_score
+        self.n_features_in_ = int(np.prod(dataset.data_shape[1:]))
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        if self.task_.is_classification:
+            self.classes_ = self.model_.classes_
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
+            )
+
+    def predict(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        return self.model_.predict(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        return self.model_.predict_proba(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy for classification, R^2 for regression."""
+        self._check_fitted()
+        predictions = self.predict(X)
+        y = np.asarray(y)
+        if self.task_.is_classification:
+            return float(accuracy_score(y, predictions))
+        return float(r2_score(y, predictions))
+
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial of the search, best first."""
+        from automl.study import leaderboard
+
+        self._check_fitted()
+        return leaderboard(self.study_dir_)
+
+    def export(self, directory: str | Path) -> Path:
+        """Copy the best model's bundle to `directory` (load it with `automl.load`)."""
+        import shutil
+
+        from automl.study import BEST_DIR
+
+        self._check_fitted()
+        target = Path(directory)
+        shutil.copytree(self.study_dir_ / BEST_DIR, target, dirs_exist_ok=True)
+        return target

@@ -1,0 +1,215 @@
+"""The fit pipeline shared by the CLI and AutoDeep: detect, split, preprocess, search, finish.
+
+One Deadline flows down: the search gets what remains minus a reserve, and the finish (training
+the winner to completion and exporting it) spends the reserve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from automl.budget import Deadline, format_seconds
+from automl.data import Dataset
+from automl.errors import SearchError
+from automl.preprocessing import Preprocessing
+from automl.study import BEST_DIR, load_trials, new_study_dir, write_config
+from automl.task import TaskInfo, detect_task
+
+VALIDATION_SHARE = 0.2
+FINISH_SHARE = 0.15  # of the budget, reserved for training the winner and exporting it
+MIN_FINISH_S = 12.0
+MAX_FINISH_S = 900.0
+EXPORT_RESERVE_S = 3.0
+
+
+@dataclass
+class FitOptions:
+    budget_s: float
+    task: str = "auto"
+    families: list[str] | None = None
+    seed: int = 0
+    studies_dir: Path = Path("studies")
+    study: str | None = None
+    address: str | None = None
+    max_epochs: int = 30
+    verbose: bool = True
+
+
+@dataclass
+class FitResult:
+    study_dir: Path
+    task: TaskInfo
+    predictor: Any  # automl.bundle.Predictor
+    best_trial: int
+    params: dict[str, Any]
+    validation_score: float
+    notes: list[str] = field(default_factory=list)
+
+
+def finish_reserve(budget_s: float) -> float:
+    return float(np.clip(FINISH_SHARE * budget_s, MIN_FINISH_S, MAX_FINISH_S))
+
+
+def split_rows(y: np.ndarray, task: TaskInfo, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train/validation row indices; stratified by class for classification."""
+    rows = np.arange(len(y))
+    n_val = max(int(round(VALIDATION_SHARE * len(y))), task.n_classes or 1)
+    stratify = y.astype(str) if task.is_classification else None
+    train, val = train_test_split(rows, test_size=n_val, random_state=seed, stratify=stratify)
+    return np.sort(train), np.sort(val)
+
+
+def data_fingerprint(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for arr in arrays:
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> FitResult:
+    """Run the whole search on a loaded dataset; the best model ends up in <study>/best/."""
+    from automl.engine import SearchData, SearchSettings, make_progress, run_search
+
+    say = _printer(options.verbose)
+    task = detect_task(dataset, options.task, options.families)
+    for note in dataset.notes:
+        say(f"note: {note}")
+    say(f"task: {task.reason}")
+
+    study_dir = new_study_dir(Path(options.studies_dir), options.study, dataset.name)
+    train_rows, val_rows = split_rows(dataset.y, task, options.seed)
+    preprocessing = Preprocessing.fit(dataset, task, train_rows)
+    task = task.with_input_shape(preprocessing.input_shape())
+    X = preprocessing.transform(dataset.X)
+    y = preprocessing.target.encode(dataset.y)
+    data = SearchData(X[train_rows], y[train_rows], X[val_rows], y[val_rows])
+    settings = SearchSettings(max_epochs=options.max_epochs, seed=options.seed, address=options.address)
+
+    from automl.bundle import library_versions
+
+    write_config(
+        study_dir,
+        {
+            "study_name": study_dir.name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "budget_s": options.budget_s,
+            "seed": options.seed,
+            "settings": settings.__dict__,
+            "task": task.to_dict(),
+            "data": {
+                "name": dataset.name,
+                "evidence": dataset.evidence,
+                "notes": dataset.notes,
+                "n_train": len(train_rows),
+                "n_val": len(val_rows),
+                "fingerprint": data_fingerprint(X, y),
+            },
+            "versions": library_versions(),
+        },
+    )
+    say(f"study: {study_dir} | budget {format_seconds(deadline.remaining())} left")
+    reserve = finish_reserve(options.budget_s)
+    progress = make_progress(deadline) if options.verbose else None
+    run_search(
+        study_dir, study_dir.name, task, data, deadline.sub(reserve), settings, progress=progress
+    )
+    best = _best_trial(study_dir)
+    say(
+        f"finishing: trial {best.number} ({best.params['family']}), "
+        f"{format_seconds(deadline.remaining())} left"
+    )
+    predictor, score = _finish(study_dir, best, task, preprocessing, data, settings, deadline)
+    return FitResult(
+        study_dir=study_dir,
+        task=task,
+        predictor=predictor,
+        best_trial=best.number,
+        params=dict(best.params),
+        validation_score=score,
+        notes=list(dataset.notes),
+    )
+
+
+def _best_trial(study_dir: Path) -> Any:
+    """The best complete trial (ties: lower validation loss); else the best one stopped early."""
+    trials = load_trials(study_dir)
+    complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+    if complete:
+        return max(complete, key=lambda t: (t.value, -t.user_attrs.get("best_val_loss", 0.0)))
+    partial = [t for t in trials if t.state.name == "PRUNED" and t.intermediate_values]
+    if partial:
+        return max(partial, key=lambda t: t.intermediate_values[max(t.intermediate_values)])
+    failed = [t for t in trials if t.state.name == "FAIL"]
+    if failed:
+        reason = failed[0].user_attrs.get("fail_reason", "unknown")
+        raise SearchError(
+            f"All {len(failed)} trials failed; the first because: {reason}. "
+            "Try other --families or check the data."
+        )
+    raise SearchError(
+        "No trial finished an epoch within the budget; give a longer --budget (e.g. 10m)."
+    )
+
+
+def _finish(
+    study_dir: Path,
+    best: Any,
+    task: TaskInfo,
+    preprocessing: Preprocessing,
+    data: Any,
+    settings: Any,
+    deadline: Deadline,
+) -> tuple[Any, float]:
+    """Train the winner to completion (same seed as its trial) and export the bundle."""
+    import os
+
+    import torch
+
+    from automl.bundle import load, save_bundle
+    from automl.families import get_family
+    from automl.trainer import TrainingConfig, to_tensors, train_model
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(settings.seed + best.number)
+    params = dict(best.params)
+    model = get_family(params["family"]).build(params, task)
+    result = train_model(
+        model,
+        task,
+        to_tensors(data.X_train, data.y_train, task),
+        to_tensors(data.X_val, data.y_val, task),
+        TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
+        deadline=deadline.sub(EXPORT_RESERVE_S),
+        seed=settings.seed + best.number,
+    )
+    bundle_dir = save_bundle(
+        study_dir / BEST_DIR,
+        model,
+        params,
+        task,
+        preprocessing,
+        extra={
+            "trial": best.number,
+            "validation_score": result.best_score,
+            "metric": task.metric,
+            "epochs_trained": result.epochs_completed,
+            "stop_reason": result.stop_reason,
+        },
+    )
+    return load(bundle_dir), result.best_score
+
+
+def _printer(verbose: bool):
+    def say(message: str) -> None:
+        if verbose:
+            print(message, file=sys.stderr, flush=True)
+
+    return say

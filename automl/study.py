@@ -1,0 +1,166 @@
+"""Studies on disk: where they live, how they are named, and reading them back.
+
+A study directory (`studies/<name>/`) is the single source of truth of a search:
+study.db (Optuna), config.json, trials/<n>/, ray/ and best/. This module reads them with
+Optuna and pandas only, so the dashboard can use it without torch or ray.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from automl.errors import ConfigError
+
+DEFAULT_STUDIES_DIR = "studies"
+STUDY_DB = "study.db"
+CONFIG_FILE = "config.json"
+BEST_DIR = "best"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+LEADERBOARD_COLUMNS = [
+    "rank",
+    "trial",
+    "family",
+    "status",
+    "score",
+    "n_params",
+    "epochs",
+    "wall_time_s",
+    "reason",
+    "params",
+]
+
+
+def safe_study_name(text: str) -> str:
+    """A file-system-safe study name: letters, digits, '.', '_' and '-' only."""
+    name = _SAFE_NAME.sub("-", text).strip("-.")
+    return name or "study"
+
+
+def new_study_dir(studies_dir: Path, requested: str | None, default_base: str) -> Path:
+    """The directory for a new study.
+
+    A requested name must be free (resuming arrives with the hardened engine); without one, the
+    data's name is used, with -2, -3, ... appended until it is free.
+    """
+    studies_dir.mkdir(parents=True, exist_ok=True)
+    if requested is not None:
+        name = safe_study_name(requested)
+        if name != requested:
+            raise ConfigError(
+                f"Study names may use letters, digits, '.', '_' and '-'; got '{requested}'. "
+                f"Try '{name}'."
+            )
+        path = studies_dir / name
+        if path.exists():
+            raise ConfigError(
+                f"The study '{name}' already exists in {studies_dir}; choose another --study name "
+                "or delete that folder."
+            )
+        return path
+    base = safe_study_name(default_base)
+    path, n = studies_dir / base, 1
+    while path.exists():
+        n += 1
+        path = studies_dir / f"{base}-{n}"
+    return path
+
+
+def resolve_study_dir(name_or_dir: str | Path, studies_dir: Path | None = None) -> Path:
+    """Accept a study name (looked up in studies_dir) or a study directory."""
+    candidate = Path(name_or_dir).expanduser()
+    if (candidate / STUDY_DB).is_file() or (candidate / CONFIG_FILE).is_file():
+        return candidate
+    base = Path(studies_dir or DEFAULT_STUDIES_DIR)
+    named = base / safe_study_name(str(name_or_dir))
+    if str(name_or_dir) == safe_study_name(str(name_or_dir)) and (named / CONFIG_FILE).is_file():
+        return named
+    known = ", ".join(list_study_names(base)[:10]) or "none"
+    raise ConfigError(
+        f"No study '{name_or_dir}' (looked for it as a directory and in {base}/; known: {known})."
+    )
+
+
+def list_study_names(studies_dir: Path) -> list[str]:
+    if not studies_dir.is_dir():
+        return []
+    return sorted(p.name for p in studies_dir.iterdir() if (p / CONFIG_FILE).is_file())
+
+
+def read_config(study_dir: Path) -> dict[str, Any]:
+    return json.loads((study_dir / CONFIG_FILE).read_text())
+
+
+def write_config(study_dir: Path, config: dict[str, Any]) -> None:
+    study_dir.mkdir(parents=True, exist_ok=True)
+    (study_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=str))
+
+
+def storage_url(study_dir: Path) -> str:
+    return f"sqlite:///{(study_dir / STUDY_DB).resolve()}"
+
+
+def load_trials(study_dir: Path) -> list[Any]:
+    """All Optuna trials of the study (FrozenTrial), read-only."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not (study_dir / STUDY_DB).is_file():
+        return []
+    name = read_config(study_dir)["study_name"]
+    study = optuna.load_study(study_name=name, storage=storage_url(study_dir))
+    return study.get_trials(deepcopy=False)
+
+
+_STATUS = {
+    "COMPLETE": "complete",
+    "PRUNED": "stopped early",
+    "FAIL": "failed",
+    "RUNNING": "running",
+    "WAITING": "waiting",
+}
+
+
+def leaderboard(study_dir: Path) -> pd.DataFrame:
+    """One row per trial, best first: rank, family, status, score, size, epochs, time, reason."""
+    rows = []
+    for t in load_trials(study_dir):
+        attrs = t.user_attrs
+        score = t.value if t.value is not None else _last_intermediate(t)
+        family = attrs.get("family", t.params.get("family"))
+        params = {k: v for k, v in t.params.items() if k.startswith(f"{family}.")}
+        rows.append(
+            {
+                "trial": t.number,
+                "family": family,
+                "status": _STATUS.get(t.state.name, t.state.name.lower()),
+                "score": score,
+                "n_params": attrs.get("n_params"),
+                "epochs": attrs.get("epochs_completed", 0),
+                "wall_time_s": attrs.get("wall_time_s"),
+                "reason": attrs.get("fail_reason") or attrs.get("stop_reason") or "",
+                "params": json.dumps(params, default=str),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=[c for c in LEADERBOARD_COLUMNS if c != "rank"])
+    if frame.empty:
+        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    complete = frame["status"] == "complete"
+    frame = pd.concat(
+        [
+            frame[complete].sort_values("score", ascending=False),
+            frame[~complete].sort_values("score", ascending=False, na_position="last"),
+        ]
+    )
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame.reset_index(drop=True)
+
+
+def _last_intermediate(trial: Any) -> float | None:
+    values = trial.intermediate_values
+    return values[max(values)] if values else None

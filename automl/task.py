@@ -1,0 +1,226 @@
+"""Task detection: which row of the decision table the data falls in, and why.
+
+The table itself (`DECISION_TABLE`) names every family the guide prescribes for a row; the
+registry (`automl.families`) says which of them are available to search.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+from automl.data import Dataset
+from automl.errors import ConfigError, DataError
+
+TargetKind = Literal["binary", "multiclass", "regression"]
+
+# Numeric targets with at least this many distinct values (and a large share of distinct
+# values) are regression targets even when every value is a whole number (diabetes: 214 ints).
+MIN_DISTINCT_FOR_REGRESSION = 20
+MIN_DISTINCT_SHARE_FOR_REGRESSION = 0.05
+MIN_ROWS_PER_CLASS = 2  # a stratified validation split needs two examples of every class
+MIN_ROWS = 10
+
+
+@dataclass(frozen=True)
+class TableRow:
+    title: str
+    families: tuple[str, ...]  # the first is the default start point
+
+
+DECISION_TABLE: dict[str, TableRow] = {
+    "unsupervised": TableRow("unlabelled: find patterns", ("autoencoder", "rbm")),
+    "image_recognition": TableRow("image recognition", ("cnn", "dbn")),
+    "text_processing": TableRow("text processing", ("rnn", "text_cnn")),
+    "speech_recognition": TableRow("speech recognition", ("rnn",)),
+    "time_series": TableRow("time series analysis", ("rnn", "conv1d")),
+    "classification": TableRow("classification", ("mlp", "dbn")),
+    "regression": TableRow("regression", ("mlp", "dbn")),
+}
+TASK_CHOICES = ("auto", "classification", "regression")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What the data is and what will be searched, with the reason in words.
+
+    >>> info = detect_task(dataset)             # doctest: +SKIP
+    >>> info.row, info.families, info.reason    # doctest: +SKIP
+    ('image_recognition', ('cnn',), '1 797 PNG files in 10 class folders -> ...')
+    """
+
+    modality: str
+    target_kind: TargetKind
+    row: str
+    families: tuple[str, ...]
+    reason: str
+    n_samples: int
+    data_shape: tuple[int, ...]
+    n_classes: int | None = None
+    class_counts: dict[str, int] = field(default_factory=dict)
+    unavailable_families: tuple[str, ...] = ()
+    input_shape: tuple[int, ...] = ()  # the model's input per sample, set once preprocessing is fit
+
+    @property
+    def is_classification(self) -> bool:
+        return self.target_kind in ("binary", "multiclass")
+
+    @property
+    def output_dim(self) -> int:
+        return int(self.n_classes) if self.is_classification else 1
+
+    @property
+    def metric(self) -> str:
+        """The validation score maximised by the search: accuracy, or R^2 for regression."""
+        return "accuracy" if self.is_classification else "r2"
+
+    def with_input_shape(self, shape: tuple[int, ...]) -> TaskInfo:
+        return dataclasses.replace(self, input_shape=tuple(int(s) for s in shape))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskInfo:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        for key in ("families", "data_shape", "unavailable_families", "input_shape"):
+            values[key] = tuple(values.get(key, ()))
+        return cls(**values)
+
+
+def target_kind_of(y: np.ndarray) -> TargetKind:
+    """binary / multiclass / regression, by `type_of_target` plus the distinct-values rule."""
+    if y.dtype == object:
+        kind = type_of_target(y.astype(str))
+    else:
+        kind = type_of_target(y)
+        n_distinct = len(np.unique(y))
+        if kind == "multiclass" and (
+            n_distinct >= MIN_DISTINCT_FOR_REGRESSION
+            and n_distinct >= MIN_DISTINCT_SHARE_FOR_REGRESSION * len(y)
+        ):
+            kind = "continuous"
+    if kind == "binary":
+        return "binary"
+    if kind == "multiclass":
+        return "multiclass"
+    if kind == "continuous":
+        return "regression"
+    raise DataError(f"Cannot use this target (sklearn calls it '{kind}'); expected one label per row.")
+
+
+def detect_task(dataset: Dataset, task: str = "auto", families: list[str] | None = None) -> TaskInfo:
+    """Match the data to a decision-table row and pick the families to search.
+
+    `task` ('auto', 'classification', 'regression') and `families` override detection; an
+    override that contradicts the data is a ConfigError naming the fix.
+    """
+    from automl.families import available_families, get_family
+
+    if task not in TASK_CHOICES:
+        raise ConfigError(f"--task must be one of {', '.join(TASK_CHOICES)}; got '{task}'.")
+    if dataset.y is None:
+        raise DataError("The data has no labels; pass a target (y or --target).")
+    if len(dataset) < MIN_ROWS:
+        raise DataError(f"Only {len(dataset)} labelled rows; at least {MIN_ROWS} are needed.")
+
+    detected = target_kind_of(dataset.y)
+    kind = _apply_task_override(detected, task, dataset)
+    row = _row_for(dataset.modality, kind)
+    counts: dict[str, int] = {}
+    n_classes = None
+    if kind != "regression":
+        counts = {str(k): int(v) for k, v in collections.Counter(dataset.y.tolist()).items()}
+        n_classes = len(counts)
+        if n_classes < 2:
+            only = next(iter(counts))
+            raise DataError(
+                f"The target has a single class ('{only}'); classification needs at least two. "
+                "Check the target column or add examples of the other classes."
+            )
+        rare = sorted(k for k, v in counts.items() if v < MIN_ROWS_PER_CLASS)
+        if rare:
+            raise DataError(
+                f"Class {', '.join(repr(r) for r in rare[:5])} has fewer than {MIN_ROWS_PER_CLASS} "
+                "examples; add examples or remove that class."
+            )
+
+    prescribed = DECISION_TABLE[row].families
+    if families:
+        for name in families:
+            family = get_family(name)  # unknown names raise with the list of valid ones
+            if row not in family.supports:
+                raise ConfigError(
+                    f"Family '{name}' cannot learn the row '{DECISION_TABLE[row].title}'; "
+                    f"it supports {', '.join(sorted(family.supports))}."
+                )
+        chosen, missing = tuple(families), ()
+    else:
+        available = available_families()
+        chosen = tuple(f for f in prescribed if f in available)
+        missing = tuple(f for f in prescribed if f not in available)
+        if not chosen:
+            raise ConfigError(f"No family is available for '{DECISION_TABLE[row].title}' yet.")
+
+    reason = _explain(dataset, kind, row, n_classes, chosen, missing, task, families)
+    return TaskInfo(
+        modality=dataset.modality,
+        target_kind=kind,
+        row=row,
+        families=chosen,
+        reason=reason,
+        n_samples=len(dataset),
+        data_shape=dataset.data_shape,
+        n_classes=n_classes,
+        class_counts=counts,
+        unavailable_families=missing,
+    )
+
+
+def _apply_task_override(detected: TargetKind, task: str, dataset: Dataset) -> TargetKind:
+    if task == "auto" or (task == "classification") == (detected != "regression"):
+        return detected
+    if task == "regression":
+        if dataset.modality == "image" or dataset.y.dtype == object:
+            raise ConfigError(
+                "--task regression needs a numeric target, but the labels are class names "
+                "(image sub-folders or text); drop --task or use --task classification."
+            )
+        return "regression"
+    # classification of a numeric target that looked continuous
+    return "binary" if len(np.unique(dataset.y)) == 2 else "multiclass"
+
+
+def _row_for(modality: str, kind: TargetKind) -> str:
+    if modality == "image":
+        return "image_recognition"
+    return "regression" if kind == "regression" else "classification"
+
+
+def _explain(
+    dataset: Dataset,
+    kind: TargetKind,
+    row: str,
+    n_classes: int | None,
+    chosen: tuple[str, ...],
+    missing: tuple[str, ...],
+    task: str,
+    families: list[str] | None,
+) -> str:
+    target = f"{n_classes} classes" if n_classes else "a numeric target"
+    if dataset.target_name:
+        target = f"target '{dataset.target_name}' with {target}"
+    why = "--task" if task != "auto" else ("--families" if families else "the decision table")
+    text = (
+        f"{dataset.evidence}; {target} ({kind}) -> {DECISION_TABLE[row].title} -> "
+        f"{', '.join(chosen)} (by {why})"
+    )
+    if missing:
+        text += f"; not yet available: {', '.join(missing)}"
+    return text

@@ -1,0 +1,222 @@
+"""One plain training loop: forward, loss, backward, clip, step; evaluate under no_grad.
+
+The trainer knows nothing of Ray or Optuna: it calls `on_epoch` after every epoch and the engine
+adapts that to Tune reports. The learning rate is a pure function of the step.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from automl.budget import Deadline
+from automl.errors import TrialFailed
+from automl.task import TaskInfo
+
+EVAL_BATCH_SIZE = 1024
+WARMUP_SHARE = 0.05  # share of all steps spent warming the learning rate up linearly
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    schedule: str = "cosine"
+    grad_clip: float = 0.0
+    max_epochs: int = 30
+    patience: int = 8  # epochs without a better validation score before stopping
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], max_epochs: int, patience: int) -> TrainingConfig:
+        """Read the `<family>.train_*` entries a search space suggested."""
+        prefix = f"{params['family']}.train_"
+        found = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+        return cls(**found, max_epochs=max_epochs, patience=patience)
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    train_loss: float
+    val_loss: float
+    score: float  # validation accuracy, or R^2 for regression
+    best_score: float
+    best_val_loss: float  # validation loss at the best epoch
+    seconds: float  # wall time of this epoch, training and evaluation
+    finished: bool  # True on the last epoch of a run that ended by itself (not cut short)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    best_state: dict[str, torch.Tensor]
+    best_score: float
+    best_val_loss: float
+    best_epoch: int
+    history: list[EpochStats] = field(default_factory=list)
+    stop_reason: str = ""
+
+    @property
+    def epochs_completed(self) -> int:
+        return len(self.history)
+
+
+def lr_at(step: int, total_steps: int, base_lr: float, schedule: str) -> float:
+    """Linear warm-up, then constant or cosine decay to zero."""
+    warmup = max(1, int(WARMUP_SHARE * total_steps))
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    if schedule == "constant":
+        return base_lr
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=config.weight_decay,
+        )
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def loss_function(task: TaskInfo) -> nn.Module:
+    return nn.CrossEntropyLoss() if task.is_classification else nn.MSELoss()
+
+
+def score_outputs(task: TaskInfo, outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Accuracy for classification; R^2 for regression (targets are standardised)."""
+    if task.is_classification:
+        return float((outputs.argmax(dim=1) == targets).float().mean())
+    residual = torch.sum((targets - outputs.squeeze(-1)) ** 2)
+    total = torch.sum((targets - targets.mean()) ** 2).clamp_min(1e-12)
+    return float(1.0 - residual / total)
+
+
+def train_model(
+    model: nn.Module,
+    task: TaskInfo,
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor],
+    config: TrainingConfig,
+    on_epoch: Callable[[EpochStats], None] | None = None,
+    deadline: Deadline | None = None,
+    seed: int = 0,
+) -> TrainResult:
+    """Train until max_epochs, `patience` epochs without progress, or the deadline.
+
+    Keeps the weights of the best validation epoch. A non-finite loss raises TrialFailed.
+    """
+    device = next(model.parameters()).device
+    X_train, y_train = (t.to(device) for t in train)
+    X_val, y_val = (t.to(device) for t in val)
+    generator = torch.Generator().manual_seed(seed)
+    criterion = loss_function(task)
+    optimizer = make_optimizer(model, config)
+    n = len(X_train)
+    batch_size = max(1, min(config.batch_size, n))
+    steps_per_epoch = math.ceil(n / batch_size)
+    total_steps = steps_per_epoch * config.max_epochs
+
+    best_score, best_loss, best_epoch = -math.inf, math.inf, 0
+    best_state = copy.deepcopy(model.state_dict())
+    history: list[EpochStats] = []
+    stop_reason = "max_epochs"
+    step = 0
+    for epoch in range(1, config.max_epochs + 1):
+        if deadline is not None and deadline.expired():
+            stop_reason = "deadline"
+            break
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=generator).to(device)
+        running, seen = 0.0, 0
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            if len(index) < 2 and n >= 2 and start > 0:
+                continue  # a batch of one breaks batch norm; its sample is seen next epoch
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, total_steps, config.lr, config.schedule)
+            outputs = model(X_train[index])
+            targets = y_train[index]
+            loss = criterion(outputs.squeeze(-1) if not task.is_classification else outputs, targets)
+            if not torch.isfinite(loss):
+                raise TrialFailed(
+                    f"training loss became {float(loss)} at epoch {epoch} "
+                    f"(learning rate {config.lr:.2g}); the architecture diverged"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            running += loss.item() * len(index)
+            seen += len(index)
+            step += 1
+
+        val_outputs = predict_outputs(model, X_val)
+        val_loss = float(
+            criterion(val_outputs if task.is_classification else val_outputs.squeeze(-1), y_val)
+        )
+        score = score_outputs(task, val_outputs, y_val)
+        if not math.isfinite(val_loss) or not math.isfinite(score):
+            raise TrialFailed(f"validation loss became {val_loss} at epoch {epoch}")
+        # Validation accuracy saturates on easy data; the loss breaks ties, so a later, better
+        # calibrated epoch wins over the first one that reached the same accuracy.
+        if score > best_score or (score == best_score and val_loss < best_loss):
+            best_score, best_loss, best_epoch = score, val_loss, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        patience_over = epoch - best_epoch >= config.patience
+        finished = patience_over or epoch == config.max_epochs
+        stats = EpochStats(
+            epoch=epoch,
+            train_loss=running / max(1, seen),
+            val_loss=val_loss,
+            score=score,
+            best_score=best_score,
+            best_val_loss=best_loss,
+            seconds=time.perf_counter() - started,
+            finished=finished,
+        )
+        history.append(stats)
+        if on_epoch is not None:
+            on_epoch(stats)
+        if patience_over:
+            stop_reason = "patience"
+            break
+    model.load_state_dict(best_state)
+    return TrainResult(best_state, best_score, best_loss, best_epoch, history, stop_reason)
+
+
+@torch.no_grad()
+def predict_outputs(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """Raw outputs (logits, or standardised regression values) in evaluation mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    chunks = [model(X[i : i + EVAL_BATCH_SIZE].to(device)) for i in range(0, len(X), EVAL_BATCH_SIZE)]
+    return torch.cat(chunks).cpu() if chunks else torch.empty(0)
+
+
+def to_tensors(X: np.ndarray, y: np.ndarray | None, task: TaskInfo) -> tuple[torch.Tensor, ...]:
+    """Float features and integer class indices (or float targets) as CPU tensors."""
+    features = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    if y is None:
+        return (features,)
+    dtype = torch.long if task.is_classification else torch.float32
+    return features, torch.as_tensor(y, dtype=dtype)

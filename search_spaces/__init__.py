@@ -1,0 +1,8 @@
+"""The model families, one file each. Importing this package registers them all.
+
+Installed, this folder is the package `automl.search_spaces`.
+"""
+
+from automl.search_spaces import cnn, mlp
+
+__all__ = ["cnn", "mlp"]
