@@ -1,8 +1,8 @@
 """Export bundles and the Predictor that loads them.
 
 A bundle is a directory: `model.safetensors` (weights; loading it executes no code) and
-`bundle.json` (family, parameters, TaskInfo, preprocessing, label names, versions). The network
-is rebuilt from the registry, so nothing is unpickled.
+`bundle.json` (each member's family and parameters, TaskInfo, preprocessing, label names,
+versions). The networks are rebuilt from the registry, so nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from automl.data import features_from_memory, list_image_files, read_images, read_table
+from automl.ensemble import Ensemble
 from automl.errors import DataError
 from automl.families import get_family
 from automl.preprocessing import Preprocessing
@@ -51,11 +52,12 @@ def library_versions() -> dict[str, str]:
 def save_bundle(
     directory: Path,
     model: nn.Module,
-    params: dict[str, Any],
+    members: list[dict[str, Any]],
     task: TaskInfo,
     preprocessing: Preprocessing,
     extra: dict[str, Any] | None = None,
 ) -> Path:
+    """Write an `Ensemble`'s weights and its members' families and parameters."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
@@ -64,8 +66,8 @@ def save_bundle(
     save_file(state, str(directory / WEIGHTS_FILE))
     config = {
         "bundle_format": BUNDLE_FORMAT,
-        "family": params["family"],
-        "params": params,
+        "family": members[0]["family"],  # the best member, for a quick look
+        "members": members,
         "task": task.to_dict(),
         "preprocessing": preprocessing.to_dict(),
         "versions": library_versions(),
@@ -99,7 +101,10 @@ def load(directory: str | Path) -> Predictor:
             "upgrade automl to load it."
         )
     task = TaskInfo.from_dict(config["task"])
-    model = get_family(config["family"]).build(config["params"], task)
+    model = Ensemble(
+        [get_family(m["family"]).build(m["params"], task) for m in config["members"]],
+        task.is_classification,
+    )
     try:
         state = load_file(str(directory / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:

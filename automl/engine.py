@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from automl.budget import Deadline, format_seconds
-from automl.families import get_family
+from automl.families import Family, get_family
 from automl.task import TaskInfo
 
 # Set before Ray is imported: no per-trial result files, no strict metric check (a failed trial
@@ -38,7 +39,8 @@ GRACE_EPOCHS = 3
 REDUCTION_FACTOR = 3
 MAX_TRIALS_PER_GPU = 4
 TRIALS_DIR = "trials"
-PROGRESS_EVERY_S = 10.0
+PROGRESS_EVERY_S = 10.0  # a line at least this often while trials finish
+PROGRESS_MIN_GAP_S = 2.0  # and at most this often when the best score improves
 
 log = logging.getLogger(__name__)
 
@@ -82,19 +84,17 @@ class SearchSpace:
         family_name = trial.suggest_categorical("family", list(self.task.families))
         family = get_family(family_name)
         params = {"family": family_name, **family.suggest(trial, self.task)}
-        with torch.device("meta"):
-            model = family.build(params, self.task)
-        n_params = count_parameters(model)
         trial.set_user_attr("family", family_name)
-        trial.set_user_attr("n_params", n_params)
         trial.set_user_attr("run_id", self.run_id)
-        summary = {
-            "number": trial.number,
-            "family": family_name,
-            "params": params,
-            "n_params": n_params,
-            "layers": layer_summary(model, self.task.input_shape),
-        }
+        summary: dict[str, Any] = {"number": trial.number, "family": family_name, "params": params}
+        try:
+            with torch.device("meta"):
+                model = family.build(params, self.task)
+                summary["n_params"] = count_parameters(model)
+                trial.set_user_attr("n_params", summary["n_params"])
+                summary["layers"] = layer_summary(model, self.task.input_shape)
+        except Exception as exc:  # noqa: BLE001 - the trial itself fails and records why
+            summary["error"] = f"{type(exc).__name__}: {exc}"
         _write_json(self.trials_dir / str(trial.number) / "summary.json", summary)
         return {TRIAL_NUMBER_KEY: trial.number}
 
@@ -171,8 +171,18 @@ def _make_searcher_class():
 EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "epoch_score", METRIC, "seconds")
 
 
-def run_trial(config: dict[str, Any], data: SearchData, task: TaskInfo, settings: SearchSettings):
-    """One trial in a Ray worker: build the family's model, train it, report every epoch."""
+def run_trial(
+    config: dict[str, Any],
+    data: SearchData,
+    task: TaskInfo,
+    settings: SearchSettings,
+    families: dict[str, Family],
+):
+    """One trial in a Ray worker: build the family's model, train it, report every epoch.
+
+    Families arrive with the trial rather than from the worker's registry, so families
+    registered by the user's own code (a notebook, a script) run on workers and clusters too.
+    """
     import torch
     from ray import tune
 
@@ -204,7 +214,7 @@ def run_trial(config: dict[str, Any], data: SearchData, task: TaskInfo, settings
         )
 
     try:
-        model = get_family(params["family"]).build(params, task).to(device)
+        model = families[params["family"]].build(params, task).to(device)
         training = TrainingConfig.from_params(params, settings.max_epochs, settings.patience)
         train = to_tensors(data.X_train, data.y_train, task)
         val = to_tensors(data.X_val, data.y_val, task)
@@ -240,6 +250,7 @@ def run_search(
     """Search until `search_deadline`; every trial ends up recorded in study.db."""
     import optuna
     import ray
+    import torch  # noqa: F401 - imported here, not in the space function's first (timed) call
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -252,6 +263,9 @@ def run_search(
         for noisy in ("ray", "ray.tune", "ray.train", "ray.air"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        # The space's first call pays one-off torch start-up (~1 s on `meta`); later ones ~5 ms.
+        warnings.filterwarnings("ignore", message="Define-by-run function passed in the `space`")
         storage = optuna.storages.RDBStorage(
             f"sqlite:///{study_dir / 'study.db'}",
             engine_kwargs={"connect_args": {"timeout": 60}},
@@ -281,8 +295,13 @@ def run_search(
         )
         resources = _trial_resources(settings)
         concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // settings.cpus_per_trial))
+        families = {name: get_family(name) for name in task.families}
+        _ship_user_families(families)
         trainable = tune.with_resources(
-            tune.with_parameters(run_trial, data=data, task=task, settings=settings), resources
+            tune.with_parameters(
+                run_trial, data=data, task=task, settings=settings, families=families
+            ),
+            resources,
         )
         callbacks = [progress] if progress is not None else []
         tuner = tune.Tuner(
@@ -308,6 +327,17 @@ def run_search(
     finally:
         if started_ray:
             ray.shutdown()
+
+
+def _ship_user_families(families: dict[str, Family]) -> None:
+    """Pickle families defined outside automl by value: workers may not be able to import them."""
+    from ray import cloudpickle
+
+    for family in families.values():
+        module = sys.modules.get(family.build.__module__)
+        if module is not None and not module.__name__.startswith("automl"):
+            if module.__name__ != "__main__":  # __main__ is pickled by value already
+                cloudpickle.register_pickle_by_value(module)
 
 
 def _start_ray(address: str | None) -> None:
@@ -341,14 +371,12 @@ def _write_json(path: Path, payload: Any) -> None:
     tmp.replace(path)
 
 
-def make_progress(deadline: Deadline, stream=None):
+def make_progress(deadline: Deadline):
     """A Tune callback printing trials done, best so far and time left, per finished trial.
 
     Built in a function because tune.Callback is only importable once Ray is.
     """
     from ray.tune import Callback
-
-    stream = stream or sys.stderr
 
     class _Progress(Callback):
         def __init__(self) -> None:
@@ -360,7 +388,8 @@ def make_progress(deadline: Deadline, stream=None):
         def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
             if METRIC in result and (self.best is None or result[METRIC] > self.best[0]):
                 self.best = (float(result[METRIC]), str(trial.config.get("family")))
-                self._print()
+                if time.monotonic() - self._last_print > PROGRESS_MIN_GAP_S:
+                    self._print()
 
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
             self.done += 1
@@ -377,6 +406,6 @@ def make_progress(deadline: Deadline, stream=None):
                 f"trials {self.done} done{failed} | {best} | "
                 f"{format_seconds(deadline.remaining())} left"
             )
-            print(line, file=stream, flush=True)
+            print(line, file=sys.stderr, flush=True)  # looked up now: Tune pickles callbacks
 
     return _Progress()

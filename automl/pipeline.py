@@ -28,6 +28,8 @@ FINISH_SHARE = 0.15  # of the budget, reserved for training the winner and expor
 MIN_FINISH_S = 12.0
 MAX_FINISH_S = 900.0
 EXPORT_RESERVE_S = 3.0
+ENSEMBLE_SIZE = 3  # the exported model averages the top trials (see automl.ensemble)
+FINISH_SAFETY = 1.5  # a member is trained only if 1.5x its search-time training time is left
 
 
 @dataclass
@@ -121,12 +123,13 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     run_search(
         study_dir, study_dir.name, task, data, deadline.sub(reserve), settings, progress=progress
     )
-    best = _best_trial(study_dir)
+    ranked = ranked_trials(study_dir)
+    best = ranked[0]
     say(
-        f"finishing: trial {best.number} ({best.params['family']}), "
+        f"finishing: training the top {min(ENSEMBLE_SIZE, len(ranked))} trials to completion, "
         f"{format_seconds(deadline.remaining())} left"
     )
-    predictor, score = _finish(study_dir, best, task, preprocessing, data, settings, deadline)
+    predictor, score = _finish(study_dir, ranked, task, preprocessing, data, settings, deadline)
     return FitResult(
         study_dir=study_dir,
         task=task,
@@ -138,15 +141,16 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     )
 
 
-def _best_trial(study_dir: Path) -> Any:
-    """The best complete trial (ties: lower validation loss); else the best one stopped early."""
+def ranked_trials(study_dir: Path) -> list[Any]:
+    """Trials best first: complete ones by score (ties: lower validation loss), then those
+    stopped early by their last score. Raises SearchError when no trial trained an epoch."""
     trials = load_trials(study_dir)
     complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
-    if complete:
-        return max(complete, key=lambda t: (t.value, -t.user_attrs.get("best_val_loss", 0.0)))
+    complete.sort(key=lambda t: (t.value, -t.user_attrs.get("best_val_loss", 0.0)), reverse=True)
     partial = [t for t in trials if t.state.name == "PRUNED" and t.intermediate_values]
-    if partial:
-        return max(partial, key=lambda t: t.intermediate_values[max(t.intermediate_values)])
+    partial.sort(key=lambda t: t.intermediate_values[max(t.intermediate_values)], reverse=True)
+    if complete or partial:
+        return complete + partial
     failed = [t for t in trials if t.state.name == "FAIL"]
     if failed:
         reason = failed[0].user_attrs.get("fail_reason", "unknown")
@@ -161,50 +165,71 @@ def _best_trial(study_dir: Path) -> Any:
 
 def _finish(
     study_dir: Path,
-    best: Any,
+    ranked: list[Any],
     task: TaskInfo,
     preprocessing: Preprocessing,
     data: Any,
     settings: Any,
     deadline: Deadline,
 ) -> tuple[Any, float]:
-    """Train the winner to completion (same seed as its trial) and export the bundle."""
+    """Train the top trials to completion (same seeds as in the search), average them, export.
+
+    The best trial is always trained; each further member only if its search-time training
+    time fits in what remains of the budget.
+    """
     import os
 
     import torch
 
     from automl.bundle import load, save_bundle
+    from automl.ensemble import Ensemble
     from automl.families import get_family
-    from automl.trainer import TrainingConfig, to_tensors, train_model
+    from automl.trainer import TrainingConfig, predict_outputs, score_outputs, to_tensors
+    from automl.trainer import train_model
 
     torch.set_num_threads(os.cpu_count() or 1)
-    torch.manual_seed(settings.seed + best.number)
-    params = dict(best.params)
-    model = get_family(params["family"]).build(params, task)
-    result = train_model(
-        model,
-        task,
-        to_tensors(data.X_train, data.y_train, task),
-        to_tensors(data.X_val, data.y_val, task),
-        TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
-        deadline=deadline.sub(EXPORT_RESERVE_S),
-        seed=settings.seed + best.number,
-    )
+    train = to_tensors(data.X_train, data.y_train, task)
+    val = to_tensors(data.X_val, data.y_val, task)
+    training_deadline = deadline.sub(EXPORT_RESERVE_S)
+    members, records = [], []
+    for trial in ranked[:ENSEMBLE_SIZE]:
+        expected = FINISH_SAFETY * trial.user_attrs.get("train_time_s", 0.0)
+        if members and training_deadline.remaining() < expected:
+            break
+        params = dict(trial.params)
+        torch.manual_seed(settings.seed + trial.number)
+        model = get_family(params["family"]).build(params, task)
+        result = train_model(
+            model,
+            task,
+            train,
+            val,
+            TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
+            deadline=training_deadline,
+            seed=settings.seed + trial.number,
+        )
+        members.append(model)
+        records.append(
+            {
+                "trial": trial.number,
+                "family": params["family"],
+                "params": params,
+                "validation_score": result.best_score,
+                "epochs_trained": result.epochs_completed,
+                "stop_reason": result.stop_reason,
+            }
+        )
+    ensemble = Ensemble(members, task.is_classification)
+    score = score_outputs(task, predict_outputs(ensemble, val[0]), val[1])
     bundle_dir = save_bundle(
         study_dir / BEST_DIR,
-        model,
-        params,
+        ensemble,
+        records,
         task,
         preprocessing,
-        extra={
-            "trial": best.number,
-            "validation_score": result.best_score,
-            "metric": task.metric,
-            "epochs_trained": result.epochs_completed,
-            "stop_reason": result.stop_reason,
-        },
+        extra={"validation_score": score, "metric": task.metric},
     )
-    return load(bundle_dir), result.best_score
+    return load(bundle_dir), score
 
 
 def _printer(verbose: bool):

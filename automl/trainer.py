@@ -158,7 +158,7 @@ def train_model(
             loss = criterion(outputs.squeeze(-1) if not task.is_classification else outputs, targets)
             if not torch.isfinite(loss):
                 raise TrialFailed(
-                    f"training loss became {float(loss)} at epoch {epoch} "
+                    f"training loss became {loss.item()} at epoch {epoch} "
                     f"(learning rate {config.lr:.2g}); the architecture diverged"
                 )
             optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from automl.budget import Deadline, format_seconds, parse_budget
+from automl.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("4h", 14400), ("1h30m", 5400), ("2.5m", 150), ("120", 120), (45, 45)],
+)
+def test_parse_budget_accepts_durations(text, seconds):
+    assert parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["fast", "", "1x", "m30", "-5m"])
+def test_parse_budget_rejects_other_text_with_the_fix(text):
+    with pytest.raises(ConfigError, match="duration like '90s'"):
+        parse_budget(text)
+
+
+def test_parse_budget_rejects_budgets_too_short_to_search():
+    with pytest.raises(ConfigError, match="at least"):
+        parse_budget("5s")
+
+
+def test_deadline_counts_down_and_sub_ends_earlier():
+    deadline = Deadline(10.0)
+    early = deadline.sub(4.0)
+    assert 9.0 < deadline.remaining() <= 10.0
+    assert 5.0 < early.remaining() <= 6.0
+    assert Deadline(0.01).remaining() >= 0.0
+    time.sleep(0.02)
+    assert Deadline(0.0).expired()
+
+
+def test_format_seconds():
+    assert format_seconds(42) == "42s"
+    assert format_seconds(185) == "3m05s"
+    assert format_seconds(3720) == "1h02m"

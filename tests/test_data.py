@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from automl.data import from_memory, load_path, resolve_target
+from automl.errors import DataError
+
+
+def test_image_folder_is_read_with_labels_from_sub_folders(digits_folder: Path):
+    dataset = load_path(digits_folder)
+    assert dataset.modality == "image"
+    assert dataset.X.shape == (300, 8, 8, 1)
+    assert sorted(set(dataset.y)) == [str(d) for d in range(10)]
+    assert dataset.evidence == "300 PNG files in 10 class folders"
+    assert len(dataset.paths) == 300
+
+
+def test_mixed_sizes_are_resized_and_unreadable_files_skipped_and_counted(digits_folder: Path):
+    Image.new("L", (16, 12), color=128).save(digits_folder / "3" / "big.png")
+    (digits_folder / "4" / "broken.png").write_bytes(b"not a png at all")
+    dataset = load_path(digits_folder)
+    assert dataset.X.shape == (301, 8, 8, 1)
+    assert any("resized 1 images" in note for note in dataset.notes)
+    assert any("skipped 1 unreadable" in note and "broken.png" in note for note in dataset.notes)
+
+
+def test_rgb_and_grey_images_share_one_colour_mode(tmp_path: Path):
+    for label, mode in (("a", "RGB"), ("b", "L"), ("c", "RGBA")):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.new(mode, (10, 10)).save(tmp_path / label / f"{i}.png")
+    dataset = load_path(tmp_path)
+    assert dataset.X.shape == (9, 10, 10, 3)
+
+
+def test_csv_target_is_guessed_by_name_and_the_guess_reported(tmp_path: Path):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": [1, 2, 3], "Label": ["x", "y", "x"]}).to_csv(path, index=False)
+    dataset = load_path(path)
+    assert dataset.target_name == "Label"
+    assert list(dataset.X.columns) == ["a"]
+    assert any("chosen by its name" in note for note in dataset.notes)
+
+
+def test_parquet_with_explicit_target_and_missing_targets_dropped(tmp_path: Path):
+    path = tmp_path / "t.parquet"
+    frame = pd.DataFrame({"a": [1.0, 2, 3, 4], "b": ["u", "v", None, "u"], "out": [1.5, None, 2, 3]})
+    frame.to_parquet(path)
+    dataset = load_path(path, target="out")
+    assert len(dataset) == 3
+    assert any("dropped 1 rows" in note for note in dataset.notes)
+
+
+def test_target_column_missing_or_ambiguous_names_the_fix():
+    with pytest.raises(DataError, match="'price' is not in the table"):
+        resolve_target(["a", "b"], "price")
+    with pytest.raises(DataError, match="ambiguous.*--target"):
+        resolve_target(["label", "target", "x"], None)
+    with pytest.raises(DataError, match="pass --target COL"):
+        resolve_target(["a", "b"], None)
+
+
+def test_bad_paths_and_folders(tmp_path: Path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_path(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="is empty"):
+        load_path(tmp_path / "empty")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    Image.new("L", (8, 8)).save(flat / "x.png")
+    with pytest.raises(DataError, match="one sub-folder per class"):
+        load_path(flat)
+    corrupt = tmp_path / "bad.parquet"
+    corrupt.write_bytes(b"PAR1 nonsense")
+    with pytest.raises(DataError, match="Cannot read"):
+        load_path(corrupt, target="x")
+
+
+def test_in_memory_arrays_and_frames(breast_cancer_frame, digits_images):
+    frame, y = breast_cancer_frame
+    table = from_memory(frame, y)
+    assert table.modality == "table" and table.X.shape == frame.shape
+    images, labels = digits_images
+    stack = from_memory(images[:50], labels[:50])
+    assert stack.modality == "image" and stack.X.shape == (50, 8, 8, 1)
+    rgb = from_memory(np.zeros((5, 9, 9, 4)), np.arange(5))
+    assert rgb.X.shape == (5, 9, 9, 3)
+    flat = from_memory(images[:50].reshape(50, -1), labels[:50])
+    assert flat.modality == "table" and flat.X.shape == (50, 64)
+
+
+def test_in_memory_errors_say_what_to_fix(digits_images):
+    images, labels = digits_images
+    with pytest.raises(DataError, match="X has 50 rows but y has 49"):
+        from_memory(images[:50], labels[:49])
+    with pytest.raises(DataError, match="Labels are required"):
+        from_memory(images[:50])
+    with pytest.raises(DataError, match="missing labels"):
+        from_memory(np.zeros((4, 2)), [1.0, np.nan, 0.0, 1.0])
+    with pytest.raises(DataError, match="shape"):
+        from_memory(np.zeros((4, 2, 2, 2, 2)), [0, 1, 0, 1])

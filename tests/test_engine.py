@@ -1,0 +1,95 @@
+"""Real searches: local Ray, Optuna's SQLite study, torch training on small real data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pytest
+
+import automl
+from automl import AutoDeep
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def digits_search(ray_local, tmp_path_factory, digits_images):
+    """One short search on 600 digits images, shared by the checks below."""
+    images, labels = digits_images
+    studies = tmp_path_factory.mktemp("studies")
+    est = AutoDeep(budget="45s", studies_dir=studies, study="digits", random_state=0, max_epochs=8)
+    est.fit(images[:600], labels[:600])
+    return est, images[600:800], labels[600:800]
+
+
+def test_search_stores_the_study_and_exports_a_bundle(digits_search):
+    est, X_test, y_test = digits_search
+    study_dir = est.study_dir_
+    assert {p.name for p in study_dir.iterdir()} >= {"study.db", "config.json", "trials", "best"}
+    study = optuna.load_study(study_name="digits", storage=f"sqlite:///{study_dir / 'study.db'}")
+    trials = study.get_trials()
+    assert len(trials) >= 4
+    first = trials[0]
+    assert first.params["family"] == "cnn" and first.params["cnn.n_blocks"] == 2  # defaults first
+    for t in trials:
+        assert t.user_attrs["family"] == t.params["family"]
+        assert t.user_attrs["n_params"] > 0
+        assert t.state.name in ("COMPLETE", "PRUNED", "FAIL")
+        if t.state.name == "FAIL":  # a real divergence, e.g. SGD at a high rate without BN
+            assert t.user_attrs["fail_reason"]
+        assert t.user_attrs["wall_time_s"] >= 0
+        if t.user_attrs["epochs_completed"] == 0:  # started just before the budget ran out
+            assert t.user_attrs["stop_reason"] == "stopped by the time budget"
+        summary = json.loads((study_dir / "trials" / str(t.number) / "summary.json").read_text())
+        assert summary["n_params"] == t.user_attrs["n_params"] and summary["layers"]
+        metrics = json.loads((study_dir / "trials" / str(t.number) / "metrics.json").read_text())
+        assert len(metrics) == t.user_attrs["epochs_completed"]
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    assert complete and all(t.user_attrs["epochs_completed"] <= 8 for t in complete)
+    config = json.loads((study_dir / "config.json").read_text())
+    assert config["seed"] == 0 and config["task"]["row"] == "image_recognition"
+    assert len(config["data"]["fingerprint"]) == 16 and config["versions"]["optuna"]
+
+
+def test_the_model_generalises_and_reloads_to_identical_predictions(digits_search):
+    est, X_test, y_test = digits_search
+    assert est.score(X_test, y_test) >= 0.85  # 480 training images, 8 epochs at most
+    reloaded = automl.load(est.study_dir_ / "best")
+    assert np.array_equal(reloaded.predict(X_test), est.predict(X_test))
+    assert np.array_equal(reloaded.predict_proba(X_test), est.predict_proba(X_test))
+    assert list(est.classes_) == list(range(10))
+
+
+def test_leaderboard_ranks_every_trial(digits_search):
+    est, _, _ = digits_search
+    board = est.leaderboard()
+    assert list(board.columns[:4]) == ["rank", "trial", "family", "status"]
+    assert len(board) >= 4 and board["rank"].tolist() == list(range(1, len(board) + 1))
+    complete = board[board["status"] == "complete"]
+    assert complete["score"].is_monotonic_decreasing
+
+
+def test_failing_and_diverging_trials_are_recorded_and_the_search_goes_on(
+    ray_local, studies_dir, breast_cancer_frame
+):
+    from tests import faulty_families  # noqa: F401 - registers the 'raises' and 'nan' families
+
+    frame, y = breast_cancer_frame
+    est = AutoDeep(
+        budget="30s",
+        families=["raises", "nan", "mlp"],
+        studies_dir=studies_dir,
+        random_state=0,
+        max_epochs=5,
+    )
+    est.fit(frame, y)
+    board = est.leaderboard()
+    by_family = {f: rows for f, rows in board.groupby("family")}
+    assert (by_family["raises"]["status"] == "failed").all()
+    assert by_family["raises"]["reason"].str.contains("raises on purpose").all()
+    assert (by_family["nan"]["status"] == "failed").all()
+    assert by_family["nan"]["reason"].str.contains("loss became nan").all()
+    assert est.best_params_["family"] == "mlp"
+    assert est.score(frame, y) > 0.9

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer
+from sklearn.preprocessing import StandardScaler
+
+from automl.errors import TrialFailed
+from automl.families import get_family
+from automl.trainer import TrainingConfig, lr_at, to_tensors, train_model
+from automl.task import TaskInfo
+
+
+def _breast_cancer_task():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    task = TaskInfo(
+        "table", "binary", "classification", ("mlp",), "", len(X), X.shape, n_classes=2,
+        input_shape=(30,),
+    )
+    train = to_tensors(X[:450], y[:450], task)
+    val = to_tensors(X[450:], y[450:], task)
+    return task, train, val
+
+
+def test_mlp_learns_breast_cancer_and_reports_every_epoch():
+    task, train, val = _breast_cancer_task()
+    mlp = get_family("mlp")
+    params = {"family": "mlp", **mlp.defaults(task)}
+    torch.manual_seed(0)
+    model = mlp.build(params, task)
+    seen = []
+    result = train_model(
+        model, task, train, val, TrainingConfig.from_params(params, 10, 5), on_epoch=seen.append
+    )
+    assert [s.epoch for s in seen] == list(range(1, len(seen) + 1))
+    assert result.best_score >= 0.93
+    assert seen[-1].finished
+    # the model holds the best epoch's weights
+    outputs = model.eval()(val[0]).argmax(1)
+    assert float((outputs == val[1]).float().mean()) == pytest.approx(result.best_score)
+
+
+def test_a_diverging_run_raises_trial_failed():
+    task, train, val = _breast_cancer_task()
+    mlp = get_family("mlp")
+    params = {
+        "family": "mlp",
+        **mlp.defaults(task),
+        "mlp.batch_norm": False,
+        "mlp.train_optimizer": "sgd",
+        "mlp.train_lr": 1e12,
+        "mlp.train_schedule": "constant",
+    }
+    model = mlp.build(params, task)
+    with pytest.raises(TrialFailed, match="loss became"):
+        train_model(model, task, train, val, TrainingConfig.from_params(params, 20, 20))
+
+
+def test_learning_rate_warms_up_then_decays():
+    rates = [lr_at(step, 100, 1.0, "cosine") for step in range(100)]
+    assert rates[0] < rates[4] == pytest.approx(1.0)
+    assert rates[-1] < 0.01
+    assert lr_at(50, 100, 1.0, "constant") == 1.0
+    assert np.all(np.diff(rates[5:]) <= 1e-12)
