@@ -100,11 +100,18 @@ def load(directory: str | Path) -> Predictor:
             f"The bundle was written by a newer automl (format {config['bundle_format']}); "
             "upgrade automl to load it."
         )
-    task = TaskInfo.from_dict(config["task"])
-    model = Ensemble(
-        [get_family(m["family"]).build(m["params"], task) for m in config["members"]],
-        task.is_classification,
-    )
+    try:
+        task = TaskInfo.from_dict(config["task"])
+        model = Ensemble(
+            [get_family(m["family"]).build(m["params"], task) for m in config["members"]],
+            task.is_classification,
+        )
+        preprocessing = Preprocessing.from_dict(config["preprocessing"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"The bundle config {directory / CONFIG_FILE} is incomplete or damaged "
+            f"({type(exc).__name__}: {exc}); re-export the model."
+        ) from exc
     try:
         state = load_file(str(directory / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
@@ -114,7 +121,7 @@ def load(directory: str | Path) -> Predictor:
         ) from exc
     model.load_state_dict(state)
     model.eval()
-    return Predictor(model, config, task, Preprocessing.from_dict(config["preprocessing"]))
+    return Predictor(model, config, task, preprocessing)
 
 
 class Predictor:

@@ -81,12 +81,12 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     from automl.engine import SearchData, SearchSettings, make_progress, run_search
 
     say = _printer(options.verbose)
+    study_dir = new_study_dir(Path(options.studies_dir), options.study, dataset.name)
     task = detect_task(dataset, options.task, options.families)
     for note in dataset.notes:
         say(f"note: {note}")
     say(f"task: {task.reason}")
 
-    study_dir = new_study_dir(Path(options.studies_dir), options.study, dataset.name)
     train_rows, val_rows = split_rows(dataset.y, task, options.seed)
     preprocessing = Preprocessing.fit(dataset, task, train_rows)
     task = task.with_input_shape(preprocessing.input_shape())

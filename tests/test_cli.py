@@ -1,0 +1,124 @@
+"""The `automl` command as a user runs it: a real process, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import automl
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "automl", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert fragment in lines[0]
+
+
+def test_bad_input_gives_one_line_and_exit_code_2(tmp_path: Path):
+    assert_one_line_error(run_cli("fit", tmp_path / "nope"), "does not exist")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(run_cli("fit", tmp_path / "empty"), "is empty")
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"a": range(20), "label": [0, 1] * 10, "target": [1] * 20}).to_csv(table, index=False)
+    assert_one_line_error(run_cli("fit", table), "ambiguous")
+    assert_one_line_error(run_cli("fit", table, "--target", "price"), "'price' is not in the table")
+    assert_one_line_error(run_cli("detect", table, "--target", "target"), "single class")
+    assert_one_line_error(run_cli("fit", table, "--budget", "fast"), "duration like '90s'")
+
+
+def test_detect_explains_the_decision(digits_folder: Path):
+    result = run_cli("detect", digits_folder)
+    assert result.returncode == 0, result.stderr
+    assert "300 PNG files in 10 class folders" in result.stdout
+    assert "image_recognition" in result.stdout and "cnn" in result.stdout
+    as_json = json.loads(run_cli("detect", digits_folder, "--json").stdout)
+    assert as_json["row"] == "image_recognition" and as_json["n_classes"] == 10
+
+
+@pytest.mark.slow
+def test_fit_then_predict_round_trip_within_the_budget(tmp_path: Path, digits_folder: Path, digits_images):
+    studies = tmp_path / "studies"
+    started = time.monotonic()
+    fit = run_cli(
+        "fit", digits_folder, "--budget", "40s", "--studies-dir", studies, "--study", "pets",
+        "--max-epochs", "5",
+    )
+    wall = time.monotonic() - started
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    assert wall <= 40 + 10, f"took {wall:.1f}s for a 40s budget"
+    assert "model: " in fit.stdout and "rank" in fit.stdout
+    assert "trials" in fit.stderr and "left" in fit.stderr  # progress was shown
+
+    new_images = tmp_path / "new"
+    images, labels = digits_images
+    from tests.conftest import write_image_folder
+
+    write_image_folder(new_images, images[1000:1060], labels[1000:1060])
+    out = tmp_path / "preds.csv"
+    predict = run_cli("predict", "pets", new_images, "-o", out, "--proba", "--studies-dir", studies)
+    assert predict.returncode == 0, predict.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 60 and {"id", "prediction", "proba_0", "proba_9"} <= set(frame.columns)
+    truth = frame["id"].str.split("/").str[0].astype(int)
+    assert (frame["prediction"] == truth).mean() >= 0.7
+
+    # the CLI's predictions equal the Python API's on the same files
+    predictor = automl.load(studies / "pets" / "best")
+    same = predictor.predict_path(new_images)
+    assert np.array_equal(same["prediction"].astype(str), frame["prediction"].astype(str))
+
+    listing = run_cli("studies", studies)
+    assert "pets" in listing.stdout and "image_recognition" in listing.stdout
+    again = run_cli("fit", digits_folder, "--studies-dir", studies, "--study", "pets")
+    assert_one_line_error(again, "already exists")
+
+
+def test_loading_a_tampered_bundle_is_refused(tmp_path: Path, digits_images):
+    """A pickle payload in place of the weights is refused, never unpickled."""
+    import pickle
+
+    from automl.bundle import save_bundle
+    from automl.data import from_memory
+    from automl.ensemble import Ensemble
+    from automl.families import get_family
+    from automl.preprocessing import Preprocessing
+    from automl.task import detect_task
+
+    images, labels = digits_images
+    dataset = from_memory(images[:100].reshape(100, -1), labels[:100])
+    task = detect_task(dataset)
+    pre = Preprocessing.fit(dataset, task, np.arange(100))
+    task = task.with_input_shape(pre.input_shape())
+    params = {"family": "mlp", **get_family("mlp").defaults(task)}
+    model = Ensemble([get_family("mlp").build(params, task)], True)
+    bundle = save_bundle(tmp_path / "bundle", model, [{"family": "mlp", "params": params}], task, pre)
+    assert automl.load(bundle).predict(images[:5].reshape(5, -1)).shape == (5,)
+
+    (bundle / "model.safetensors").write_bytes(pickle.dumps({"evil": print}))
+    table = tmp_path / "x.csv"
+    pd.DataFrame(images[:5].reshape(5, -1), columns=[f"x{i}" for i in range(64)]).to_csv(table)
+    assert_one_line_error(run_cli("predict", bundle, table, "-o", tmp_path / "p.csv"), "Refusing")

@@ -1,0 +1,59 @@
+"""The distribution ships search_spaces/ and dashboard/ inside automl's namespace only."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import automl, automl.search_spaces, automl.dashboard, automl.search_spaces.mlp; "
+    "from automl.families import available_families; "
+    "print(automl.search_spaces.__file__); print(sorted(available_families()))"
+)
+
+
+def test_built_wheel_has_no_generic_top_level_names_and_imports(tmp_path: Path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    wheel = next(tmp_path.glob("automl-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"automl"}
+    assert "automl/search_spaces/mlp.py" in names and "automl/dashboard/__init__.py" in names
+
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        check=True,
+    )
+    path, families = probe.stdout.splitlines()
+    assert Path(path).is_relative_to(site)
+    assert families == "['cnn', 'mlp']"
+
+
+def test_checkout_imports_the_top_level_folders_as_automl_subpackages():
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    path, families = probe.stdout.splitlines()
+    assert Path(path) == ROOT / "search_spaces" / "__init__.py"
+    assert families == "['cnn', 'mlp']"
