@@ -94,7 +94,9 @@ def load(directory: str | Path) -> Predictor:
     try:
         config = json.loads((directory / CONFIG_FILE).read_text())
     except json.JSONDecodeError as exc:
-        raise DataError(f"The bundle config {directory / CONFIG_FILE} is not valid JSON: {exc}")
+        raise DataError(
+            f"The bundle config {directory / CONFIG_FILE} is not valid JSON: {exc}"
+        ) from exc
     if config.get("bundle_format", 0) > BUNDLE_FORMAT:
         raise DataError(
             f"The bundle was written by a newer automl (format {config['bundle_format']}); "

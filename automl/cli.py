@@ -19,8 +19,12 @@ LEADERBOARD_ROWS = 10
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", help="a CSV/Parquet table or a folder of class sub-folders of images")
-    parser.add_argument("--target", help="the table's label column (default: one named target/label/class/y)")
+    parser.add_argument(
+        "data", help="a CSV/Parquet table or a folder of class sub-folders of images"
+    )
+    parser.add_argument(
+        "--target", help="the table's label column (default: one named target/label/class/y)"
+    )
     parser.add_argument(
         "--task",
         default="auto",
@@ -39,15 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="search architectures and export the best model")
     _add_data_options(fit)
-    fit.add_argument("--budget", default="10m", help="time for the whole command: 90s, 30m, 4h, 1h30m")
+    fit.add_argument(
+        "--budget", default="10m", help="time for the whole command: 90s, 30m, 4h, 1h30m"
+    )
     fit.add_argument("--study", help="study name (default: the data's name, made unique)")
     fit.add_argument("--studies-dir", default="studies", help="where studies are stored")
     fit.add_argument("--seed", type=int, default=0, help="random seed of the search")
     fit.add_argument("--max-epochs", type=int, default=30, help="epochs of a full trial")
-    fit.add_argument("--address", help="Ray cluster address (auto or ray://host:port); default: local")
+    fit.add_argument(
+        "--address", help="Ray cluster address (auto or ray://host:port); default: local"
+    )
     fit.add_argument("--quiet", action="store_true", help="print only the result")
 
-    detect = sub.add_parser("detect", help="say what the data is and which families will be searched")
+    detect = sub.add_parser(
+        "detect", help="say what the data is and which families will be searched"
+    )
     _add_data_options(detect)
     detect.add_argument("--json", action="store_true", help="print the TaskInfo as JSON")
 
@@ -55,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", help="a bundle directory, a study directory or a study name")
     predict.add_argument("data", help="a table file or a folder of images")
     predict.add_argument("-o", "--output", required=True, help="CSV file to write")
-    predict.add_argument("--proba", action="store_true", help="add one probability column per class")
+    predict.add_argument(
+        "--proba", action="store_true", help="add one probability column per class"
+    )
     predict.add_argument("--studies-dir", default="studies", help="where study names are looked up")
 
     studies = sub.add_parser("studies", help="list stored searches")
@@ -123,7 +135,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
     rows = [
         ("data", dataset.evidence),
         ("modality", info.modality),
-        ("target", f"{info.target_kind}" + (f", {info.n_classes} classes" if info.n_classes else "")),
+        (
+            "target",
+            f"{info.target_kind}" + (f", {info.n_classes} classes" if info.n_classes else ""),
+        ),
         ("row", info.row),
         ("families", ", ".join(info.families)),
         ("reason", info.reason),

@@ -24,6 +24,7 @@ import numpy as np
 
 from automl.budget import Deadline, format_seconds
 from automl.families import Family, get_family
+from automl.study import open_storage
 from automl.task import TaskInfo
 
 # Set before Ray is imported: no per-trial result files, no strict metric check (a failed trial
@@ -130,9 +131,13 @@ def _make_searcher_class():
         ) -> None:
             if trial_id in self._completed_trials or trial_id not in self._ot_trials:
                 return
+            result = result or {}
+            # Tune does not pass the result that ends a trial to on_trial_result: record it here.
+            seen = self._history.get(trial_id, [])
+            if METRIC in result and (not seen or result.get("epoch", 0) > seen[-1]["epoch"]):
+                self.on_trial_result(trial_id, result)
             ot_trial = self._ot_trials[trial_id]
             history = self._history.pop(trial_id, [])
-            result = result or {}
             ot_trial.set_user_attr("epochs_completed", len(history))
             ot_trial.set_user_attr(
                 "wall_time_s", round(time.time() - self._started.pop(trial_id, time.time()), 3)
@@ -246,8 +251,11 @@ def run_search(
     search_deadline: Deadline,
     settings: SearchSettings,
     progress: Any = None,
-) -> None:
-    """Search until `search_deadline`; every trial ends up recorded in study.db."""
+) -> dict[str, float]:
+    """Search until `search_deadline`; every trial ends up recorded in study.db.
+
+    Returns the search's own timing: wall seconds of Tune's run and the trial concurrency.
+    """
     import optuna
     import ray
     import torch  # noqa: F401 - imported here, not in the space function's first (timed) call
@@ -266,12 +274,13 @@ def run_search(
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         # The space's first call pays one-off torch start-up (~1 s on `meta`); later ones ~5 ms.
         warnings.filterwarnings("ignore", message="Define-by-run function passed in the `space`")
-        storage = optuna.storages.RDBStorage(
-            f"sqlite:///{study_dir / 'study.db'}",
-            engine_kwargs={"connect_args": {"timeout": 60}},
-        )
+        storage = open_storage(study_dir)
         sampler = optuna.samplers.TPESampler(
-            multivariate=True, group=True, constant_liar=True, seed=settings.seed, n_startup_trials=8
+            multivariate=True,
+            group=True,
+            constant_liar=True,
+            seed=settings.seed,
+            n_startup_trials=8,
         )
         searcher = _make_searcher_class()(
             SearchSpace(task, trials_dir, run_id),
@@ -322,8 +331,10 @@ def run_search(
                 failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
             ),
         )
+        started = time.monotonic()
         tuner.fit()
         searcher.close_unfinished("stopped by the time budget")
+        return {"seconds": round(time.monotonic() - started, 3), "concurrency": concurrency}
     finally:
         if started_ray:
             ray.shutdown()

@@ -20,7 +20,7 @@ from automl.budget import Deadline, format_seconds
 from automl.data import Dataset
 from automl.errors import SearchError
 from automl.preprocessing import Preprocessing
-from automl.study import BEST_DIR, load_trials, new_study_dir, write_config
+from automl.study import BEST_DIR, load_trials, new_study_dir, read_config, write_config
 from automl.task import TaskInfo, detect_task
 
 VALIDATION_SHARE = 0.2
@@ -93,7 +93,9 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     X = preprocessing.transform(dataset.X)
     y = preprocessing.target.encode(dataset.y)
     data = SearchData(X[train_rows], y[train_rows], X[val_rows], y[val_rows])
-    settings = SearchSettings(max_epochs=options.max_epochs, seed=options.seed, address=options.address)
+    settings = SearchSettings(
+        max_epochs=options.max_epochs, seed=options.seed, address=options.address
+    )
 
     from automl.bundle import library_versions
 
@@ -120,7 +122,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     say(f"study: {study_dir} | budget {format_seconds(deadline.remaining())} left")
     reserve = finish_reserve(options.budget_s)
     progress = make_progress(deadline) if options.verbose else None
-    run_search(
+    search = run_search(
         study_dir, study_dir.name, task, data, deadline.sub(reserve), settings, progress=progress
     )
     ranked = ranked_trials(study_dir)
@@ -130,6 +132,10 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
         f"{format_seconds(deadline.remaining())} left"
     )
     predictor, score = _finish(study_dir, ranked, task, preprocessing, data, settings, deadline)
+    config = read_config(study_dir)
+    config["search"] = {**search, "trials": len(load_trials(study_dir))}
+    config["wall_time_s"] = round(deadline.elapsed(), 3)
+    write_config(study_dir, config)
     return FitResult(
         study_dir=study_dir,
         task=task,
@@ -163,38 +169,35 @@ def ranked_trials(study_dir: Path) -> list[Any]:
     )
 
 
-def _finish(
-    study_dir: Path,
-    ranked: list[Any],
-    task: TaskInfo,
-    preprocessing: Preprocessing,
-    data: Any,
-    settings: Any,
-    deadline: Deadline,
-) -> tuple[Any, float]:
-    """Train the top trials to completion (same seeds as in the search), average them, export.
+def train_ensemble(
+    ranked: list[Any], task: TaskInfo, data: Any, settings: Any, deadline: Deadline
+) -> tuple[Any, list[dict[str, Any]], float]:
+    """Train the top trials to completion (same seeds as in the search) and average them.
 
     The best trial is always trained; each further member only if its search-time training
-    time fits in what remains of the budget.
+    time fits in what remains. Returns (ensemble, member records, validation score).
     """
     import os
 
     import torch
 
-    from automl.bundle import load, save_bundle
     from automl.ensemble import Ensemble
     from automl.families import get_family
-    from automl.trainer import TrainingConfig, predict_outputs, score_outputs, to_tensors
-    from automl.trainer import train_model
+    from automl.trainer import (
+        TrainingConfig,
+        predict_outputs,
+        score_outputs,
+        to_tensors,
+        train_model,
+    )
 
     torch.set_num_threads(os.cpu_count() or 1)
     train = to_tensors(data.X_train, data.y_train, task)
     val = to_tensors(data.X_val, data.y_val, task)
-    training_deadline = deadline.sub(EXPORT_RESERVE_S)
     members, records = [], []
     for trial in ranked[:ENSEMBLE_SIZE]:
         expected = FINISH_SAFETY * trial.user_attrs.get("train_time_s", 0.0)
-        if members and training_deadline.remaining() < expected:
+        if members and deadline.remaining() < expected:
             break
         params = dict(trial.params)
         torch.manual_seed(settings.seed + trial.number)
@@ -205,7 +208,7 @@ def _finish(
             train,
             val,
             TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
-            deadline=training_deadline,
+            deadline=deadline,
             seed=settings.seed + trial.number,
         )
         members.append(model)
@@ -221,6 +224,24 @@ def _finish(
         )
     ensemble = Ensemble(members, task.is_classification)
     score = score_outputs(task, predict_outputs(ensemble, val[0]), val[1])
+    return ensemble, records, score
+
+
+def _finish(
+    study_dir: Path,
+    ranked: list[Any],
+    task: TaskInfo,
+    preprocessing: Preprocessing,
+    data: Any,
+    settings: Any,
+    deadline: Deadline,
+) -> tuple[Any, float]:
+    """Train the exported ensemble within the reserve and write it to <study>/best/."""
+    from automl.bundle import load, save_bundle
+
+    ensemble, records, score = train_ensemble(
+        ranked, task, data, settings, deadline.sub(EXPORT_RESERVE_S)
+    )
     bundle_dir = save_bundle(
         study_dir / BEST_DIR,
         ensemble,

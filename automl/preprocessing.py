@@ -80,7 +80,9 @@ class TablePreprocessor:
             onehot = np.zeros((len(frame), len(kept) + 1))
             onehot[np.arange(len(frame)), codes] = 1.0
             parts.append(onehot)
-        return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(frame), 0), np.float32)
+        return (
+            np.hstack(parts).astype(np.float32) if parts else np.zeros((len(frame), 0), np.float32)
+        )
 
 
 @dataclass

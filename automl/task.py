@@ -112,10 +112,14 @@ def target_kind_of(y: np.ndarray) -> TargetKind:
         return "multiclass"
     if kind == "continuous":
         return "regression"
-    raise DataError(f"Cannot use this target (sklearn calls it '{kind}'); expected one label per row.")
+    raise DataError(
+        f"Cannot use this target (sklearn calls it '{kind}'); expected one label per row."
+    )
 
 
-def detect_task(dataset: Dataset, task: str = "auto", families: list[str] | None = None) -> TaskInfo:
+def detect_task(
+    dataset: Dataset, task: str = "auto", families: list[str] | None = None
+) -> TaskInfo:
     """Match the data to a decision-table row and pick the families to search.
 
     `task` ('auto', 'classification', 'regression') and `families` override detection; an

@@ -155,7 +155,9 @@ def train_model(
                 group["lr"] = lr_at(step, total_steps, config.lr, config.schedule)
             outputs = model(X_train[index])
             targets = y_train[index]
-            loss = criterion(outputs.squeeze(-1) if not task.is_classification else outputs, targets)
+            loss = criterion(
+                outputs.squeeze(-1) if not task.is_classification else outputs, targets
+            )
             if not torch.isfinite(loss):
                 raise TrialFailed(
                     f"training loss became {loss.item()} at epoch {epoch} "
@@ -209,7 +211,9 @@ def predict_outputs(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     """Raw outputs (logits, or standardised regression values) in evaluation mode."""
     model.eval()
     device = next(model.parameters()).device
-    chunks = [model(X[i : i + EVAL_BATCH_SIZE].to(device)) for i in range(0, len(X), EVAL_BATCH_SIZE)]
+    chunks = [
+        model(X[i : i + EVAL_BATCH_SIZE].to(device)) for i in range(0, len(X), EVAL_BATCH_SIZE)
+    ]
     return torch.cat(chunks).cpu() if chunks else torch.empty(0)
 
 

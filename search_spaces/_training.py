@@ -27,7 +27,9 @@ def suggest_training(trial: optuna.Trial, family: str, task: TaskInfo) -> dict[s
         p + "optimizer": trial.suggest_categorical(p + "optimizer", ["adamw", "sgd"]),
         p + "lr": trial.suggest_float(p + "lr", 1e-4, 1e-1, log=True),
         p + "weight_decay": trial.suggest_float(p + "weight_decay", 1e-6, 1e-2, log=True),
-        p + "batch_size": trial.suggest_categorical(p + "batch_size", list(batch_size_choices(task))),
+        p + "batch_size": trial.suggest_categorical(
+            p + "batch_size", list(batch_size_choices(task))
+        ),
         p + "schedule": trial.suggest_categorical(p + "schedule", ["cosine", "constant"]),
         p + "grad_clip": trial.suggest_categorical(p + "grad_clip", [0.0, 1.0, 5.0]),
     }

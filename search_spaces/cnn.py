@@ -12,11 +12,11 @@ import math
 from typing import Any
 
 import optuna
+from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
 from automl.layers import ACTIVATIONS, dense_block, init_for_activation, make_activation
-from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "cnn"
@@ -49,7 +49,9 @@ class ConvBlock(nn.Module):
         layers: list[nn.Module] = []
         channels = in_ch
         for _ in range(convs):
-            layers.append(nn.Conv2d(channels, out_ch, kernel, padding=kernel // 2, bias=not batch_norm))
+            layers.append(
+                nn.Conv2d(channels, out_ch, kernel, padding=kernel // 2, bias=not batch_norm)
+            )
             if batch_norm:
                 layers.append(nn.BatchNorm2d(out_ch))
             layers.append(make_activation(activation))
@@ -136,7 +138,9 @@ def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
     if hp["dropout"] > 0:
         blocks.append(nn.Dropout(hp["dropout"]))
     if hp["head_width"]:
-        blocks.append(dense_block(features, hp["head_width"], hp["activation"], False, hp["dropout"]))
+        blocks.append(
+            dense_block(features, hp["head_width"], hp["activation"], False, hp["dropout"])
+        )
         features = hp["head_width"]
     blocks.append(nn.Linear(features, task.output_dim))
     model = nn.Sequential(*blocks)

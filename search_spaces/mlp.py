@@ -10,11 +10,11 @@ import math
 from typing import Any
 
 import optuna
+from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
 from automl.layers import ACTIVATIONS, dense_block, init_for_activation
-from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "mlp"
@@ -32,7 +32,9 @@ def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
     n_layers = trial.suggest_int(p + "n_layers", 1, MAX_LAYERS)
     params: dict[str, Any] = {p + "n_layers": n_layers}
     for i in range(n_layers):
-        params[p + f"width_{i}"] = trial.suggest_int(p + f"width_{i}", 16, max_width(task), log=True)
+        params[p + f"width_{i}"] = trial.suggest_int(
+            p + f"width_{i}", 16, max_width(task), log=True
+        )
     params[p + "activation"] = trial.suggest_categorical(p + "activation", list(ACTIVATIONS))
     params[p + "dropout"] = trial.suggest_float(p + "dropout", 0.0, 0.5)
     params[p + "batch_norm"] = trial.suggest_categorical(p + "batch_norm", [True, False])

@@ -18,8 +18,9 @@ os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 def ray_local():
     """One local Ray for the whole run; searches in this process reuse it instead of starting
     their own (a start costs several seconds)."""
-    import automl.engine  # noqa: F401 - sets Tune's environment before Ray is imported
     import ray
+
+    import automl.engine  # noqa: F401 - sets Tune's environment before Ray is imported
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray

@@ -3,7 +3,6 @@ failing trial is recorded with its reason and the search goes on."""
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from automl.families import Family, register_family

@@ -10,7 +10,15 @@ from automl.errors import ConfigError
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("30m", 1800), ("4h", 14400), ("1h30m", 5400), ("2.5m", 150), ("120", 120), (45, 45)],
+    [
+        ("90s", 90),
+        ("30m", 1800),
+        ("4h", 14400),
+        ("1h30m", 5400),
+        ("2.5m", 150),
+        ("120", 120),
+        (45, 45),
+    ],
 )
 def test_parse_budget_accepts_durations(text, seconds):
     assert parse_budget(text) == seconds

@@ -18,7 +18,9 @@ import automl
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "automl", *map(str, args)],
@@ -43,7 +45,9 @@ def test_bad_input_gives_one_line_and_exit_code_2(tmp_path: Path):
     (tmp_path / "empty").mkdir()
     assert_one_line_error(run_cli("fit", tmp_path / "empty"), "is empty")
     table = tmp_path / "t.csv"
-    pd.DataFrame({"a": range(20), "label": [0, 1] * 10, "target": [1] * 20}).to_csv(table, index=False)
+    pd.DataFrame({"a": range(20), "label": [0, 1] * 10, "target": [1] * 20}).to_csv(
+        table, index=False
+    )
     assert_one_line_error(run_cli("fit", table), "ambiguous")
     assert_one_line_error(run_cli("fit", table, "--target", "price"), "'price' is not in the table")
     assert_one_line_error(run_cli("detect", table, "--target", "target"), "single class")
@@ -60,12 +64,22 @@ def test_detect_explains_the_decision(digits_folder: Path):
 
 
 @pytest.mark.slow
-def test_fit_then_predict_round_trip_within_the_budget(tmp_path: Path, digits_folder: Path, digits_images):
+def test_fit_then_predict_round_trip_within_the_budget(
+    tmp_path: Path, digits_folder: Path, digits_images
+):
     studies = tmp_path / "studies"
     started = time.monotonic()
     fit = run_cli(
-        "fit", digits_folder, "--budget", "40s", "--studies-dir", studies, "--study", "pets",
-        "--max-epochs", "5",
+        "fit",
+        digits_folder,
+        "--budget",
+        "40s",
+        "--studies-dir",
+        studies,
+        "--study",
+        "pets",
+        "--max-epochs",
+        "5",
     )
     wall = time.monotonic() - started
     assert fit.returncode == 0, fit.stderr[-3000:]
@@ -115,7 +129,9 @@ def test_loading_a_tampered_bundle_is_refused(tmp_path: Path, digits_images):
     task = task.with_input_shape(pre.input_shape())
     params = {"family": "mlp", **get_family("mlp").defaults(task)}
     model = Ensemble([get_family("mlp").build(params, task)], True)
-    bundle = save_bundle(tmp_path / "bundle", model, [{"family": "mlp", "params": params}], task, pre)
+    bundle = save_bundle(
+        tmp_path / "bundle", model, [{"family": "mlp", "params": params}], task, pre
+    )
     assert automl.load(bundle).predict(images[:5].reshape(5, -1)).shape == (5,)
 
     (bundle / "model.safetensors").write_bytes(pickle.dumps({"evil": print}))

@@ -49,7 +49,9 @@ def test_csv_target_is_guessed_by_name_and_the_guess_reported(tmp_path: Path):
 
 def test_parquet_with_explicit_target_and_missing_targets_dropped(tmp_path: Path):
     path = tmp_path / "t.parquet"
-    frame = pd.DataFrame({"a": [1.0, 2, 3, 4], "b": ["u", "v", None, "u"], "out": [1.5, None, 2, 3]})
+    frame = pd.DataFrame(
+        {"a": [1.0, 2, 3, 4], "b": ["u", "v", None, "u"], "out": [1.5, None, 2, 3]}
+    )
     frame.to_parquet(path)
     dataset = load_path(path, target="out")
     assert len(dataset) == 3

@@ -14,15 +14,29 @@ from automl.task import TaskInfo
 
 TASKS = {
     "classification": TaskInfo(
-        "table", "multiclass", "classification", ("mlp",), "", 300, (300, 12), n_classes=3,
+        "table",
+        "multiclass",
+        "classification",
+        ("mlp",),
+        "",
+        300,
+        (300, 12),
+        n_classes=3,
         input_shape=(12,),
     ),
     "regression": TaskInfo(
         "table", "regression", "regression", ("mlp",), "", 300, (300, 12), input_shape=(12,)
     ),
     "image_recognition": TaskInfo(
-        "image", "multiclass", "image_recognition", ("cnn",), "", 300, (300, 28, 28, 1),
-        n_classes=10, input_shape=(1, 28, 28),
+        "image",
+        "multiclass",
+        "image_recognition",
+        ("cnn",),
+        "",
+        300,
+        (300, 28, 28, 1),
+        n_classes=10,
+        input_shape=(1, 28, 28),
     ),
 }
 CASES = [

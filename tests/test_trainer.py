@@ -8,15 +8,22 @@ from sklearn.preprocessing import StandardScaler
 
 from automl.errors import TrialFailed
 from automl.families import get_family
-from automl.trainer import TrainingConfig, lr_at, to_tensors, train_model
 from automl.task import TaskInfo
+from automl.trainer import TrainingConfig, lr_at, to_tensors, train_model
 
 
 def _breast_cancer_task():
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     task = TaskInfo(
-        "table", "binary", "classification", ("mlp",), "", len(X), X.shape, n_classes=2,
+        "table",
+        "binary",
+        "classification",
+        ("mlp",),
+        "",
+        len(X),
+        X.shape,
+        n_classes=2,
         input_shape=(30,),
     )
     train = to_tensors(X[:450], y[:450], task)

@@ -1,0 +1,345 @@
+"""Benchmark runner: automl against a plain Optuna loop (no Ray) on the same data, same run.
+
+    python bench/run.py digits --budget 3m            # image folder, test on the held-out 25 %
+    python bench/run.py breast_cancer --budget 2m     # 5-fold stratified CV of AutoDeep
+    python bench/run.py efficiency --budget 1m        # ~1 s trials: share of worker time training
+
+Each run appends one JSON line per system to bench/results.jsonl and rewrites
+bench/results.md. Figures: test score, wall time against budget, trials finished, and search
+efficiency = (seconds spent in training/evaluation loops, summed over trials) /
+(search wall time x concurrent trials).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_JSONL = ROOT / "bench" / "results.jsonl"
+RESULTS_MD = ROOT / "bench" / "results.md"
+RUNS_DIR = ROOT / "bench" / "runs"
+DIGITS = ROOT / "examples" / "digits"
+
+
+def _study_figures(study_dir: Path) -> dict:
+    from automl.study import load_trials, read_config
+
+    config = read_config(study_dir)
+    trials = load_trials(study_dir)
+    train_s = sum(t.user_attrs.get("train_time_s", 0.0) for t in trials)
+    search = config["search"]
+    return {
+        "trials": len(trials),
+        "trials_complete": sum(t.state.name == "COMPLETE" for t in trials),
+        "trials_failed": sum(t.state.name == "FAIL" for t in trials),
+        "efficiency": train_s / (search["seconds"] * search["concurrency"]),
+        "mean_trial_train_s": train_s / max(1, len(trials)),
+        "search_s": search["seconds"],
+    }
+
+
+def run_automl_cli(data: Path, budget: str, study: str, extra: list[str]) -> dict:
+    """`automl fit` as a user runs it, timed from outside the process."""
+    studies = RUNS_DIR / "studies"
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "automl",
+            "fit",
+            str(data),
+            "--budget",
+            budget,
+            "--quiet",
+            "--studies-dir",
+            str(studies),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    wall = time.monotonic() - started
+    if result.returncode != 0:
+        raise SystemExit(f"automl fit failed:\n{result.stderr[-2000:]}")
+    study_dir = Path(result.stdout.split("model: ")[1].split()[0]).parent
+    return {"wall_s": wall, "study_dir": str(study_dir), **_study_figures(study_dir)}
+
+
+def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 30) -> dict:
+    """The overhead baseline: the same detection, preprocessing, families, trainer and
+    finishing ensemble, in a plain sequential Optuna loop (TPE + successive halving), no Ray."""
+    import optuna
+    import torch
+
+    from automl.budget import Deadline
+    from automl.engine import SearchData, SearchSettings
+    from automl.errors import TrialFailed
+    from automl.families import get_family
+    from automl.pipeline import finish_reserve, split_rows, train_ensemble
+    from automl.preprocessing import Preprocessing
+    from automl.task import detect_task
+    from automl.trainer import TrainingConfig, to_tensors, train_model
+
+    deadline = Deadline(budget_s)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    task = detect_task(dataset)
+    train_rows, val_rows = split_rows(dataset.y, task, seed)
+    pre = Preprocessing.fit(dataset, task, train_rows)
+    task = task.with_input_shape(pre.input_shape())
+    X, y = pre.transform(dataset.X), pre.target.encode(dataset.y)
+    data = SearchData(X[train_rows], y[train_rows], X[val_rows], y[val_rows])
+    settings = SearchSettings(max_epochs=max_epochs, seed=seed)
+    train, val = (
+        to_tensors(data.X_train, data.y_train, task),
+        to_tensors(data.X_val, data.y_val, task),
+    )
+    torch.set_num_threads(1)  # one trial on one core, like one Ray worker
+
+    def objective(trial: optuna.Trial) -> float:
+        family = get_family(trial.suggest_categorical("family", list(task.families)))
+        params = {"family": family.name, **family.suggest(trial, task)}
+        torch.manual_seed(seed + trial.number)
+        model = family.build(params, task)
+        started, trained = time.perf_counter(), 0.0
+
+        def report(stats) -> None:
+            nonlocal trained
+            trained += stats.seconds
+            trial.set_user_attr("train_time_s", trained)
+            trial.report(stats.best_score, stats.epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        result = train_model(
+            model,
+            task,
+            train,
+            val,
+            TrainingConfig.from_params(params, max_epochs, settings.patience),
+            on_epoch=report,
+            seed=seed + trial.number,
+        )
+        trial.set_user_attr("wall_s", time.perf_counter() - started)
+        return result.best_score
+
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True),
+        pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=3, reduction_factor=3),
+    )
+    for name in task.families:
+        study.enqueue_trial({"family": name, **get_family(name).defaults(task)})
+    search_started = time.monotonic()
+    study.optimize(
+        objective,
+        timeout=max(1.0, deadline.remaining() - finish_reserve(budget_s)),
+        catch=(TrialFailed,),
+    )
+    search_s = time.monotonic() - search_started
+    trials = study.get_trials(deepcopy=False)
+    ranked = sorted(
+        [t for t in trials if t.state.name == "COMPLETE"], key=lambda t: t.value, reverse=True
+    )
+    ensemble, _, _ = train_ensemble(ranked, task, data, settings, deadline)
+    train_s = sum(t.user_attrs.get("train_time_s", 0.0) for t in trials)
+    return {
+        "model": ensemble,
+        "preprocessing": pre,
+        "wall_s": deadline.elapsed(),
+        "trials": len(trials),
+        "trials_complete": len(ranked),
+        "trials_failed": sum(t.state.name == "FAIL" for t in trials),
+        "efficiency": train_s / search_s,
+        "mean_trial_train_s": train_s / max(1, len(trials)),
+        "search_s": search_s,
+    }
+
+
+def _accuracy_of(model, pre, X, labels) -> float:
+    import torch
+
+    from automl.trainer import predict_outputs
+
+    outputs = predict_outputs(model, torch.from_numpy(pre.transform(X))).numpy()
+    return float(np.mean(pre.target.decode(outputs) == labels))
+
+
+def bench_digits(budget: str, baseline: bool) -> list[dict]:
+    import automl
+    from automl.budget import parse_budget
+    from automl.data import load_path
+
+    test = load_path(DIGITS / "test")
+    ours = run_automl_cli(DIGITS / "train", budget, "digits", [])
+    model = automl.load(Path(ours.pop("study_dir")) / "best")
+    ours["test_score"] = float(np.mean(model.predict(test.X) == test.y))
+    rows = [{"system": "automl (Ray Tune + Optuna)", **ours}]
+    if baseline:
+        base = optuna_baseline(load_path(DIGITS / "train"), parse_budget(budget))
+        base["test_score"] = _accuracy_of(
+            base.pop("model"), base.pop("preprocessing"), test.X, test.y
+        )
+        rows.append({"system": "plain Optuna loop, no Ray", **base})
+    return [
+        {
+            "dataset": "digits (PNG folder, 75/25 seed 0)",
+            "metric": "test accuracy",
+            "budget": budget,
+            **row,
+        }
+        for row in rows
+    ]
+
+
+def bench_breast_cancer(budget: str, baseline: bool) -> list[dict]:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import StratifiedKFold
+
+    from automl import AutoDeep
+    from automl.budget import parse_budget
+    from automl.data import from_memory
+
+    X, y = load_breast_cancer(return_X_y=True)
+    folds = StratifiedKFold(5, shuffle=True, random_state=0).split(X, y)
+    rows = []
+    for fold, (tr, te) in enumerate(folds):
+        started = time.monotonic()
+        est = AutoDeep(
+            budget=budget, random_state=0, studies_dir=RUNS_DIR / "studies", verbose=False
+        )
+        est.fit(X[tr], y[tr])
+        row = {
+            "fold": fold,
+            "wall_s": time.monotonic() - started,
+            "test_score": est.score(X[te], y[te]),
+        }
+        row.update(_study_figures(est.study_dir_))
+        if baseline:
+            base = optuna_baseline(from_memory(X[tr], y[tr]), parse_budget(budget))
+            row["baseline_test_score"] = _accuracy_of(
+                base["model"], base["preprocessing"], X[te], y[te]
+            )
+        rows.append(row)
+        print(f"fold {fold}: {row['test_score']:.4f} in {row['wall_s']:.0f}s", file=sys.stderr)
+    summary = {key: float(np.mean([r[key] for r in rows])) for key in rows[0] if key != "fold"}
+    summary["wall_s_max"] = max(r["wall_s"] for r in rows)
+    out = [
+        {
+            "dataset": "breast_cancer (5-fold stratified CV, mean)",
+            "metric": "accuracy",
+            "budget": f"{budget} per fold",
+            "system": "automl (Ray Tune + Optuna)",
+            **{k: v for k, v in summary.items() if not k.startswith("baseline")},
+        }
+    ]
+    if baseline:
+        out.append(
+            {
+                "dataset": out[0]["dataset"],
+                "metric": "accuracy",
+                "budget": out[0]["budget"],
+                "system": "plain Optuna loop, no Ray",
+                "test_score": summary["baseline_test_score"],
+            }
+        )
+    return out
+
+
+def bench_efficiency(budget: str, baseline: bool) -> list[dict]:
+    """Short trials (~1 s): digits as a flat table, repeated 8x with pixel noise (14 376 rows),
+    through the MLP with 4 epochs per trial."""
+    import pandas as pd
+    from sklearn.datasets import load_digits
+
+    from automl.budget import parse_budget
+    from automl.data import from_memory
+
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    X = np.concatenate([digits.data + rng.normal(0, 1.0, digits.data.shape) for _ in range(8)])
+    y = np.tile(digits.target, 8)
+    table = RUNS_DIR / "digits_table.csv"
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(64)])
+    frame["label"] = y
+    frame.to_csv(table, index=False)
+    ours = run_automl_cli(table, budget, "efficiency", ["--max-epochs", "4"])
+    ours.pop("study_dir")
+    rows = [{"system": "automl (Ray Tune + Optuna)", **ours}]
+    if baseline:
+        base = optuna_baseline(from_memory(X, y), parse_budget(budget), max_epochs=4)
+        base.pop("model"), base.pop("preprocessing")
+        rows.append({"system": "plain Optuna loop, no Ray", **base})
+    return [
+        {"dataset": "digits table, MLP, 4-epoch trials", "metric": "-", "budget": budget, **r}
+        for r in rows
+    ]
+
+
+BENCHES = {
+    "digits": bench_digits,
+    "breast_cancer": bench_breast_cancer,
+    "efficiency": bench_efficiency,
+}
+
+
+def write_markdown() -> None:
+    rows = [json.loads(line) for line in RESULTS_JSONL.read_text().splitlines() if line.strip()]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run.py` (see its docstring for the commands). Machine: 2-core CPU, "
+        "no GPU. Efficiency = training seconds summed over trials / (search wall x concurrent "
+        "trials). Each automl row and the baseline row under it ran in the same invocation.",
+        "",
+        "| date | dataset | budget | system | score | metric | wall (s) | trials (complete/failed) | efficiency | mean trial (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        trials = (
+            f"{r['trials']} ({r.get('trials_complete', '-')}/{r.get('trials_failed', '-')})"
+            if "trials" in r
+            else "-"
+        )
+        score = f"{r['test_score']:.4f}" if "test_score" in r else "-"
+        eff = f"{100 * r['efficiency']:.0f} %" if "efficiency" in r else "-"
+        wall = f"{r['wall_s']:.1f}" if "wall_s" in r else "-"
+        if "wall_s_max" in r:
+            wall += f" (max {r['wall_s_max']:.1f})"
+        mean = f"{r['mean_trial_train_s']:.2f}" if "mean_trial_train_s" in r else "-"
+        lines.append(
+            f"| {r['date']} | {r['dataset']} | {r['budget']} | {r['system']} | {score} | "
+            f"{r['metric']} | {wall} | {trials} | {eff} | {mean} |"
+        )
+    RESULTS_MD.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench", choices=sorted(BENCHES))
+    parser.add_argument("--budget", default="3m")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    rows = BENCHES[args.bench](args.budget, not args.no_baseline)
+    stamp = time.strftime("%Y-%m-%d")
+    with RESULTS_JSONL.open("a") as out:
+        for row in rows:
+            row = {"date": stamp, "python": platform.python_version(), **row}
+            out.write(json.dumps(row, default=float) + "\n")
+            print(json.dumps(row, default=float))
+    write_markdown()
+
+
+if __name__ == "__main__":
+    main()
