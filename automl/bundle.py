@@ -69,6 +69,7 @@ def save_bundle(
         "family": members[0]["family"],  # the best member, for a quick look
         "members": members,
         "task": task.to_dict(),
+        "label_names": preprocessing.target.classes,  # None for regression
         "preprocessing": preprocessing.to_dict(),
         "versions": library_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -21,6 +21,7 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 TABLE_READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # When --target is omitted, a column with one of these names (any case) is the target.
 TARGET_COLUMN_NAMES = ("target", "label", "labels", "class", "y")
+SPLIT_FOLDER_NAMES = ("train", "training", "val", "valid", "test")
 MIN_IMAGE_SIDE = 4  # a 3-D array whose last two sides are both at least this is read as images
 IMAGE_CHANNELS = (1, 3, 4)
 
@@ -91,6 +92,14 @@ def _load_folder(folder: Path, target: str | None) -> Dataset:
     )
 
 
+def _data_name(folder: Path) -> str:
+    """A study name for a folder: data/pets -> 'pets'; data/pets/train -> 'pets' too."""
+    folder = folder.resolve()
+    if folder.name.lower() in SPLIT_FOLDER_NAMES and folder.parent.name:
+        return folder.parent.name
+    return folder.name
+
+
 def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
@@ -113,7 +122,7 @@ def _load_labelled_image_folder(folder: Path, images: list[Path]) -> Dataset:
         modality="image",
         X=X,
         y=_as_label_array(y),
-        name=folder.resolve().name,
+        name=_data_name(folder),
         evidence=evidence,
         notes=notes,
         paths=[str(images[i]) for i in kept],

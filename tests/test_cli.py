@@ -138,3 +138,28 @@ def test_loading_a_tampered_bundle_is_refused(tmp_path: Path, digits_images):
     table = tmp_path / "x.csv"
     pd.DataFrame(images[:5].reshape(5, -1), columns=[f"x{i}" for i in range(64)]).to_csv(table)
     assert_one_line_error(run_cli("predict", bundle, table, "-o", tmp_path / "p.csv"), "Refusing")
+
+
+@pytest.mark.slow
+def test_regression_table_from_csv_round_trip(tmp_path: Path):
+    """diabetes as a CSV: detected as regression, predictions in the target's own units."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame  # column 'target'
+    table = tmp_path / "diabetes.csv"
+    frame.to_csv(table, index=False)
+    studies = tmp_path / "studies"
+    fit = run_cli("fit", table, "--budget", "30s", "--studies-dir", studies, "--max-epochs", "10")
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    assert "target column 'target' chosen by its name" in fit.stderr
+    assert "-> regression -> mlp" in fit.stderr
+    out = tmp_path / "preds.csv"
+    assert run_cli("predict", studies / "diabetes", table, "-o", out).returncode == 0
+    predictions = pd.read_csv(out)["prediction"].to_numpy()
+    in_process = automl.load(studies / "diabetes").predict(frame.drop(columns=["target"]))
+    assert np.allclose(predictions, in_process)
+    assert abs(predictions.mean() - frame["target"].mean()) < 30  # original units, not scaled
+    r2 = 1 - np.sum((frame["target"] - predictions) ** 2) / np.sum(
+        (frame["target"] - frame["target"].mean()) ** 2
+    )
+    assert r2 > 0.3
