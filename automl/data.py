@@ -44,7 +44,6 @@ class Dataset:
     evidence: str
     target_name: str | None = None
     notes: list[str] = field(default_factory=list)
-    paths: list[str] | None = None  # one per row for data read from files, for predictions
 
     def __len__(self) -> int:
         return len(self.X)
@@ -125,7 +124,6 @@ def _load_labelled_image_folder(folder: Path, images: list[Path]) -> Dataset:
         name=_data_name(folder),
         evidence=evidence,
         notes=notes,
-        paths=[str(images[i]) for i in kept],
     )
 
 

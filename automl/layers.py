@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -81,8 +79,3 @@ def layer_summary(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
         for hook in hooks:
             hook.remove()
     return rows
-
-
-def log_uniform_int_choices(low: int, high: int) -> list[int]:
-    """Powers of two between low and high, for widths and channel counts."""
-    return [2**k for k in range(int(math.log2(low)), int(math.log2(high)) + 1)]

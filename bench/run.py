@@ -308,7 +308,7 @@ def write_markdown() -> None:
     ]
     for r in rows:
         trials = (
-            f"{r['trials']} ({r.get('trials_complete', '-')}/{r.get('trials_failed', '-')})"
+            f"{r['trials']:.0f} ({r['trials_complete']:.0f}/{r['trials_failed']:.0f})"
             if "trials" in r
             else "-"
         )

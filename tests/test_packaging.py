@@ -16,6 +16,20 @@ PROBE = (
 )
 
 
+def _probe(cwd: Path, pythonpath: Path) -> tuple[Path, str]:
+    """Import the packages in a fresh interpreter; return where search_spaces came from."""
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(pythonpath)},
+        check=True,
+    )
+    path, families = probe.stdout.splitlines()
+    return Path(path), families
+
+
 def test_built_wheel_has_no_generic_top_level_names_and_imports(tmp_path: Path):
     subprocess.run(
         [
@@ -42,28 +56,12 @@ def test_built_wheel_has_no_generic_top_level_names_and_imports(tmp_path: Path):
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    probe = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(site)},
-        check=True,
-    )
-    path, families = probe.stdout.splitlines()
-    assert Path(path).is_relative_to(site)
+    path, families = _probe(tmp_path, site)
+    assert path.is_relative_to(site)
     assert families == "['cnn', 'mlp']"
 
 
 def test_checkout_imports_the_top_level_folders_as_automl_subpackages():
-    probe = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
-    )
-    path, families = probe.stdout.splitlines()
-    assert Path(path) == ROOT / "search_spaces" / "__init__.py"
+    path, families = _probe(ROOT, ROOT)
+    assert path == ROOT / "search_spaces" / "__init__.py"
     assert families == "['cnn', 'mlp']"
