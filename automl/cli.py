@@ -106,8 +106,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _print_leaderboard(board)
     best_dir = result.study_dir / "best"
     print(
-        f"\nbest: trial {result.best_trial} ({result.params['family']}), validation "
-        f"{result.task.metric} {result.validation_score:.4f}; {len(board)} trials in "
+        f"\nbest: trial {result.best_trial} ({result.params['family']}); exported the average "
+        f"of trials {', '.join(map(str, result.members))}, validation {result.task.metric} "
+        f"{result.validation_score:.4f}; {len(board)} trials in "
         f"{format_seconds(deadline.elapsed())} of {format_seconds(deadline.total)}"
     )
     print(f"model: {best_dir}")

@@ -20,7 +20,14 @@ from automl.budget import Deadline, format_seconds
 from automl.data import Dataset
 from automl.errors import SearchError
 from automl.preprocessing import Preprocessing
-from automl.study import BEST_DIR, load_trials, new_study_dir, read_config, write_config
+from automl.study import (
+    BEST_DIR,
+    load_trials,
+    new_study_dir,
+    rank_key,
+    read_config,
+    write_config,
+)
 from automl.task import TaskInfo, detect_task
 
 VALIDATION_SHARE = 0.2
@@ -52,7 +59,8 @@ class FitResult:
     predictor: Any  # automl.bundle.Predictor
     best_trial: int
     params: dict[str, Any]
-    validation_score: float
+    validation_score: float  # of the exported ensemble
+    members: list[int] = field(default_factory=list)  # trial numbers averaged in the export
     notes: list[str] = field(default_factory=list)
 
 
@@ -132,6 +140,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
         f"{format_seconds(deadline.remaining())} left"
     )
     predictor, score = _finish(study_dir, ranked, task, preprocessing, data, settings, deadline)
+    members = [m["trial"] for m in predictor.config["members"]]
     config = read_config(study_dir)
     config["search"] = {**search, "trials": len(load_trials(study_dir))}
     config["wall_time_s"] = round(deadline.elapsed(), 3)
@@ -143,6 +152,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
         best_trial=best.number,
         params=dict(best.params),
         validation_score=score,
+        members=members,
         notes=list(dataset.notes),
     )
 
@@ -152,7 +162,7 @@ def ranked_trials(study_dir: Path) -> list[Any]:
     stopped early by their last score. Raises SearchError when no trial trained an epoch."""
     trials = load_trials(study_dir)
     complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
-    complete.sort(key=lambda t: (t.value, -t.user_attrs.get("best_val_loss", 0.0)), reverse=True)
+    complete.sort(key=rank_key, reverse=True)
     partial = [t for t in trials if t.state.name == "PRUNED" and t.intermediate_values]
     partial.sort(key=lambda t: t.intermediate_values[max(t.intermediate_values)], reverse=True)
     if complete or partial:

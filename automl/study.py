@@ -8,6 +8,7 @@ Optuna and pandas only, so the dashboard can use it without torch or ray.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ LEADERBOARD_COLUMNS = [
     "family",
     "status",
     "score",
+    "val_loss",
     "n_params",
     "epochs",
     "wall_time_s",
@@ -154,10 +156,28 @@ _STATUS = {
 }
 
 
+def rank_key(trial: Any) -> tuple[float, float]:
+    """How complete trials are ranked everywhere: score, then lower validation loss (accuracy
+    ties are common on small validation sets)."""
+    return (trial.value, -trial.user_attrs.get("best_val_loss", 0.0))
+
+
 def leaderboard(study_dir: Path) -> pd.DataFrame:
     """One row per trial, best first: rank, family, status, score, size, epochs, time, reason."""
     rows = []
-    for t in load_trials(study_dir):
+    trials = load_trials(study_dir)
+    complete = sorted(
+        (t for t in trials if t.state.name == "COMPLETE" and t.value is not None),
+        key=rank_key,
+        reverse=True,
+    )
+    ranked = {t.number for t in complete}
+    others = sorted(
+        (t for t in trials if t.number not in ranked),
+        key=lambda t: _last_intermediate(t) if _last_intermediate(t) is not None else -math.inf,
+        reverse=True,
+    )
+    for t in complete + others:
         attrs = t.user_attrs
         score = t.value if t.value is not None else _last_intermediate(t)
         family = attrs.get("family", t.params.get("family"))
@@ -168,6 +188,7 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
                 "family": family,
                 "status": _STATUS.get(t.state.name, t.state.name.lower()),
                 "score": score,
+                "val_loss": attrs.get("best_val_loss"),
                 "n_params": attrs.get("n_params"),
                 "epochs": attrs.get("epochs_completed", 0),
                 "wall_time_s": attrs.get("wall_time_s"),
@@ -176,17 +197,8 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows, columns=[c for c in LEADERBOARD_COLUMNS if c != "rank"])
-    if frame.empty:
-        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
-    complete = frame["status"] == "complete"
-    frame = pd.concat(
-        [
-            frame[complete].sort_values("score", ascending=False),
-            frame[~complete].sort_values("score", ascending=False, na_position="last"),
-        ]
-    )
     frame.insert(0, "rank", range(1, len(frame) + 1))
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def _last_intermediate(trial: Any) -> float | None:
