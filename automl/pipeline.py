@@ -133,6 +133,8 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     search = run_search(
         study_dir, study_dir.name, task, data, deadline.sub(reserve), settings, progress=progress
     )
+    if search["interrupted"]:
+        say("search interrupted: finishing with the trials so far (Ctrl-C again to abort)")
     ranked = ranked_trials(study_dir)
     best = ranked[0]
     say(

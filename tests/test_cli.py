@@ -163,3 +163,44 @@ def test_regression_table_from_csv_round_trip(tmp_path: Path):
         (frame["target"] - frame["target"].mean()) ** 2
     )
     assert r2 > 0.3
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_search_and_keeps_what_was_found(tmp_path: Path, digits_folder: Path):
+    import signal
+
+    studies = tmp_path / "studies"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "automl",
+            "fit",
+            str(digits_folder),
+            "--budget",
+            "2m",
+            "--studies-dir",
+            str(studies),
+            "--max-epochs",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    seen = []
+    for line in process.stderr:  # wait until some trials have finished
+        seen.append(line)
+        if line.startswith("trials ") and not line.startswith("trials 0 "):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 0, "".join(seen) + err
+    assert "search interrupted" in err
+    assert "model: " in out and (studies / "digits" / "best" / "model.safetensors").is_file()
+    from automl.study import leaderboard
+
+    board = leaderboard(studies / "digits")
+    assert (board["status"] == "complete").any()
+    assert not (board["status"] == "running").any()
