@@ -9,7 +9,7 @@ from automl.errors import ConfigError
 
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 _BUDGET_PATTERN = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
-MIN_BUDGET_S = 20.0  # below this, Ray start-up and the finish leave no time to search
+MIN_BUDGET_S = 30.0  # below this, Ray start-up and the finish reserve leave no time to search
 
 
 def parse_budget(text: str | int | float) -> float:

@@ -122,7 +122,13 @@ def load(directory: str | Path) -> Predictor:
             f"Refusing to load the weights in {directory / WEIGHTS_FILE}: not a valid "
             f"safetensors file ({exc}). Re-export the model; bundles never load pickles."
         ) from exc
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise DataError(
+            f"The weights in {directory / WEIGHTS_FILE} do not fit the networks its "
+            f"{CONFIG_FILE} describes ({str(exc).splitlines()[0]}); re-export the model."
+        ) from exc
     model.eval()
     return Predictor(model, config, task, preprocessing)
 

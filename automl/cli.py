@@ -34,12 +34,21 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--families", help="comma-separated families to search, e.g. mlp,cnn")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="automl",
         description="Search deep network architectures for your data (Ray Tune + Optuna).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     fit = sub.add_parser("fit", help="search architectures and export the best model")
     _add_data_options(fit)
@@ -126,6 +135,7 @@ def _print_leaderboard(board) -> None:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from automl.data import load_path
+    from automl.families import get_family
     from automl.task import detect_task
 
     dataset = load_path(args.data, target=args.target)
@@ -141,7 +151,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
             f"{info.target_kind}" + (f", {info.n_classes} classes" if info.n_classes else ""),
         ),
         ("row", info.row),
-        ("families", ", ".join(info.families)),
+        ("families", "; ".join(f"{f}: {get_family(f).summary}" for f in info.families)),
         ("reason", info.reason),
     ]
     if info.class_counts:
@@ -167,6 +177,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictor = load(model_path)
     frame = predictor.predict_path(args.data, proba=args.proba)
     output = Path(args.output)
+    if output.is_dir():
+        raise AutoMLError(f"-o must name a CSV file; '{output}' is a directory.")
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
     print(f"wrote {len(frame)} predictions to {output}")
@@ -184,7 +196,11 @@ def cmd_studies(args: argparse.Namespace) -> int:
     print(f"{'study':<28} {'row':<18} {'trials':>6} {'best':>8}  created")
     for name in names:
         config = read_config(base / name)
-        board = leaderboard(base / name)
+        try:
+            board = leaderboard(base / name)
+        except (KeyError, ValueError) as exc:  # a study.db without its study (interrupted early)
+            print(f"{name:<28} unreadable study: {exc}")
+            continue
         complete = board[board["status"] == "complete"]
         best = f"{complete['score'].max():.4f}" if len(complete) else "-"
         row = config.get("task", {}).get("row", "?")

@@ -66,8 +66,13 @@ def load_path(path: str | Path, target: str | None = None) -> Dataset:
     return _load_folder(path, target)
 
 
+def _files(folder: Path) -> list[Path]:
+    """Every visible file under a folder, any depth, in a stable order."""
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not _hidden(p, folder)]
+
+
 def _load_folder(folder: Path, target: str | None) -> Dataset:
-    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not _hidden(p, folder)]
+    files = _files(folder)
     if not files:
         raise DataError(
             f"The folder '{folder}' is empty; put one sub-folder of images per class in it."
@@ -111,6 +116,13 @@ def _load_labelled_image_folder(folder: Path, images: list[Path]) -> Dataset:
             "sub-folder per class (e.g. cats/, dogs/). Move the images into class folders."
         )
     labels = [p.relative_to(folder).parts[0] for p in images]
+    splits = sorted(set(labels))
+    if set(splits) <= set(SPLIT_FOLDER_NAMES):
+        suggestion = folder / ("train" if "train" in splits else splits[0])
+        raise DataError(
+            f"'{folder}' holds split folders ({', '.join(splits)}), not classes; "
+            f"pass the training split, e.g. {suggestion}"
+        )
     X, kept, notes = read_images(images)
     y = np.asarray([labels[i] for i in kept], dtype=object)
     counts = collections.Counter(p.suffix.lower().lstrip(".").upper() for p in images)
@@ -129,11 +141,7 @@ def _load_labelled_image_folder(folder: Path, images: list[Path]) -> Dataset:
 
 def list_image_files(folder: Path) -> list[Path]:
     """All image files under a folder (any depth), in a stable order."""
-    return [
-        p
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not _hidden(p, folder)
-    ]
+    return [p for p in _files(folder) if p.suffix.lower() in IMAGE_EXTENSIONS]
 
 
 def read_images(
@@ -166,7 +174,7 @@ def read_images(
     for i, _, _ in headers:
         try:
             with Image.open(paths[i]) as img:
-                img = img.convert(mode)
+                img = _to_8_bit(img).convert(mode)
                 if (img.height, img.width) != size:
                     img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                 arr = np.asarray(img, dtype=np.float32)
@@ -185,6 +193,17 @@ def read_images(
             f"skipped {len(unreadable)} unreadable image files (e.g. {', '.join(unreadable[:3])})"
         )
     return np.stack(arrays), kept, notes
+
+
+def _to_8_bit(img: Any) -> Any:
+    """16-bit and float grey images scaled to 8 bits (Pillow's own convert would clip them)."""
+    from PIL import Image
+
+    if img.mode not in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return img
+    values = np.asarray(img, dtype=np.float64)
+    top = 65535.0 if img.mode.startswith("I;16") else max(float(values.max()), 255.0)
+    return Image.fromarray(np.clip(values * (255.0 / top), 0, 255).astype(np.uint8))
 
 
 def _target_mode(mode: str) -> str:
@@ -250,6 +269,8 @@ def _labelled_table(df: pd.DataFrame, target: str | None, name: str, evidence: s
     if missing.any():
         notes.append(f"dropped {int(missing.sum())} rows whose target '{column}' is missing")
         df, y = df.loc[~missing], y.loc[~missing]
+        if pd.api.types.is_float_dtype(y) and (y == y.round()).all():
+            y = y.astype(np.int64)  # the gaps had made whole-number labels float
     X = df.drop(columns=[column]).reset_index(drop=True)
     if X.shape[1] == 0:
         raise DataError(f"The table has no feature columns besides the target '{column}'.")
@@ -359,10 +380,12 @@ def _as_label_array(y: np.ndarray) -> np.ndarray:
     if y.dtype.kind in "US":
         return y.astype(object)
     if y.dtype == object:
-        try:
-            return y.astype(np.float64) if all(_is_number(v) for v in y) else y
-        except (TypeError, ValueError):
-            return y
+        if all(_is_number(v) for v in y):
+            return y.astype(np.float64)
+        if len({type(v) for v in y if not pd.isna(v)}) > 1:
+            # mixed kinds (1 and "a", True and "b") cannot be sorted: compare them as text
+            return np.asarray([v if pd.isna(v) else str(v) for v in y], dtype=object)
+        return y
     return y.astype(object)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from automl.budget import Deadline, format_seconds
+from automl.errors import ConfigError
 from automl.families import Family, get_family
 from automl.study import open_storage
 from automl.task import TaskInfo
@@ -130,19 +131,28 @@ def _make_searcher_class():
         def on_trial_complete(
             self, trial_id: str, result: dict | None = None, error: bool = False
         ) -> None:
+            self._close(trial_id, result or {}, error)
+
+        def close_unfinished(self, reason: str) -> None:
+            """Trials cut by the time budget never hear on_trial_complete: close them now."""
+            for trial_id in list(self._ot_trials):
+                self._close(trial_id, {}, False, stop_reason=reason)
+
+        def _close(
+            self, trial_id: str, result: dict, error: bool, stop_reason: str | None = None
+        ) -> None:
+            """Tell Optuna how the trial ended and write its per-epoch history."""
             if trial_id in self._completed_trials or trial_id not in self._ot_trials:
                 return
-            result = result or {}
             # Tune does not pass the result that ends a trial to on_trial_result: record it here.
             seen = self._history.get(trial_id, [])
             if METRIC in result and (not seen or result.get("epoch", 0) > seen[-1]["epoch"]):
                 self.on_trial_result(trial_id, result)
             ot_trial = self._ot_trials[trial_id]
             history = self._history.pop(trial_id, [])
+            started = self._started.pop(trial_id, time.time())
             ot_trial.set_user_attr("epochs_completed", len(history))
-            ot_trial.set_user_attr(
-                "wall_time_s", round(time.time() - self._started.pop(trial_id, time.time()), 3)
-            )
+            ot_trial.set_user_attr("wall_time_s", round(time.time() - started, 3))
             ot_trial.set_user_attr(
                 "train_time_s", round(sum(h.get("seconds", 0.0) for h in history), 3)
             )
@@ -154,22 +164,14 @@ def _make_searcher_class():
             elif result.get("finished") and METRIC in result:
                 value, state = float(result[METRIC]), optuna.trial.TrialState.COMPLETE
                 ot_trial.set_user_attr("best_val_loss", float(result["best_val_loss"]))
-            elif history:
+            else:
                 ot_trial.set_user_attr(
-                    "stop_reason", f"stopped early by ASHA after epoch {len(history)}"
+                    "stop_reason",
+                    stop_reason or f"stopped early by ASHA after epoch {len(history)}",
                 )
             _write_json(self._trials_dir / str(ot_trial.number) / "metrics.json", history)
             self._ot_study.tell(ot_trial, value, state=state)
             self._completed_trials.add(trial_id)
-
-        def close_unfinished(self, reason: str) -> None:
-            """Trials cut by the time budget never hear on_trial_complete: close them now."""
-            for trial_id in list(self._ot_trials):
-                if trial_id in self._completed_trials:
-                    continue
-                ot_trial = self._ot_trials[trial_id]
-                ot_trial.set_user_attr("stop_reason", reason)
-                self.on_trial_complete(trial_id, {})
 
     return StudySearcher
 
@@ -255,7 +257,8 @@ def run_search(
 ) -> dict[str, float]:
     """Search until `search_deadline`; every trial ends up recorded in study.db.
 
-    Returns the search's own timing: wall seconds of Tune's run and the trial concurrency.
+    Returns the search's own figures: wall seconds of Tune's run, the trial concurrency, and
+    whether it was interrupted (Ctrl-C) before its deadline.
     """
     import optuna
     import ray
@@ -372,9 +375,20 @@ def _start_ray(address: str | None) -> None:
         "configure_logging": True,
     }
     if address:
-        ray.init(address=address, **kwargs)
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise ConfigError(
+                f"Cannot connect to the Ray cluster at '{address}': {str(exc).splitlines()[0]}. "
+                "Check the address, or leave --address out to search on this machine."
+            ) from exc
     else:
-        ray.init(num_cpus=os.cpu_count() or 1, **kwargs)
+        ray.init(num_cpus=usable_cpus(), **kwargs)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (cgroup/affinity limits included, unlike os.cpu_count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _trial_resources(settings: SearchSettings) -> dict[str, float]:
@@ -394,7 +408,8 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def make_progress(deadline: Deadline):
-    """A Tune callback printing trials done, best so far and time left, per finished trial.
+    """A Tune callback printing trials done, best so far and time left (at most every few
+    seconds).
 
     Built in a function because tune.Callback is only importable once Ray is.
     """

@@ -1,7 +1,7 @@
 """The fit pipeline shared by the CLI and AutoDeep: detect, split, preprocess, search, finish.
 
 One Deadline flows down: the search gets what remains minus a reserve, and the finish (training
-the winner to completion and exporting it) spends the reserve.
+the top trials to completion, averaging them and exporting) spends the reserve.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from sklearn.model_selection import train_test_split
 
 from automl.budget import Deadline, format_seconds
 from automl.data import Dataset
-from automl.errors import SearchError
+from automl.errors import ConfigError, SearchError
 from automl.preprocessing import Preprocessing
 from automl.study import (
     BEST_DIR,
     load_trials,
     new_study_dir,
-    rank_key,
+    order_trials,
     read_config,
     write_config,
 )
@@ -35,6 +35,7 @@ FINISH_SHARE = 0.15  # of the budget, reserved for training the winner and expor
 MIN_FINISH_S = 12.0
 MAX_FINISH_S = 900.0
 EXPORT_RESERVE_S = 3.0
+MIN_SEARCH_S = 5.0  # less than this left for the search after loading: stop before starting Ray
 ENSEMBLE_SIZE = 3  # the exported model averages the top trials (see automl.ensemble)
 FINISH_SAFETY = 1.5  # a member is trained only if 1.5x its search-time training time is left
 
@@ -61,7 +62,6 @@ class FitResult:
     params: dict[str, Any]
     validation_score: float  # of the exported ensemble
     members: list[int] = field(default_factory=list)  # trial numbers averaged in the export
-    notes: list[str] = field(default_factory=list)
 
 
 def finish_reserve(budget_s: float) -> float:
@@ -89,6 +89,8 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     from automl.engine import SearchData, SearchSettings, make_progress, run_search
 
     say = _printer(options.verbose)
+    if not 0 <= options.seed < 2**32:
+        raise ConfigError(f"The seed must be an integer from 0 to 2**32-1; got {options.seed}.")
     study_dir = new_study_dir(Path(options.studies_dir), options.study, dataset.name)
     task = detect_task(dataset, options.task, options.families)
     for note in dataset.notes:
@@ -129,6 +131,11 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     )
     say(f"study: {study_dir} | budget {format_seconds(deadline.remaining())} left")
     reserve = finish_reserve(options.budget_s)
+    if deadline.sub(reserve).remaining() < MIN_SEARCH_S:
+        raise SearchError(
+            f"Loading and preparing the data took {deadline.elapsed():.0f}s of the "
+            f"{options.budget_s:.0f}s budget, leaving no time to search; give a longer --budget."
+        )
     progress = make_progress(deadline) if options.verbose else None
     search = run_search(
         study_dir, study_dir.name, task, data, deadline.sub(reserve), settings, progress=progress
@@ -155,20 +162,22 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
         params=dict(best.params),
         validation_score=score,
         members=members,
-        notes=list(dataset.notes),
     )
 
 
 def ranked_trials(study_dir: Path) -> list[Any]:
-    """Trials best first: complete ones by score (ties: lower validation loss), then those
-    stopped early by their last score. Raises SearchError when no trial trained an epoch."""
+    """Trials that trained at least one epoch, best first (the leaderboard's order).
+
+    Raises SearchError, with the first failure's reason, when there are none.
+    """
     trials = load_trials(study_dir)
-    complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
-    complete.sort(key=rank_key, reverse=True)
-    partial = [t for t in trials if t.state.name == "PRUNED" and t.intermediate_values]
-    partial.sort(key=lambda t: t.intermediate_values[max(t.intermediate_values)], reverse=True)
-    if complete or partial:
-        return complete + partial
+    ranked = [
+        t
+        for t in order_trials(trials)
+        if t.state.name == "COMPLETE" or (t.state.name == "PRUNED" and t.intermediate_values)
+    ]
+    if ranked:
+        return ranked
     failed = [t for t in trials if t.state.name == "FAIL"]
     if failed:
         reason = failed[0].user_attrs.get("fail_reason", "unknown")
@@ -186,13 +195,13 @@ def train_ensemble(
 ) -> tuple[Any, list[dict[str, Any]], float]:
     """Train the top trials to completion (same seeds as in the search) and average them.
 
-    The best trial is always trained; each further member only if its search-time training
-    time fits in what remains. Returns (ensemble, member records, validation score).
+    The best trial is always trained (at least one epoch, even past the deadline); a further
+    member is trained only if its search-time training time fits in what remains, and kept only
+    if the average does not score worse on validation. Returns (ensemble, members, score).
     """
-    import os
-
     import torch
 
+    from automl.engine import usable_cpus
     from automl.ensemble import Ensemble
     from automl.families import get_family
     from automl.trainer import (
@@ -203,17 +212,20 @@ def train_ensemble(
         train_model,
     )
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(usable_cpus())
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     train = to_tensors(data.X_train, data.y_train, task)
     val = to_tensors(data.X_val, data.y_val, task)
-    members, records = [], []
+    members: list[Any] = []
+    records: list[dict[str, Any]] = []
+    best_score = -float("inf")
     for trial in ranked[:ENSEMBLE_SIZE]:
         expected = FINISH_SAFETY * trial.user_attrs.get("train_time_s", 0.0)
         if members and deadline.remaining() < expected:
             break
         params = dict(trial.params)
         torch.manual_seed(settings.seed + trial.number)
-        model = get_family(params["family"]).build(params, task)
+        model = get_family(params["family"]).build(params, task).to(device)
         result = train_model(
             model,
             task,
@@ -222,8 +234,14 @@ def train_ensemble(
             TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
             deadline=deadline,
             seed=settings.seed + trial.number,
+            min_epochs=0 if members else 1,
         )
+        candidate = Ensemble([*members, model.cpu()], task.is_classification)
+        score = score_outputs(task, predict_outputs(candidate, val[0]), val[1])
+        if members and score < best_score:
+            continue  # this member would make the average worse on validation
         members.append(model)
+        best_score = score
         records.append(
             {
                 "trial": trial.number,
@@ -234,9 +252,7 @@ def train_ensemble(
                 "stop_reason": result.stop_reason,
             }
         )
-    ensemble = Ensemble(members, task.is_classification)
-    score = score_outputs(task, predict_outputs(ensemble, val[0]), val[1])
-    return ensemble, records, score
+    return Ensemble(members, task.is_classification), records, best_score
 
 
 def _finish(

@@ -1,7 +1,8 @@
-"""Preprocessing fitted on the training split only, stored as plain JSON in the bundle.
+"""Preprocessing fitted on the training split only (the label list on all labels, so every class
+has an output), stored as plain JSON in the bundle.
 
-Tables: numeric columns are imputed with the median (plus a missing-value indicator where the
-training data had gaps) and standardised; categorical columns are one-hot encoded over their
+Tables: numeric and date columns are imputed with the median (plus a missing-value indicator
+where the training data had gaps; infinities count as gaps) and standardised; categorical columns are one-hot encoded over their
 most frequent values, with one slot for anything else. Images: scaled to [0, 1] and standardised
 per channel, channels first. Labels: class names to indices; regression targets standardised.
 Every fitted value is a number or a string, so a bundle never needs unpickling.
@@ -36,7 +37,7 @@ class TablePreprocessor:
         for col in frame.columns:
             series = frame[col]
             if _is_numeric(series):
-                values = series.astype(float)
+                values = _numeric_values(series)
                 median = float(values.median()) if values.notna().any() else 0.0
                 filled = values.fillna(median)
                 std = float(filled.std(ddof=0))
@@ -69,11 +70,11 @@ class TablePreprocessor:
             )
         parts: list[np.ndarray] = []
         for col, stats in self.numeric.items():
-            values = pd.to_numeric(frame[col], errors="coerce").astype(float)
+            values = _numeric_values(frame[col])
             filled = values.fillna(stats["median"]).to_numpy()
             parts.append(((filled - stats["mean"]) / stats["std"])[:, None])
         for col in self.missing_indicators:
-            parts.append(frame[col].isna().to_numpy(dtype=np.float64)[:, None])
+            parts.append(_numeric_values(frame[col]).isna().to_numpy(dtype=np.float64)[:, None])
         for col, kept in self.categorical.items():
             index = {v: i for i, v in enumerate(kept)}
             codes = [index.get(str(v), len(kept)) if pd.notna(v) else len(kept) for v in frame[col]]
@@ -186,7 +187,22 @@ class Preprocessing:
 
 
 def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    """Numbers and dates are scaled; booleans, strings and categories are one-hot encoded."""
+    if pd.api.types.is_bool_dtype(series):
+        return False
+    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
+
+
+def _numeric_values(series: pd.Series) -> pd.Series:
+    """Floats with inf treated as missing; dates as days since 1970."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        dates = pd.to_datetime(series, errors="coerce")
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_convert(None)
+        days = (dates - pd.Timestamp(0)) / pd.Timedelta(days=1)
+        return days.astype(float)
+    values = pd.to_numeric(series, errors="coerce").astype(float)
+    return values.where(np.isfinite(values))
 
 
 def _plain(value: Any) -> Any:

@@ -162,22 +162,26 @@ def rank_key(trial: Any) -> tuple[float, float]:
     return (trial.value, -trial.user_attrs.get("best_val_loss", 0.0))
 
 
+def order_trials(trials: list[Any]) -> list[Any]:
+    """Best first: complete trials by `rank_key`, then the rest by their last reported score
+    (trials stopped early), then those that never reported (failed, still running)."""
+    complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+    complete.sort(key=rank_key, reverse=True)
+    numbers = {t.number for t in complete}
+    rest = [t for t in trials if t.number not in numbers]
+
+    def last_score(trial: Any) -> float:
+        value = _last_intermediate(trial)
+        return -math.inf if value is None else value
+
+    rest.sort(key=last_score, reverse=True)
+    return complete + rest
+
+
 def leaderboard(study_dir: Path) -> pd.DataFrame:
     """One row per trial, best first: rank, family, status, score, size, epochs, time, reason."""
     rows = []
-    trials = load_trials(study_dir)
-    complete = sorted(
-        (t for t in trials if t.state.name == "COMPLETE" and t.value is not None),
-        key=rank_key,
-        reverse=True,
-    )
-    ranked = {t.number for t in complete}
-    others = sorted(
-        (t for t in trials if t.number not in ranked),
-        key=lambda t: _last_intermediate(t) if _last_intermediate(t) is not None else -math.inf,
-        reverse=True,
-    )
-    for t in complete + others:
+    for t in order_trials(load_trials(study_dir)):
         attrs = t.user_attrs
         score = t.value if t.value is not None else _last_intermediate(t)
         family = attrs.get("family", t.params.get("family"))

@@ -19,10 +19,11 @@ from automl.errors import ConfigError, DataError
 
 TargetKind = Literal["binary", "multiclass", "regression"]
 
-# Numeric targets with at least this many distinct values (and a large share of distinct
-# values) are regression targets even when every value is a whole number (diabetes: 214 ints).
+# A table's whole-number target is a regression target when it has many distinct values with
+# few rows each (diabetes: 214 values, ~2 rows each); with at least MIN_ROWS_PER_INTEGER_CLASS
+# rows per value it stays classes (40 people x 10 photos). Image labels are always classes.
 MIN_DISTINCT_FOR_REGRESSION = 20
-MIN_DISTINCT_SHARE_FOR_REGRESSION = 0.05
+MIN_ROWS_PER_INTEGER_CLASS = 10
 MIN_ROWS_PER_CLASS = 2  # a stratified validation split needs two examples of every class
 MIN_ROWS = 10
 
@@ -94,16 +95,22 @@ class TaskInfo:
         return cls(**values)
 
 
-def target_kind_of(y: np.ndarray) -> TargetKind:
-    """binary / multiclass / regression, by `type_of_target` plus the distinct-values rule."""
+def target_kind_of(y: np.ndarray, modality: str = "table") -> TargetKind:
+    """binary / multiclass / regression, by `type_of_target` plus the whole-number rule."""
     if y.dtype == object:
         kind = type_of_target(y.astype(str))
     else:
+        if not np.isfinite(y.astype(np.float64)).all():
+            raise DataError(
+                "The target has infinite values; drop those rows or replace them with numbers."
+            )
         kind = type_of_target(y)
         n_distinct = len(np.unique(y))
-        if kind == "multiclass" and (
-            n_distinct >= MIN_DISTINCT_FOR_REGRESSION
-            and n_distinct >= MIN_DISTINCT_SHARE_FOR_REGRESSION * len(y)
+        if (
+            kind == "multiclass"
+            and modality == "table"
+            and n_distinct >= MIN_DISTINCT_FOR_REGRESSION
+            and len(y) / n_distinct < MIN_ROWS_PER_INTEGER_CLASS
         ):
             kind = "continuous"
     if kind == "binary":
@@ -134,7 +141,7 @@ def detect_task(
     if len(dataset) < MIN_ROWS:
         raise DataError(f"Only {len(dataset)} labelled rows; at least {MIN_ROWS} are needed.")
 
-    detected = target_kind_of(dataset.y)
+    detected = target_kind_of(dataset.y, dataset.modality)
     kind = _apply_task_override(detected, task, dataset)
     row = _row_for(dataset.modality, kind)
     counts: dict[str, int] = {}

@@ -118,10 +118,13 @@ def train_model(
     on_epoch: Callable[[EpochStats], None] | None = None,
     deadline: Deadline | None = None,
     seed: int = 0,
+    min_epochs: int = 0,
 ) -> TrainResult:
     """Train until max_epochs, `patience` epochs without progress, or the deadline.
 
-    Keeps the weights of the best validation epoch. A non-finite loss raises TrialFailed.
+    `min_epochs` are trained even past the deadline (the finish never exports an untrained
+    network). Keeps the weights of the best validation epoch. A non-finite loss raises
+    TrialFailed.
     """
     device = next(model.parameters()).device
     X_train, y_train = (t.to(device) for t in train)
@@ -140,7 +143,7 @@ def train_model(
     stop_reason = "max_epochs"
     step = 0
     for epoch in range(1, config.max_epochs + 1):
-        if deadline is not None and deadline.expired():
+        if deadline is not None and deadline.expired() and epoch > min_epochs:
             stop_reason = "deadline"
             break
         started = time.perf_counter()

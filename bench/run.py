@@ -47,7 +47,7 @@ def _study_figures(study_dir: Path) -> dict:
     }
 
 
-def run_automl_cli(data: Path, budget: str, study: str, extra: list[str]) -> dict:
+def run_automl_cli(data: Path, budget: str, extra: list[str]) -> dict:
     """`automl fit` as a user runs it, timed from outside the process."""
     studies = RUNS_DIR / "studies"
     started = time.monotonic()
@@ -88,6 +88,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     from automl.families import get_family
     from automl.pipeline import finish_reserve, split_rows, train_ensemble
     from automl.preprocessing import Preprocessing
+    from automl.study import order_trials
     from automl.task import detect_task
     from automl.trainer import TrainingConfig, to_tensors, train_model
 
@@ -129,6 +130,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
             TrainingConfig.from_params(params, max_epochs, settings.patience),
             on_epoch=report,
             seed=seed + trial.number,
+            deadline=search_deadline,
         )
         trial.set_user_attr("wall_s", time.perf_counter() - started)
         return result.best_score
@@ -138,6 +140,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
         sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True),
         pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=3, reduction_factor=3),
     )
+    search_deadline = deadline.sub(finish_reserve(budget_s))
     for name in task.families:
         study.enqueue_trial({"family": name, **get_family(name).defaults(task)})
     search_started = time.monotonic()
@@ -148,9 +151,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     )
     search_s = time.monotonic() - search_started
     trials = study.get_trials(deepcopy=False)
-    ranked = sorted(
-        [t for t in trials if t.state.name == "COMPLETE"], key=lambda t: t.value, reverse=True
-    )
+    ranked = [t for t in order_trials(trials) if t.state.name in ("COMPLETE", "PRUNED")]
     ensemble, _, _ = train_ensemble(ranked, task, data, settings, deadline)
     train_s = sum(t.user_attrs.get("train_time_s", 0.0) for t in trials)
     return {
@@ -158,7 +159,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
         "preprocessing": pre,
         "wall_s": deadline.elapsed(),
         "trials": len(trials),
-        "trials_complete": len(ranked),
+        "trials_complete": sum(t.state.name == "COMPLETE" for t in trials),
         "trials_failed": sum(t.state.name == "FAIL" for t in trials),
         "efficiency": train_s / search_s,
         "mean_trial_train_s": train_s / max(1, len(trials)),
@@ -181,7 +182,7 @@ def bench_digits(budget: str, baseline: bool) -> list[dict]:
     from automl.data import load_path
 
     test = load_path(DIGITS / "test")
-    ours = run_automl_cli(DIGITS / "train", budget, "digits", [])
+    ours = run_automl_cli(DIGITS / "train", budget, [])
     model = automl.load(Path(ours.pop("study_dir")) / "best")
     ours["test_score"] = float(np.mean(model.predict(test.X) == test.y))
     rows = [{"system": "automl (Ray Tune + Optuna)", **ours}]
@@ -274,7 +275,7 @@ def bench_efficiency(budget: str, baseline: bool) -> list[dict]:
     frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(64)])
     frame["label"] = y
     frame.to_csv(table, index=False)
-    ours = run_automl_cli(table, budget, "efficiency", ["--max-epochs", "4"])
+    ours = run_automl_cli(table, budget, ["--max-epochs", "4"])
     ours.pop("study_dir")
     rows = [{"system": "automl (Ray Tune + Optuna)", **ours}]
     if baseline:

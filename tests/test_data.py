@@ -106,3 +106,35 @@ def test_in_memory_errors_say_what_to_fix(digits_images):
         from_memory(np.zeros((4, 2)), [1.0, np.nan, 0.0, 1.0])
     with pytest.raises(DataError, match="shape"):
         from_memory(np.zeros((4, 2, 2, 2, 2)), [0, 1, 0, 1])
+
+
+def test_a_folder_of_split_folders_is_not_mistaken_for_classes(tmp_path: Path, digits_images):
+    from tests.conftest import write_image_folder
+
+    images, labels = digits_images
+    write_image_folder(tmp_path / "pets" / "train" / "x", images[:4], labels[:4])
+    write_image_folder(tmp_path / "pets" / "test" / "x", images[4:8], labels[4:8])
+    with pytest.raises(DataError, match="split folders .* pass the training split"):
+        load_path(tmp_path / "pets")
+    assert load_path(tmp_path / "pets" / "train").name == "pets"
+
+
+def test_integer_target_with_gaps_keeps_integer_labels(tmp_path: Path):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": range(6), "label": [1, 2, None, 1, 2, 1]}).to_csv(path, index=False)
+    dataset = load_path(path)
+    assert dataset.y.dtype.kind == "i" and sorted(set(dataset.y.tolist())) == [1, 2]
+
+
+def test_mixed_label_types_are_compared_as_text():
+    dataset = from_memory(np.zeros((4, 2)), np.asarray([1, "a", 1, "a"], dtype=object))
+    assert dataset.y.tolist() == ["1", "a", "1", "a"]
+
+
+def test_16_bit_images_keep_their_range(tmp_path: Path):
+    gradient = np.linspace(0, 65535, 32 * 32).reshape(32, 32).astype(np.uint16)
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        Image.fromarray(gradient).save(tmp_path / label / "g.png")
+    dataset = load_path(tmp_path)
+    assert len(np.unique(dataset.X[0])) > 200 and dataset.X.max() == 255

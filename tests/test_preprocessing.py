@@ -43,3 +43,22 @@ def test_preprocessing_survives_json(digits_images):
     assert pre.transform(dataset.X).shape == (100, 1, 8, 8)
     encoded = again.target.encode(labels[:100])
     assert again.target.decode(np.eye(10)[encoded]).tolist() == labels[:100].tolist()
+
+
+def test_dates_booleans_categories_and_infinities():
+    frame = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2020-01-01", "2021-06-01", None, "2022-01-01"]),
+            "x": [1.0, np.inf, 3.0, -np.inf],
+            "flag": [True, False, True, True],
+            "kind": pd.Categorical(["u", "v", "u", "v"]),
+        }
+    )
+    pre = TablePreprocessor.fit(frame)
+    X = pre.transform(frame)
+    assert np.isfinite(X).all()
+    assert set(pre.numeric) == {"when", "x"} and set(pre.missing_indicators) == {"when", "x"}
+    # three distinct dates (the missing one takes the median), not one "other" slot
+    assert len(np.unique(X[:, 0])) == 3
+    again = pre.transform(frame.iloc[[1]])
+    assert np.array_equal(again, X[[1]])

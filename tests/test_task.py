@@ -7,7 +7,7 @@ from sklearn.datasets import load_diabetes
 
 from automl.data import from_memory
 from automl.errors import ConfigError, DataError
-from automl.task import DECISION_TABLE, detect_task
+from automl.task import detect_task
 
 
 def test_images_are_image_recognition_searched_with_cnn(digits_images):
@@ -56,5 +56,16 @@ def test_single_class_and_rare_class_are_errors():
         detect_task(from_memory(X, ["a"] * 15 + ["b"] * 14 + ["c"]))
 
 
-def test_every_row_names_families():
-    assert all(row.families for row in DECISION_TABLE.values())
+def test_integer_labels_stay_classes_for_images_and_well_populated_tables():
+    rng = np.random.default_rng(0)
+    faces = rng.random((400, 16, 16)).astype(np.float32)  # shaped like Olivetti: 40 x 10 photos
+    people = np.repeat(np.arange(40), 10)
+    image_info = detect_task(from_memory(faces, people))
+    assert (image_info.target_kind, image_info.n_classes) == ("multiclass", 40)
+    table_info = detect_task(from_memory(faces.reshape(400, -1), people))
+    assert (table_info.target_kind, table_info.n_classes) == ("multiclass", 40)
+
+
+def test_infinite_targets_are_an_error():
+    with pytest.raises(DataError, match="infinite"):
+        detect_task(from_memory(np.zeros((20, 2)), [1.0, np.inf] * 10))
