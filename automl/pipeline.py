@@ -6,6 +6,7 @@ the top trials to completion, averaging them and exporting) spends the reserve.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 import time
@@ -86,6 +87,7 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
 
 def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> FitResult:
     """Run the whole search on a loaded dataset; the best model ends up in <study>/best/."""
+    from automl.bundle import library_versions
     from automl.engine import SearchData, SearchSettings, make_progress, run_search
 
     say = _printer(options.verbose)
@@ -107,8 +109,6 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
         max_epochs=options.max_epochs, seed=options.seed, address=options.address
     )
 
-    from automl.bundle import library_versions
-
     write_config(
         study_dir,
         {
@@ -116,7 +116,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "budget_s": options.budget_s,
             "seed": options.seed,
-            "settings": settings.__dict__,
+            "settings": dataclasses.asdict(settings),
             "task": task.to_dict(),
             "data": {
                 "name": dataset.name,
