@@ -94,10 +94,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     deadline = Deadline(parse_budget(args.budget))  # the budget covers the whole command
     from automl.data import load_path
     from automl.pipeline import FitOptions, fit_dataset
-    from automl.study import leaderboard
+    from automl.study import BEST_DIR, leaderboard
 
-    if args.max_epochs < 1:
-        raise AutoMLError(f"--max-epochs must be at least 1; got {args.max_epochs}.")
     dataset = load_path(args.data, target=args.target)
     options = FitOptions(
         budget_s=deadline.total,
@@ -111,13 +109,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         verbose=not args.quiet,
     )
     result = fit_dataset(dataset, options, deadline)
-    board = leaderboard(result.study_dir)
-    _print_leaderboard(board)
-    best_dir = result.study_dir / "best"
+    _print_leaderboard(leaderboard(result.study_dir))
+    best_dir = result.study_dir / BEST_DIR
+    best = result.members[0]
     print(
-        f"\nbest: trial {result.best_trial} ({result.params['family']}); exported the average "
-        f"of trials {', '.join(map(str, result.members))}, validation {result.task.metric} "
-        f"{result.validation_score:.4f}; {len(board)} trials in "
+        f"\nbest: trial {best['trial']} ({best['family']}); exported the average of trials "
+        f"{', '.join(str(m['trial']) for m in result.members)}, validation "
+        f"{result.task.metric} {result.validation_score:.4f}; {result.search['trials']} trials in "
         f"{format_seconds(deadline.elapsed())} of {format_seconds(deadline.total)}"
     )
     print(f"model: {best_dir}")

@@ -9,6 +9,7 @@ every trial carries its family, parameter count, epochs completed and wall time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from automl.budget import Deadline, format_seconds
-from automl.errors import ConfigError
+from automl.errors import ConfigError, TrialFailed
 from automl.families import Family, get_family
+from automl.layers import count_parameters, layer_summary
 from automl.study import open_storage
 from automl.task import TaskInfo
+from automl.trainer import EpochStats, TrainingConfig, to_tensors, train_model
 
 # Set before Ray is imported: no per-trial result files, no strict metric check (a failed trial
 # reports its reason without a score).
@@ -35,17 +39,16 @@ os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-METRIC = "score"  # best validation score so far; accuracy or R^2, always maximised
+METRIC = "best_score"  # best validation score so far (EpochStats); accuracy or R^2, maximised
 TRIAL_NUMBER_KEY = "trial_number"
 GRACE_EPOCHS = 3
 REDUCTION_FACTOR = 3
 MAX_TRIALS_PER_GPU = 4
 TRIALS_DIR = "trials"
+EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
 INTERRUPT_MARGIN_S = 5.0  # Tune returns within ~2.5 s of its budget; earlier means Ctrl-C
 PROGRESS_EVERY_S = 10.0  # a line at least this often while trials finish
 PROGRESS_MIN_GAP_S = 2.0  # and at most this often when the best score improves
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ class SearchData:
     y_train: np.ndarray
     X_val: np.ndarray
     y_val: np.ndarray
+
+    def tensors(self, task: TaskInfo) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """(train, val) as (features, targets) tensor pairs."""
+        return (
+            to_tensors(self.X_train, self.y_train, task),
+            to_tensors(self.X_val, self.y_val, task),
+        )
 
 
 @dataclass(frozen=True)
@@ -80,10 +90,6 @@ class SearchSpace:
         self.run_id = run_id
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        import torch
-
-        from automl.layers import count_parameters, layer_summary
-
         family_name = trial.suggest_categorical("family", list(self.task.families))
         family = get_family(family_name)
         params = {"family": family_name, **family.suggest(trial, self.task)}
@@ -124,7 +130,7 @@ def _make_searcher_class():
             if METRIC not in result:
                 return  # a failure report: it carries a reason, not a score
             self._history.setdefault(trial_id, []).append(
-                {k: result[k] for k in EPOCH_KEYS if k in result}
+                {k: result[k] for k in EPOCH_FIELDS if k in result}
             )
             super().on_trial_result(trial_id, result)
 
@@ -176,9 +182,6 @@ def _make_searcher_class():
     return StudySearcher
 
 
-EPOCH_KEYS = ("epoch", "train_loss", "val_loss", "epoch_score", METRIC, "seconds")
-
-
 def run_trial(
     config: dict[str, Any],
     data: SearchData,
@@ -191,11 +194,7 @@ def run_trial(
     Families arrive with the trial rather than from the worker's registry, so families
     registered by the user's own code (a notebook, a script) run on workers and clusters too.
     """
-    import torch
     from ray import tune
-
-    from automl.errors import TrialFailed
-    from automl.trainer import TrainingConfig, to_tensors, train_model
 
     number = int(config[TRIAL_NUMBER_KEY])
     params = {k: v for k, v in config.items() if k != TRIAL_NUMBER_KEY}
@@ -205,35 +204,21 @@ def run_trial(
     device = "cuda" if torch.cuda.is_available() and _ray_gpu_assigned() else "cpu"
     epoch = 0
 
-    def report(stats) -> None:
+    def report(stats: EpochStats) -> None:
         nonlocal epoch
         epoch = stats.epoch
-        tune.report(
-            {
-                "epoch": stats.epoch,
-                "train_loss": stats.train_loss,
-                "val_loss": stats.val_loss,
-                "epoch_score": stats.score,
-                METRIC: stats.best_score,
-                "best_val_loss": stats.best_val_loss,
-                "seconds": stats.seconds,
-                "finished": stats.finished,
-            }
-        )
+        tune.report(stats.as_dict())
 
     try:
         model = families[params["family"]].build(params, task).to(device)
         training = TrainingConfig.from_params(params, settings.max_epochs, settings.patience)
-        train = to_tensors(data.X_train, data.y_train, task)
-        val = to_tensors(data.X_val, data.y_val, task)
+        train, val = data.tensors(task)
         train_model(model, task, train, val, training, on_epoch=report, seed=settings.seed + number)
     except TrialFailed as exc:
         tune.report({"error": str(exc), "epoch": epoch})
     except Exception as exc:  # noqa: BLE001 - any failure of one trial is recorded, never fatal
         where = traceback.extract_tb(exc.__traceback__)[-1]
         reason = f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
-        if "out of memory" in str(exc).lower() and device == "cuda":
-            torch.cuda.empty_cache()
         tune.report({"error": reason.splitlines()[0][:500], "epoch": epoch})
     finally:
         if device == "cuda":
@@ -248,7 +233,6 @@ def _ray_gpu_assigned() -> bool:
 
 def run_search(
     study_dir: Path,
-    study_name: str,
     task: TaskInfo,
     data: SearchData,
     search_deadline: Deadline,
@@ -262,7 +246,6 @@ def run_search(
     """
     import optuna
     import ray
-    import torch  # noqa: F401 - imported here, not in the space function's first (timed) call
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -294,7 +277,7 @@ def run_search(
                 {"family": name, **get_family(name).defaults(task)} for name in task.families
             ],
             sampler=sampler,
-            study_name=study_name,
+            study_name=study_dir.name,
             storage=storage,
             trials_dir=trials_dir,
         )

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
 
 from automl.budget import Deadline, parse_budget
-from automl.errors import ConfigError, NotFittedError
+from automl.errors import NotFittedError
 
 
 class AutoDeep(BaseEstimator):
@@ -53,8 +53,6 @@ class AutoDeep(BaseEstimator):
         from automl.pipeline import FitOptions, fit_dataset
 
         deadline = Deadline(parse_budget(self.budget))
-        if not isinstance(self.max_epochs, int) or self.max_epochs < 1:
-            raise ConfigError(f"max_epochs must be a positive integer; got {self.max_epochs!r}.")
         families = [self.families] if isinstance(self.families, str) else self.families
         options = FitOptions(
             budget_s=deadline.total,
@@ -72,7 +70,7 @@ class AutoDeep(BaseEstimator):
         self.task_ = result.task
         self.model_ = result.predictor
         self.study_dir_ = result.study_dir
-        self.best_params_ = result.params
+        self.best_params_ = result.members[0]["params"]
         self.best_score_ = result.validation_score
         self.n_features_in_ = int(np.prod(dataset.data_shape[1:]))
         if isinstance(X, pd.DataFrame):

@@ -10,26 +10,31 @@ import dataclasses
 import hashlib
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.model_selection import train_test_split
 
 from automl.budget import Deadline, format_seconds
+from automl.bundle import library_versions, load, save_bundle
 from automl.data import Dataset
+from automl.engine import SearchData, SearchSettings, make_progress, run_search, usable_cpus
+from automl.ensemble import Ensemble
 from automl.errors import ConfigError, SearchError
+from automl.families import get_family
 from automl.preprocessing import Preprocessing
 from automl.study import (
     BEST_DIR,
     load_trials,
     new_study_dir,
     order_trials,
-    read_config,
     write_config,
 )
 from automl.task import TaskInfo, detect_task
+from automl.trainer import TrainingConfig, predict_outputs, score_outputs, train_model
 
 VALIDATION_SHARE = 0.2
 FINISH_SHARE = 0.15  # of the budget, reserved for training the winner and exporting it
@@ -59,10 +64,25 @@ class FitResult:
     study_dir: Path
     task: TaskInfo
     predictor: Any  # automl.bundle.Predictor
-    best_trial: int
-    params: dict[str, Any]
-    validation_score: float  # of the exported ensemble
-    members: list[int] = field(default_factory=list)  # trial numbers averaged in the export
+    search: dict[str, Any]  # the engine's figures: seconds, concurrency, interrupted, trials
+
+    @property
+    def members(self) -> list[dict[str, Any]]:
+        """The exported trials, best first: trial number, family, parameters, scores."""
+        return self.predictor.config["members"]
+
+    @property
+    def validation_score(self) -> float:
+        """The exported ensemble's score on the validation split."""
+        return self.predictor.config["validation_score"]
+
+
+@dataclass
+class PreparedData:
+    task: TaskInfo  # with the model's input shape
+    preprocessing: Preprocessing
+    data: SearchData
+    fingerprint: str
 
 
 def finish_reserve(budget_s: float) -> float:
@@ -85,50 +105,60 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> FitResult:
-    """Run the whole search on a loaded dataset; the best model ends up in <study>/best/."""
-    from automl.bundle import library_versions
-    from automl.engine import SearchData, SearchSettings, make_progress, run_search
+def prepare_data(dataset: Dataset, task: TaskInfo, seed: int) -> PreparedData:
+    """Split (stratified), fit the preprocessing on the training rows, transform both parts."""
+    train_rows, val_rows = split_rows(dataset.y, task, seed)
+    preprocessing = Preprocessing.fit(dataset, task, train_rows)
+    X = preprocessing.transform(dataset.X)
+    y = preprocessing.target.encode(dataset.y)
+    return PreparedData(
+        task=task.with_input_shape(preprocessing.input_shape()),
+        preprocessing=preprocessing,
+        data=SearchData(X[train_rows], y[train_rows], X[val_rows], y[val_rows]),
+        fingerprint=data_fingerprint(X, y),
+    )
 
-    say = _printer(options.verbose)
+
+def check_options(options: FitOptions) -> None:
     if not 0 <= options.seed < 2**32:
         raise ConfigError(f"The seed must be an integer from 0 to 2**32-1; got {options.seed}.")
+    if not isinstance(options.max_epochs, int) or options.max_epochs < 1:
+        raise ConfigError(f"max_epochs must be a positive integer; got {options.max_epochs!r}.")
+
+
+def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> FitResult:
+    """Run the whole search on a loaded dataset; the best model ends up in <study>/best/."""
+    say = _printer(options.verbose)
+    check_options(options)
     study_dir = new_study_dir(Path(options.studies_dir), options.study, dataset.name)
     task = detect_task(dataset, options.task, options.families)
     for note in dataset.notes:
         say(f"note: {note}")
     say(f"task: {task.reason}")
 
-    train_rows, val_rows = split_rows(dataset.y, task, options.seed)
-    preprocessing = Preprocessing.fit(dataset, task, train_rows)
-    task = task.with_input_shape(preprocessing.input_shape())
-    X = preprocessing.transform(dataset.X)
-    y = preprocessing.target.encode(dataset.y)
-    data = SearchData(X[train_rows], y[train_rows], X[val_rows], y[val_rows])
+    prepared = prepare_data(dataset, task, options.seed)
+    task, data = prepared.task, prepared.data
     settings = SearchSettings(
         max_epochs=options.max_epochs, seed=options.seed, address=options.address
     )
-
-    write_config(
-        study_dir,
-        {
-            "study_name": study_dir.name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "budget_s": options.budget_s,
-            "seed": options.seed,
-            "settings": dataclasses.asdict(settings),
-            "task": task.to_dict(),
-            "data": {
-                "name": dataset.name,
-                "evidence": dataset.evidence,
-                "notes": dataset.notes,
-                "n_train": len(train_rows),
-                "n_val": len(val_rows),
-                "fingerprint": data_fingerprint(X, y),
-            },
-            "versions": library_versions(),
+    config = {
+        "study_name": study_dir.name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "budget_s": options.budget_s,
+        "seed": options.seed,
+        "settings": dataclasses.asdict(settings),
+        "task": task.to_dict(),
+        "data": {
+            "name": dataset.name,
+            "evidence": dataset.evidence,
+            "notes": dataset.notes,
+            "n_train": len(data.y_train),
+            "n_val": len(data.y_val),
+            "fingerprint": prepared.fingerprint,
         },
-    )
+        "versions": library_versions(),
+    }
+    write_config(study_dir, config)
     say(f"study: {study_dir} | budget {format_seconds(deadline.remaining())} left")
     reserve = finish_reserve(options.budget_s)
     if deadline.sub(reserve).remaining() < MIN_SEARCH_S:
@@ -137,40 +167,27 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
             f"{options.budget_s:.0f}s budget, leaving no time to search; give a longer --budget."
         )
     progress = make_progress(deadline) if options.verbose else None
-    search = run_search(
-        study_dir, study_dir.name, task, data, deadline.sub(reserve), settings, progress=progress
-    )
+    search = run_search(study_dir, task, data, deadline.sub(reserve), settings, progress=progress)
     if search["interrupted"]:
         say("search interrupted: finishing with the trials so far (Ctrl-C again to abort)")
-    ranked = ranked_trials(study_dir)
-    best = ranked[0]
+    trials = load_trials(study_dir)
+    ranked = ranked_trials(trials)
     say(
         f"finishing: training the top {min(ENSEMBLE_SIZE, len(ranked))} trials to completion, "
         f"{format_seconds(deadline.remaining())} left"
     )
-    predictor, score = _finish(study_dir, ranked, task, preprocessing, data, settings, deadline)
-    members = [m["trial"] for m in predictor.config["members"]]
-    config = read_config(study_dir)
-    config["search"] = {**search, "trials": len(load_trials(study_dir))}
+    predictor = _finish(study_dir, ranked, prepared, settings, deadline)
+    config["search"] = {**search, "trials": len(trials)}
     config["wall_time_s"] = round(deadline.elapsed(), 3)
     write_config(study_dir, config)
-    return FitResult(
-        study_dir=study_dir,
-        task=task,
-        predictor=predictor,
-        best_trial=best.number,
-        params=dict(best.params),
-        validation_score=score,
-        members=members,
-    )
+    return FitResult(study_dir, task, predictor, config["search"])
 
 
-def ranked_trials(study_dir: Path) -> list[Any]:
+def ranked_trials(trials: list[Any]) -> list[Any]:
     """Trials that trained at least one epoch, best first (the leaderboard's order).
 
     Raises SearchError, with the first failure's reason, when there are none.
     """
-    trials = load_trials(study_dir)
     ranked = [
         t
         for t in order_trials(trials)
@@ -191,7 +208,11 @@ def ranked_trials(study_dir: Path) -> list[Any]:
 
 
 def train_ensemble(
-    ranked: list[Any], task: TaskInfo, data: Any, settings: Any, deadline: Deadline
+    ranked: list[Any],
+    task: TaskInfo,
+    data: SearchData,
+    settings: SearchSettings,
+    deadline: Deadline,
 ) -> tuple[Any, list[dict[str, Any]], float]:
     """Train the top trials to completion (same seeds as in the search) and average them.
 
@@ -199,23 +220,9 @@ def train_ensemble(
     member is trained only if its search-time training time fits in what remains, and kept only
     if the average does not score worse on validation. Returns (ensemble, members, score).
     """
-    import torch
-
-    from automl.engine import usable_cpus
-    from automl.ensemble import Ensemble
-    from automl.families import get_family
-    from automl.trainer import (
-        TrainingConfig,
-        predict_outputs,
-        score_outputs,
-        to_tensors,
-        train_model,
-    )
-
     torch.set_num_threads(usable_cpus())
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    train = to_tensors(data.X_train, data.y_train, task)
-    val = to_tensors(data.X_val, data.y_val, task)
+    train, val = data.tensors(task)
     members: list[Any] = []
     records: list[dict[str, Any]] = []
     best_score = -float("inf")
@@ -258,27 +265,23 @@ def train_ensemble(
 def _finish(
     study_dir: Path,
     ranked: list[Any],
-    task: TaskInfo,
-    preprocessing: Preprocessing,
-    data: Any,
-    settings: Any,
+    prepared: PreparedData,
+    settings: SearchSettings,
     deadline: Deadline,
-) -> tuple[Any, float]:
-    """Train the exported ensemble within the reserve and write it to <study>/best/."""
-    from automl.bundle import load, save_bundle
-
+) -> Any:
+    """Train the exported ensemble within the reserve, write it to <study>/best/, load it."""
     ensemble, records, score = train_ensemble(
-        ranked, task, data, settings, deadline.sub(EXPORT_RESERVE_S)
+        ranked, prepared.task, prepared.data, settings, deadline.sub(EXPORT_RESERVE_S)
     )
     bundle_dir = save_bundle(
         study_dir / BEST_DIR,
         ensemble,
         records,
-        task,
-        preprocessing,
-        extra={"validation_score": score, "metric": task.metric},
+        prepared.task,
+        prepared.preprocessing,
+        extra={"validation_score": score, "metric": prepared.task.metric},
     )
-    return load(bundle_dir), score
+    return load(bundle_dir)
 
 
 def _printer(verbose: bool):

@@ -83,28 +83,21 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     import torch
 
     from automl.budget import Deadline
-    from automl.engine import SearchData, SearchSettings
+    from automl.bundle import Predictor
+    from automl.engine import SearchSettings
     from automl.errors import TrialFailed
     from automl.families import get_family
-    from automl.pipeline import finish_reserve, split_rows, train_ensemble
-    from automl.preprocessing import Preprocessing
+    from automl.pipeline import finish_reserve, prepare_data, train_ensemble
     from automl.study import order_trials
     from automl.task import detect_task
-    from automl.trainer import TrainingConfig, to_tensors, train_model
+    from automl.trainer import TrainingConfig, train_model
 
     deadline = Deadline(budget_s)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    task = detect_task(dataset)
-    train_rows, val_rows = split_rows(dataset.y, task, seed)
-    pre = Preprocessing.fit(dataset, task, train_rows)
-    task = task.with_input_shape(pre.input_shape())
-    X, y = pre.transform(dataset.X), pre.target.encode(dataset.y)
-    data = SearchData(X[train_rows], y[train_rows], X[val_rows], y[val_rows])
+    prepared = prepare_data(dataset, detect_task(dataset), seed)
+    task, data = prepared.task, prepared.data
     settings = SearchSettings(max_epochs=max_epochs, seed=seed)
-    train, val = (
-        to_tensors(data.X_train, data.y_train, task),
-        to_tensors(data.X_val, data.y_val, task),
-    )
+    train, val = data.tensors(task)
     torch.set_num_threads(1)  # one trial on one core, like one Ray worker
 
     def objective(trial: optuna.Trial) -> float:
@@ -152,11 +145,10 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     search_s = time.monotonic() - search_started
     trials = study.get_trials(deepcopy=False)
     ranked = [t for t in order_trials(trials) if t.state.name in ("COMPLETE", "PRUNED")]
-    ensemble, _, _ = train_ensemble(ranked, task, data, settings, deadline)
+    ensemble, records, _ = train_ensemble(ranked, task, data, settings, deadline)
     train_s = sum(t.user_attrs.get("train_time_s", 0.0) for t in trials)
     return {
-        "model": ensemble,
-        "preprocessing": pre,
+        "predictor": Predictor(ensemble, {"members": records}, task, prepared.preprocessing),
         "wall_s": deadline.elapsed(),
         "trials": len(trials),
         "trials_complete": sum(t.state.name == "COMPLETE" for t in trials),
@@ -167,13 +159,8 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     }
 
 
-def _accuracy_of(model, pre, X, labels) -> float:
-    import torch
-
-    from automl.trainer import predict_outputs
-
-    outputs = predict_outputs(model, torch.from_numpy(pre.transform(X))).numpy()
-    return float(np.mean(pre.target.decode(outputs) == labels))
+def _accuracy_of(predictor, X, labels) -> float:
+    return float(np.mean(predictor.predict(X) == labels))
 
 
 def bench_digits(budget: str, baseline: bool) -> list[dict]:
@@ -188,9 +175,7 @@ def bench_digits(budget: str, baseline: bool) -> list[dict]:
     rows = [{"system": "automl (Ray Tune + Optuna)", **ours}]
     if baseline:
         base = optuna_baseline(load_path(DIGITS / "train"), parse_budget(budget))
-        base["test_score"] = _accuracy_of(
-            base.pop("model"), base.pop("preprocessing"), test.X, test.y
-        )
+        base["test_score"] = _accuracy_of(base.pop("predictor"), test.X, test.y)
         rows.append({"system": "plain Optuna loop, no Ray", **base})
     return [
         {
@@ -228,9 +213,7 @@ def bench_breast_cancer(budget: str, baseline: bool) -> list[dict]:
         row.update(_study_figures(est.study_dir_))
         if baseline:
             base = optuna_baseline(from_memory(X[tr], y[tr]), parse_budget(budget))
-            row["baseline_test_score"] = _accuracy_of(
-                base["model"], base["preprocessing"], X[te], y[te]
-            )
+            row["baseline_test_score"] = _accuracy_of(base["predictor"], X[te], y[te])
         rows.append(row)
         print(f"fold {fold}: {row['test_score']:.4f} in {row['wall_s']:.0f}s", file=sys.stderr)
     summary = {key: float(np.mean([r[key] for r in rows])) for key in rows[0] if key != "fold"}
@@ -280,7 +263,7 @@ def bench_efficiency(budget: str, baseline: bool) -> list[dict]:
     rows = [{"system": "automl (Ray Tune + Optuna)", **ours}]
     if baseline:
         base = optuna_baseline(from_memory(X, y), parse_budget(budget), max_epochs=4)
-        base.pop("model"), base.pop("preprocessing")
+        base.pop("predictor")
         rows.append({"system": "plain Optuna loop, no Ray", **base})
     return [
         {"dataset": "digits table, MLP, 4-epoch trials", "metric": "-", "budget": budget, **r}
