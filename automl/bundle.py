@@ -157,13 +157,16 @@ class Predictor:
         features = self.preprocessing.transform(features_from_memory(X, self.task.modality))
         return predict_outputs(self.model, torch.from_numpy(features)).numpy()
 
+    def _probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        if not self.task.is_classification:
+            raise DataError("predict_proba is only for classifiers; this model is a regressor.")
+        return torch.softmax(torch.from_numpy(outputs), dim=1).numpy()
+
     def predict(self, X: Any) -> np.ndarray:
         return self.preprocessing.target.decode(self._outputs(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        if not self.task.is_classification:
-            raise DataError("predict_proba is only for classifiers; this model is a regressor.")
-        return torch.softmax(torch.from_numpy(self._outputs(X)), dim=1).numpy()
+        return self._probabilities(self._outputs(X))
 
     def predict_path(self, path: str | Path, proba: bool = False) -> pd.DataFrame:
         """Predictions for a table file or a folder of images, one row per input."""
@@ -171,9 +174,10 @@ class Predictor:
         if not path.exists():
             raise DataError(f"The path '{path}' does not exist.")
         ids, X = self._read(path)
-        frame = pd.DataFrame({"id": ids, "prediction": self.predict(X)})
+        outputs = self._outputs(X)  # once, for both the labels and the probabilities
+        frame = pd.DataFrame({"id": ids, "prediction": self.preprocessing.target.decode(outputs)})
         if proba:
-            probabilities = self.predict_proba(X)
+            probabilities = self._probabilities(outputs)
             for i, label in enumerate(self.classes_):
                 frame[f"proba_{label}"] = probabilities[:, i]
         return frame

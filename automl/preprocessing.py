@@ -21,7 +21,6 @@ from automl.errors import DataError
 from automl.task import TaskInfo
 
 MAX_CATEGORIES = 50  # per column; rarer values share the "other" slot
-OTHER = "__other__"
 
 
 @dataclass

@@ -96,8 +96,11 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Opti
     return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
-def loss_function(task: TaskInfo) -> nn.Module:
-    return nn.CrossEntropyLoss() if task.is_classification else nn.MSELoss()
+def loss_function(task: TaskInfo) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Cross-entropy on logits, or mean squared error on the single regression output."""
+    if task.is_classification:
+        return nn.functional.cross_entropy
+    return lambda outputs, targets: nn.functional.mse_loss(outputs.squeeze(-1), targets)
 
 
 def score_outputs(task: TaskInfo, outputs: torch.Tensor, targets: torch.Tensor) -> float:
@@ -158,9 +161,7 @@ def train_model(
                 group["lr"] = lr_at(step, total_steps, config.lr, config.schedule)
             outputs = model(X_train[index])
             targets = y_train[index]
-            loss = criterion(
-                outputs.squeeze(-1) if not task.is_classification else outputs, targets
-            )
+            loss = criterion(outputs, targets)
             if not torch.isfinite(loss):
                 raise TrialFailed(
                     f"training loss became {loss.item()} at epoch {epoch} "
@@ -176,9 +177,7 @@ def train_model(
             step += 1
 
         val_outputs = predict_outputs(model, X_val)
-        val_loss = float(
-            criterion(val_outputs if task.is_classification else val_outputs.squeeze(-1), y_val)
-        )
+        val_loss = float(criterion(val_outputs, y_val))
         score = score_outputs(task, val_outputs, y_val)
         if not math.isfinite(val_loss) or not math.isfinite(score):
             raise TrialFailed(f"validation loss became {val_loss} at epoch {epoch}")
@@ -220,10 +219,8 @@ def predict_outputs(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     return torch.cat(chunks).cpu() if chunks else torch.empty(0)
 
 
-def to_tensors(X: np.ndarray, y: np.ndarray | None, task: TaskInfo) -> tuple[torch.Tensor, ...]:
+def to_tensors(X: np.ndarray, y: np.ndarray, task: TaskInfo) -> tuple[torch.Tensor, torch.Tensor]:
     """Float features and integer class indices (or float targets) as CPU tensors."""
     features = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-    if y is None:
-        return (features,)
     dtype = torch.long if task.is_classification else torch.float32
     return features, torch.as_tensor(y, dtype=dtype)
