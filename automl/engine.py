@@ -47,6 +47,7 @@ MAX_TRIALS_PER_GPU = 4
 TRIALS_DIR = "trials"
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
 INTERRUPT_MARGIN_S = 5.0  # Tune returns within ~2.5 s of its budget; earlier means Ctrl-C
+ADDRESS_TIMEOUT_S = 5.0  # to reach a cluster's head before giving up
 PROGRESS_EVERY_S = 10.0  # a line at least this often while trials finish
 PROGRESS_MIN_GAP_S = 2.0  # and at most this often when the best score improves
 
@@ -367,6 +368,23 @@ def _start_ray(address: str | None) -> None:
             ) from exc
     else:
         ray.init(num_cpus=usable_cpus(), **kwargs)
+
+
+def check_address(address: str) -> None:
+    """Fail in seconds on an address nothing listens at: ray.init itself retries for minutes."""
+    import socket
+
+    if address == "auto":
+        return  # Ray resolves it from the local session files and fails fast when there is none
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), ADDRESS_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"Cannot reach a Ray cluster at '{address}' ({exc}); pass auto, host:port or "
+            "ray://host:port of a running cluster, or leave --address out to search locally."
+        ) from exc
 
 
 def usable_cpus() -> int:

@@ -21,7 +21,14 @@ from sklearn.model_selection import train_test_split
 from automl.budget import Deadline, format_seconds
 from automl.bundle import library_versions, load, save_bundle
 from automl.data import Dataset
-from automl.engine import SearchData, SearchSettings, make_progress, run_search, usable_cpus
+from automl.engine import (
+    SearchData,
+    SearchSettings,
+    check_address,
+    make_progress,
+    run_search,
+    usable_cpus,
+)
 from automl.ensemble import Ensemble
 from automl.errors import ConfigError, SearchError
 from automl.families import get_family
@@ -120,10 +127,15 @@ def prepare_data(dataset: Dataset, task: TaskInfo, seed: int) -> PreparedData:
 
 
 def check_options(options: FitOptions) -> None:
+    """Reject bad options before any work is done or any study directory is made."""
     if not 0 <= options.seed < 2**32:
         raise ConfigError(f"The seed must be an integer from 0 to 2**32-1; got {options.seed}.")
     if not isinstance(options.max_epochs, int) or options.max_epochs < 1:
-        raise ConfigError(f"max_epochs must be a positive integer; got {options.max_epochs!r}.")
+        raise ConfigError(
+            f"max_epochs (--max-epochs) must be a positive integer; got {options.max_epochs!r}."
+        )
+    if options.address:
+        check_address(options.address)
 
 
 def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> FitResult:

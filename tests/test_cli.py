@@ -55,6 +55,20 @@ def test_bad_input_gives_one_line_and_exit_code_2(tmp_path: Path):
     assert_one_line_error(run_cli("fit", table, "--budget", "fast"), "duration like '90s'")
     assert_one_line_error(run_cli("fit", table, "--target", "label", "--seed", "-1"), "seed")
     assert_one_line_error(run_cli("fit", table, "--budgett", "1m"), "unrecognized arguments")
+    assert_one_line_error(
+        run_cli(
+            "fit",
+            table,
+            "--target",
+            "label",
+            "--address",
+            "127.0.0.1:1",
+            "--studies-dir",
+            tmp_path / "studies",
+        ),
+        "Cannot reach a Ray cluster",
+    )
+    assert not (tmp_path / "studies").exists()  # rejected before any study was made
     assert_one_line_error(run_cli("detect", tmp_path / "empty", "--task", "x"), "invalid choice")
 
 
