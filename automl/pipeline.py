@@ -50,6 +50,7 @@ MAX_FINISH_S = 900.0
 EXPORT_RESERVE_S = 3.0
 MIN_SEARCH_S = 5.0  # less than this left for the search after loading: stop before starting Ray
 ENSEMBLE_SIZE = 3  # the exported model averages the top trials (see automl.ensemble)
+ENSEMBLE_CANDIDATES = 6  # members are drawn from this many top trials, skipping ones too slow
 FINISH_SAFETY = 1.5  # a member is trained only if 1.5x its search-time training time is left
 
 
@@ -185,7 +186,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     trials = load_trials(study_dir)
     ranked = ranked_trials(trials)
     say(
-        f"finishing: training the top {min(ENSEMBLE_SIZE, len(ranked))} trials to completion, "
+        f"finishing: training up to {ENSEMBLE_SIZE} of the top trials to completion, "
         f"{format_seconds(deadline.remaining())} left"
     )
     predictor = _finish(study_dir, ranked, prepared, settings, deadline)
@@ -228,9 +229,10 @@ def train_ensemble(
 ) -> tuple[Any, list[dict[str, Any]], float]:
     """Train the top trials to completion (same seeds as in the search) and average them.
 
-    The best trial is always trained (at least one epoch, even past the deadline); a further
-    member is trained only if its search-time training time fits in what remains, and kept only
-    if the average does not score worse on validation. Returns (ensemble, members, score).
+    The best trial is always trained (at least one epoch, even past the deadline). Further
+    members come from the next best trials: one is trained only if its search-time training
+    time fits in what remains (a slower one is skipped for a faster one further down), and kept
+    only if the average does not score worse on validation. Returns (ensemble, members, score).
     """
     torch.set_num_threads(usable_cpus())
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -238,10 +240,12 @@ def train_ensemble(
     members: list[Any] = []
     records: list[dict[str, Any]] = []
     best_score = -float("inf")
-    for trial in ranked[:ENSEMBLE_SIZE]:
+    for trial in ranked[:ENSEMBLE_CANDIDATES]:
+        if len(members) == ENSEMBLE_SIZE:
+            break
         expected = FINISH_SAFETY * trial.user_attrs.get("train_time_s", 0.0)
         if members and deadline.remaining() < expected:
-            break
+            continue
         params = dict(trial.params)
         torch.manual_seed(settings.seed + trial.number)
         model = get_family(params["family"]).build(params, task).to(device)
