@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from automl.data import features_from_memory, list_image_files, read_images, read_table
+from automl.data import features_from_memory, read_for_prediction
 from automl.ensemble import Ensemble
 from automl.errors import DataError
 from automl.families import get_family
@@ -138,6 +138,10 @@ class Predictor:
 
     >>> predictor = automl.load("studies/digits/best")     # doctest: +SKIP
     >>> predictor.predict(X_new)                            # doctest: +SKIP
+
+    Classifiers and regressors predict labels or values; a forecaster predicts the next
+    `horizon` values after each series it is given; a model of unlabelled data predicts
+    anomaly scores (reconstruction error per sample) and `transform` gives its codes.
     """
 
     def __init__(
@@ -153,27 +157,86 @@ class Predictor:
         classes = self.preprocessing.target.classes
         return None if classes is None else np.asarray(classes)
 
+    def _inputs(self, X: Any) -> torch.Tensor:
+        if self.task.target_kind == "forecasting":
+            X = self._series_to_forecast(X)
+        else:
+            X = features_from_memory(X, self.task.modality)
+        return torch.from_numpy(self.preprocessing.transform(X))
+
+    def _series_to_forecast(self, X: Any) -> list[np.ndarray]:
+        """One series (1-D, (T, F), a DataFrame with the training columns) or a list of them."""
+        if isinstance(X, pd.DataFrame):
+            columns = self.config.get("source", {}).get("columns")
+            frame = X[columns] if columns and set(columns) <= set(X.columns) else X
+            return [frame.to_numpy(dtype=np.float32)]
+        if isinstance(X, list):
+            return [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in X]
+        values = np.asarray(X, dtype=np.float32)
+        return [values.reshape(len(values), -1)]
+
     def _outputs(self, X: Any) -> np.ndarray:
-        features = self.preprocessing.transform(features_from_memory(X, self.task.modality))
-        return predict_outputs(self.model, torch.from_numpy(features)).numpy()
+        return predict_outputs(self.model, self._inputs(X)).numpy()
 
     def _probabilities(self, outputs: np.ndarray) -> np.ndarray:
         if not self.task.is_classification:
-            raise DataError("predict_proba is only for classifiers; this model is a regressor.")
+            raise DataError("predict_proba is only for classifiers; this model is not one.")
         return torch.softmax(torch.from_numpy(outputs), dim=1).numpy()
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.preprocessing.target.decode(self._outputs(X))
+        if self.task.target_kind == "none":
+            return self.score_samples(X)
+        predictions = self.preprocessing.target.decode(self._outputs(X))
+        if self.task.target_kind == "forecasting" and not isinstance(X, list):
+            return predictions[0]  # one series in, its next `horizon` values out
+        return predictions
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return self._probabilities(self._outputs(X))
 
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Anomaly scores of a model of unlabelled data: mean squared reconstruction error per
+        sample, on the standardised inputs (higher is more unusual)."""
+        self._need_unlabelled("score_samples")
+        inputs = self._inputs(X)
+        outputs = predict_outputs(self.model, inputs).reshape(inputs.shape)
+        return ((outputs - inputs) ** 2).reshape(len(inputs), -1).mean(dim=1).numpy()
+
+    @torch.no_grad()
+    def transform(self, X: Any) -> np.ndarray:
+        """The codes a model of unlabelled data gives each sample."""
+        self._need_unlabelled("transform")
+        member = self.model.members[0]
+        return member.eval().encode(self._inputs(X)).numpy()
+
+    def _need_unlabelled(self, what: str) -> None:
+        if self.task.target_kind != "none":
+            raise DataError(f"{what} is for models of unlabelled data; this one predicts labels.")
+
     def predict_path(self, path: str | Path, proba: bool = False) -> pd.DataFrame:
-        """Predictions for a table file or a folder of images, one row per input."""
-        path = Path(path).expanduser()
-        if not path.exists():
-            raise DataError(f"The path '{path}' does not exist.")
-        ids, X = self._read(path)
+        """Predictions for new files, read the way the training data was; one row per input
+        (per future step for a forecaster)."""
+        image = self.preprocessing.image
+        ids, X, notes = read_for_prediction(
+            Path(path),
+            self.config.get("source", {}),
+            self.task.modality,
+            image=None
+            if image is None
+            else {
+                "size": (image.height, image.width),
+                "mode": "L" if image.channels == 1 else "RGB",
+            },
+            sample_rate=None
+            if self.preprocessing.audio is None
+            else self.preprocessing.audio.frames["sample_rate"],
+        )
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        if self.task.target_kind == "forecasting":
+            return self._forecast_frame(ids, X)
+        if self.task.target_kind == "none":
+            return pd.DataFrame({"id": ids, "anomaly_score": self.score_samples(X)})
         outputs = self._outputs(X)  # once, for both the labels and the probabilities
         frame = pd.DataFrame({"id": ids, "prediction": self.preprocessing.target.decode(outputs)})
         if proba:
@@ -182,21 +245,12 @@ class Predictor:
                 frame[f"proba_{label}"] = probabilities[:, i]
         return frame
 
-    def _read(self, path: Path) -> tuple[list[Any], Any]:
-        if self.task.modality == "image":
-            if not path.is_dir():
-                raise DataError(f"This model takes a folder of images; '{path}' is a file.")
-            files = list_image_files(path)
-            if not files:
-                raise DataError(f"No image files found in '{path}'.")
-            image = self.preprocessing.image
-            X, kept, notes = read_images(
-                files, size=(image.height, image.width), mode="L" if image.channels == 1 else "RGB"
-            )
-            for note in notes:
-                print(f"note: {note}", file=sys.stderr)
-            return [str(files[i].relative_to(path)) for i in kept], X
-        if path.is_dir():
-            raise DataError(f"This model takes a table file (CSV/Parquet); '{path}' is a folder.")
-        frame = read_table(path)
-        return list(range(len(frame))), frame
+    def _forecast_frame(self, times: list[str], series: list[np.ndarray]) -> pd.DataFrame:
+        values = self.predict(series)[0]
+        steps = np.arange(1, len(values) + 1)
+        frame = pd.DataFrame({"step": steps, "prediction": values})
+        numbers = pd.to_numeric(pd.Series(times[-2:]), errors="coerce")
+        if len(times) >= 2 and numbers.notna().all():  # yearly or step-numbered: continue it
+            last, stride = numbers.iloc[-1], numbers.iloc[-1] - numbers.iloc[-2]
+            frame.insert(0, "time", last + stride * steps)
+        return frame

@@ -19,17 +19,31 @@ LEADERBOARD_ROWS = 10
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    from automl.data.series import LAYOUTS
+    from automl.task import TASK_CHOICES
+
     parser.add_argument(
-        "data", help="a CSV/Parquet table or a folder of class sub-folders of images"
+        "data",
+        help="a table (CSV/TSV/Parquet/JSON lines), a series file (.ts/.npy/.npz), or a folder "
+        "of images, .txt or .wav files (one sub-folder per class; none if unlabelled)",
     )
     parser.add_argument(
-        "--target", help="the table's label column (default: one named target/label/class/y)"
+        "--target",
+        help="the table's label column, or the column to forecast "
+        "(default: one named target/label/class/y; none: unlabelled)",
     )
     parser.add_argument(
-        "--task",
+        "--horizon", type=int, help="forecast this many steps of a dated series (a table)"
+    )
+    parser.add_argument(
+        "--layout",
         default="auto",
-        choices=["auto", "classification", "regression"],
-        help="override the detected task",
+        choices=LAYOUTS,
+        help="axes of a 3-D series array: n,time,features or n,features,time "
+        "(auto: the longer axis is time)",
+    )
+    parser.add_argument(
+        "--task", default="auto", choices=TASK_CHOICES, help="override the detected task"
     )
     parser.add_argument("--families", help="comma-separated families to search, e.g. mlp,cnn")
 
@@ -72,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="predict with an exported model")
     predict.add_argument("model", help="a bundle directory, a study directory or a study name")
-    predict.add_argument("data", help="a table file or a folder of images")
+    predict.add_argument(
+        "data", help="new data in the training data's form (a file or a folder of files)"
+    )
     predict.add_argument("-o", "--output", required=True, help="CSV file to write")
     predict.add_argument(
         "--proba", action="store_true", help="add one probability column per class"
@@ -88,15 +104,20 @@ def _families(text: str | None) -> list[str] | None:
     return [f.strip() for f in text.split(",") if f.strip()] if text else None
 
 
+def _load(args: argparse.Namespace):
+    from automl.data import load_path
+
+    return load_path(args.data, target=args.target, horizon=args.horizon, layout=args.layout)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     from automl.budget import Deadline, format_seconds, parse_budget
 
     deadline = Deadline(parse_budget(args.budget))  # the budget covers the whole command
-    from automl.data import load_path
     from automl.pipeline import FitOptions, fit_dataset
     from automl.study import BEST_DIR, leaderboard
 
-    dataset = load_path(args.data, target=args.target)
+    dataset = _load(args)
     options = FitOptions(
         budget_s=deadline.total,
         task=args.task,
@@ -118,6 +139,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"{result.task.metric} {result.validation_score:.4f}; {result.search['trials']} trials in "
         f"{format_seconds(deadline.elapsed())} of {format_seconds(deadline.total)}"
     )
+    test_score = result.predictor.config.get("test_score")
+    if test_score is not None:
+        n_test = result.predictor.config["n_test"]
+        print(
+            f"test: {result.task.metric} {test_score:.4f} on the {n_test} rows of the given test split"
+        )
     print(f"model: {best_dir}")
     print(f"predict: automl predict {best_dir} NEW_DATA -o predictions.csv")
     return 0
@@ -132,30 +159,40 @@ def _print_leaderboard(board) -> None:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from automl.data import load_path
     from automl.families import get_family
-    from automl.task import detect_task
+    from automl.task import DECISION_TABLE, detect_task
 
-    dataset = load_path(args.data, target=args.target)
+    dataset = _load(args)
     info = detect_task(dataset, args.task, _families(args.families))
     if args.json:
-        print(json.dumps({**info.to_dict(), "notes": dataset.notes}, indent=2, default=str))
+        report = {
+            **info.to_dict(),
+            "labelled": dataset.y is not None,
+            "row_title": DECISION_TABLE[info.row].title,
+            "evidence": dataset.evidence,
+            "notes": dataset.notes,
+        }
+        print(json.dumps(report, indent=2, default=str))
         return 0
     rows = [
         ("data", dataset.evidence),
         ("modality", info.modality),
+        ("labelled", "yes" if dataset.y is not None else "no"),
+        ("shape", " x ".join(str(d) for d in info.data_shape)),
         (
             "target",
-            f"{info.target_kind}" + (f", {info.n_classes} classes" if info.n_classes else ""),
+            f"{info.target_kind}"
+            + (f", {info.n_classes} classes" if info.n_classes else "")
+            + (f", {info.horizon} steps ahead" if info.horizon else ""),
         ),
-        ("row", info.row),
+        ("row", f"{info.row} ({DECISION_TABLE[info.row].title})"),
         ("families", "; ".join(f"{f}: {get_family(f).summary}" for f in info.families)),
         ("reason", info.reason),
     ]
     if info.class_counts:
         counts = sorted(info.class_counts.items(), key=lambda kv: -kv[1])
         shown = ", ".join(f"{k}: {v}" for k, v in counts[:10])
-        rows.insert(3, ("classes", shown + (" ..." if len(counts) > 10 else "")))
+        rows.insert(5, ("classes", shown + (" ..." if len(counts) > 10 else "")))
     if info.unavailable_families:
         rows.append(("not yet available", ", ".join(info.unavailable_families)))
     rows += [("note", note) for note in dataset.notes]

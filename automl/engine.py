@@ -57,9 +57,9 @@ class SearchData:
     """Preprocessed arrays, put in Ray's object store once and shared by every trial."""
 
     X_train: np.ndarray
-    y_train: np.ndarray
+    y_train: np.ndarray | None  # None for unlabelled data, which is its own target
     X_val: np.ndarray
-    y_val: np.ndarray
+    y_val: np.ndarray | None
 
     def tensors(self, task: TaskInfo) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         """(train, val) as (features, targets) tensor pairs."""
@@ -102,7 +102,9 @@ class SearchSpace:
                 model = family.build(params, self.task)
                 summary["n_params"] = count_parameters(model)
                 trial.set_user_attr("n_params", summary["n_params"])
-                summary["layers"] = layer_summary(model, self.task.input_shape)
+                summary["layers"] = layer_summary(
+                    model, self.task.input_shape, tokens=self.task.vocab_size is not None
+                )
         except Exception as exc:  # noqa: BLE001 - the trial itself fails and records why
             summary["error"] = f"{type(exc).__name__}: {exc}"
         _write_json(self.trials_dir / str(trial.number) / "summary.json", summary)

@@ -17,8 +17,12 @@ from automl.errors import NotFittedError
 class AutoDeep(BaseEstimator):
     """Search deep architectures for (X, y) within a time budget and keep the best network.
 
-    The families searched follow the decision table (tables: MLP; images: CNN); Ray Tune runs
-    Optuna's trials and the study is stored in `studies_dir/<study>/`.
+    The families searched follow the decision table (tables: MLP; images: CNN; text, audio and
+    series: recurrent nets; no y: autoencoders); Ray Tune runs Optuna's trials and the study is
+    stored in `studies_dir/<study>/`. X may be a 2-D array or DataFrame (a table), an
+    (n, H, W[, C]) array (images), a list of strings (text), a list of (T_i, F) arrays or a
+    NaN-padded (n, T, F) array with modality="series", waveforms with modality="audio" and
+    `sample_rate`, or one series to forecast `horizon` steps ahead.
 
     >>> from sklearn.datasets import load_breast_cancer
     >>> X, y = load_breast_cancer(return_X_y=True)
@@ -37,6 +41,9 @@ class AutoDeep(BaseEstimator):
         max_epochs: int = 30,
         address: str | None = None,
         verbose: bool = True,
+        modality: str = "auto",
+        horizon: int | None = None,
+        sample_rate: int | None = None,
     ) -> None:
         self.budget = budget
         self.task = task
@@ -47,6 +54,9 @@ class AutoDeep(BaseEstimator):
         self.max_epochs = max_epochs
         self.address = address
         self.verbose = verbose
+        self.modality = modality
+        self.horizon = horizon
+        self.sample_rate = sample_rate
 
     def fit(self, X: Any, y: Any = None) -> AutoDeep:
         from automl.data import from_memory
@@ -65,15 +75,18 @@ class AutoDeep(BaseEstimator):
             max_epochs=self.max_epochs,
             verbose=bool(self.verbose),
         )
-        dataset = from_memory(X, y)
+        dataset = from_memory(
+            X, y, modality=self.modality, horizon=self.horizon, sample_rate=self.sample_rate
+        )
         result = fit_dataset(dataset, options, deadline)
         self.task_ = result.task
         self.model_ = result.predictor
         self.study_dir_ = result.study_dir
         self.best_params_ = result.members[0]["params"]
         self.best_score_ = result.validation_score
-        self.n_features_in_ = int(np.prod(dataset.data_shape[1:]))
-        if isinstance(X, pd.DataFrame):
+        if dataset.modality in ("table", "image"):
+            self.n_features_in_ = int(np.prod(dataset.data_shape[1:]))
+        if isinstance(X, pd.DataFrame) and dataset.modality == "table":
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         if self.task_.is_classification:
             self.classes_ = self.model_.classes_
@@ -92,6 +105,16 @@ class AutoDeep(BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         self._check_fitted()
         return self.model_.predict_proba(X)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Codes of a model of unlabelled data (fit without y)."""
+        self._check_fitted()
+        return self.model_.transform(X)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Anomaly scores of a model of unlabelled data: reconstruction error per sample."""
+        self._check_fitted()
+        return self.model_.score_samples(X)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression."""

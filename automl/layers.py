@@ -1,4 +1,5 @@
-"""Building blocks shared by the families: activations, matched initialisation, dense blocks."""
+"""Building blocks shared by the families: activations, matched initialisation, dense blocks,
+and the reading of padded sequences."""
 
 from __future__ import annotations
 
@@ -49,10 +50,13 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def layer_summary(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
+def layer_summary(
+    model: nn.Module, input_shape: tuple[int, ...], tokens: bool = False
+) -> list[dict]:
     """Leaf layers with output shapes and parameter counts, from a forward pass on `meta`.
 
     The model must have been built under `torch.device("meta")`: no memory is allocated.
+    `tokens`: the input is integer token ids.
     """
     rows: list[dict] = []
     hooks = []
@@ -74,8 +78,45 @@ def layer_summary(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
         hooks.append(layer.register_forward_hook(record))
     try:
         with torch.no_grad():
-            model.eval()(torch.empty((2, *input_shape), device="meta"))
+            dtype = torch.long if tokens else torch.float32
+            model.eval()(torch.zeros((2, *input_shape), device="meta", dtype=dtype))
     finally:
         for hook in hooks:
             hook.remove()
     return rows
+
+
+class SequenceInput(nn.Module):
+    """Token ids (n, T) through an embedding, or series (n, T, F) whose all-NaN steps pad.
+
+    Returns (values (n, T, D), mask (n, T), True where a step is real), so sequence families
+    share one reading of padding.
+    """
+
+    def __init__(self, n_features: int, vocab_size: int | None, embed_dim: int) -> None:
+        super().__init__()
+        self.embed = (
+            nn.Embedding(vocab_size, embed_dim, padding_idx=0) if vocab_size is not None else None
+        )
+        self.out_features = embed_dim if vocab_size is not None else n_features
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.embed is not None:
+            return self.embed(x), x != 0
+        return torch.nan_to_num(x, nan=0.0), ~torch.isnan(x).all(dim=-1)
+
+
+def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence's real steps in place, leaving its padding where it is, so a
+    backward recurrent pass starts at the sequence's own end rather than in the padding."""
+    steps = torch.arange(x.shape[1], device=x.device)[None, :]
+    index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    return torch.gather(x, 1, index[..., None].expand_as(x))
+
+
+def masked_pool(h: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    """Summarise (n, T, D) over real steps: mean or max."""
+    if how == "max":
+        return h.masked_fill(~mask[..., None], -torch.inf).amax(dim=1)
+    weights = mask[..., None].to(h.dtype)
+    return (h * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)

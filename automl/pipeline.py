@@ -30,7 +30,7 @@ from automl.engine import (
     usable_cpus,
 )
 from automl.ensemble import Ensemble
-from automl.errors import ConfigError, SearchError
+from automl.errors import ConfigError, DataError, SearchError
 from automl.families import get_family
 from automl.preprocessing import Preprocessing
 from automl.study import (
@@ -41,7 +41,13 @@ from automl.study import (
     write_config,
 )
 from automl.task import TaskInfo, detect_task
-from automl.trainer import TrainingConfig, predict_outputs, score_outputs, train_model
+from automl.trainer import (
+    TrainingConfig,
+    predict_outputs,
+    score_outputs,
+    to_tensors,
+    train_model,
+)
 
 VALIDATION_SHARE = 0.2
 FINISH_SHARE = 0.15  # of the budget, reserved for training the winner and exporting it
@@ -91,19 +97,33 @@ class PreparedData:
     preprocessing: Preprocessing
     data: SearchData
     fingerprint: str
+    test: tuple[np.ndarray, np.ndarray | None] | None = None  # rows of a given test/ split
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def finish_reserve(budget_s: float) -> float:
     return float(np.clip(FINISH_SHARE * budget_s, MIN_FINISH_S, MAX_FINISH_S))
 
 
-def split_rows(y: np.ndarray, task: TaskInfo, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train/validation row indices; stratified by class for classification."""
-    rows = np.arange(len(y))
-    n_val = max(int(round(VALIDATION_SHARE * len(y))), task.n_classes or 1)
-    stratify = y.astype(str) if task.is_classification else None
-    train, val = train_test_split(rows, test_size=n_val, random_state=seed, stratify=stratify)
-    return np.sort(train), np.sort(val)
+def split_rows(dataset: Dataset, task: TaskInfo, seed: int) -> dict[str, np.ndarray]:
+    """Row indices of the train, validation and (given) test parts.
+
+    Given split folders are used as they are; without a val/ folder the validation rows come
+    from train/. Otherwise the split is random, stratified by class for classification.
+    """
+    rows = np.arange(len(dataset))
+    given = dataset.split if dataset.split is not None else np.full(len(rows), "train", object)
+    parts = {name: rows[given == name] for name in ("train", "val", "test")}
+    if len(parts["val"]):
+        return parts
+    train = parts["train"]
+    labels = dataset.y[train] if dataset.y is not None and task.labelled else None
+    n_val = max(int(round(VALIDATION_SHARE * len(train))), task.n_classes or 1)
+    stratify = labels.astype(str) if task.is_classification else None
+    fit_rows, val_rows = train_test_split(
+        train, test_size=n_val, random_state=seed, stratify=stratify
+    )
+    return {"train": np.sort(fit_rows), "val": np.sort(val_rows), "test": parts["test"]}
 
 
 def data_fingerprint(*arrays: np.ndarray) -> str:
@@ -114,16 +134,59 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
 
 
 def prepare_data(dataset: Dataset, task: TaskInfo, seed: int) -> PreparedData:
-    """Split (stratified), fit the preprocessing on the training rows, transform both parts."""
-    train_rows, val_rows = split_rows(dataset.y, task, seed)
-    preprocessing = Preprocessing.fit(dataset, task, train_rows)
+    """Split, fit the preprocessing on the training rows, transform every part."""
+    if task.target_kind == "forecasting":
+        return _prepare_forecast(dataset, task)
+    parts = split_rows(dataset, task, seed)
+    preprocessing = Preprocessing.fit(dataset, task, parts["train"])
     X = preprocessing.transform(dataset.X)
-    y = preprocessing.target.encode(dataset.y)
+    y = preprocessing.target.encode(dataset.y) if task.labelled else None
+    notes = []
+    if preprocessing.text is not None and not preprocessing.text.bag_of_words:
+        cut = preprocessing.text.truncated(dataset.X)
+        if cut:
+            notes.append(
+                f"{cut} documents are longer than {preprocessing.text.max_tokens} tokens "
+                "(the 95th percentile of the training documents) and keep their first tokens"
+            )
+
+    def part(name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        rows = parts[name]
+        return X[rows], None if y is None else y[rows]
+
     return PreparedData(
-        task=task.with_input_shape(preprocessing.input_shape()),
+        task=task.with_inputs(preprocessing.input_shape(), preprocessing.vocab_size),
         preprocessing=preprocessing,
-        data=SearchData(X[train_rows], y[train_rows], X[val_rows], y[val_rows]),
-        fingerprint=data_fingerprint(X, y),
+        data=SearchData(*part("train"), *part("val")),
+        fingerprint=data_fingerprint(X, *([] if y is None else [y])),
+        test=part("test") if len(parts["test"]) else None,
+        notes=notes,
+    )
+
+
+def _prepare_forecast(dataset: Dataset, task: TaskInfo) -> PreparedData:
+    """Windows in time order: the last VALIDATION_SHARE of them validate, never shuffled.
+
+    The scaler and window length are fitted on the training steps only, and the training
+    windows stop `horizon - 1` steps early so no training target is also a validation target.
+    """
+    values = dataset.X[0]
+    n_train_steps = int(round((1 - VALIDATION_SHARE) * len(values)))
+    preprocessing = Preprocessing.fit(dataset, task, np.arange(n_train_steps))
+    X, y = preprocessing.forecast.windows(values)
+    n_val = max(1, int(round(VALIDATION_SHARE * len(X))))
+    n_fit = len(X) - n_val - (task.horizon - 1)
+    if n_fit < 2:
+        raise DataError(
+            f"The series ({len(values)} steps) is too short to forecast {task.horizon} ahead "
+            f"from windows of {preprocessing.forecast.window}; give a longer series."
+        )
+    task = dataclasses.replace(task, n_samples=n_fit)
+    return PreparedData(
+        task=task.with_inputs(preprocessing.input_shape()),
+        preprocessing=preprocessing,
+        data=SearchData(X[:n_fit], y[:n_fit], X[-n_val:], y[-n_val:]),
+        fingerprint=data_fingerprint(values),
     )
 
 
@@ -151,6 +214,8 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
 
     prepared = prepare_data(dataset, task, options.seed)
     task, data = prepared.task, prepared.data
+    for note in prepared.notes:
+        say(f"note: {note}")
     settings = SearchSettings(
         max_epochs=options.max_epochs, seed=options.seed, address=options.address
     )
@@ -165,8 +230,11 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
             "name": dataset.name,
             "evidence": dataset.evidence,
             "notes": dataset.notes,
-            "n_train": len(data.y_train),
-            "n_val": len(data.y_val),
+            "n_train": len(data.X_train),
+            "n_val": len(data.X_val),
+            "n_test": 0 if prepared.test is None else len(prepared.test[0]),
+            "source": dataset.source,
+            "target_name": dataset.target_name,
             "fingerprint": prepared.fingerprint,
         },
         "versions": library_versions(),
@@ -189,7 +257,9 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
         f"finishing: training up to {ENSEMBLE_SIZE} of the top trials to completion, "
         f"{format_seconds(deadline.remaining())} left"
     )
-    predictor = _finish(study_dir, ranked, prepared, settings, deadline)
+    predictor = _finish(
+        study_dir, ranked, prepared, settings, deadline, dataset.source, dataset.target_name
+    )
     config["search"] = {**search, "trials": len(trials)}
     config["wall_time_s"] = round(deadline.elapsed(), 3)
     write_config(study_dir, config)
@@ -240,8 +310,10 @@ def train_ensemble(
     members: list[Any] = []
     records: list[dict[str, Any]] = []
     best_score = -float("inf")
+    # Unlabelled data keeps one network: its codes (transform) come from one encoder.
+    size = 1 if task.target_kind == "none" else ENSEMBLE_SIZE
     for trial in ranked[:ENSEMBLE_CANDIDATES]:
-        if len(members) == ENSEMBLE_SIZE:
+        if len(members) == size:
             break
         expected = FINISH_SAFETY * trial.user_attrs.get("train_time_s", 0.0)
         if members and deadline.remaining() < expected:
@@ -284,18 +356,27 @@ def _finish(
     prepared: PreparedData,
     settings: SearchSettings,
     deadline: Deadline,
+    source: dict[str, Any],
+    target_name: str | None,
 ) -> Any:
     """Train the exported ensemble within the reserve, write it to <study>/best/, load it."""
     ensemble, records, score = train_ensemble(
         ranked, prepared.task, prepared.data, settings, deadline.sub(EXPORT_RESERVE_S)
     )
+    extra: dict[str, Any] = {"validation_score": score, "metric": prepared.task.metric}
+    if prepared.test is not None:
+        X_test, y_test = to_tensors(*prepared.test, prepared.task)
+        extra["test_score"] = score_outputs(
+            prepared.task, predict_outputs(ensemble, X_test), y_test
+        )
+        extra["n_test"] = len(X_test)
     bundle_dir = save_bundle(
         study_dir / BEST_DIR,
         ensemble,
         records,
         prepared.task,
         prepared.preprocessing,
-        extra={"validation_score": score, "metric": prepared.task.metric},
+        extra={**extra, "source": source, "target_name": target_name},
     )
     return load(bundle_dir)
 

@@ -1,10 +1,19 @@
 """Preprocessing fitted on the training split only (the label list on all labels, so every class
 has an output), stored as plain JSON in the bundle.
 
-Tables: numeric and date columns are imputed with the median (plus a missing-value indicator
-where the training data had gaps; infinities count as gaps) and standardised; categorical columns are one-hot encoded over their
-most frequent values, with one slot for anything else. Images: scaled to [0, 1] and standardised
-per channel, channels first. Labels: class names to indices; regression targets standardised.
+- Tables: numeric and date columns are imputed with the median (plus a missing-value indicator
+  where the training data had gaps; infinities count as gaps) and standardised; categorical
+  columns are one-hot encoded over their most frequent values, with one slot for anything else;
+  free-text columns become log word counts over their most frequent words.
+- Images: scaled to [0, 1] and standardised per channel, channels first.
+- Text: token ids over a vocabulary of the training documents (0 pads, 1 is an unknown word),
+  or, for unlabelled text, log word counts (a bag of words an autoencoder can reconstruct).
+- Series: standardised per feature; series of different lengths are padded at the end with
+  all-NaN steps, which the sequence families read as a mask. Audio becomes log-mel frames first.
+- Forecasting: windows of the standardised series, each followed by the `horizon` values to
+  predict.
+- Labels: class names to indices; regression targets standardised.
+
 Every fitted value is a number or a string, so a bundle never needs unpickling.
 """
 
@@ -17,10 +26,20 @@ import numpy as np
 import pandas as pd
 
 from automl.data import Dataset
+from automl.data.audio import frame_parameters, log_mel
+from automl.data.text import is_free_text, tokenize
 from automl.errors import DataError
 from automl.task import TaskInfo
 
 MAX_CATEGORIES = 50  # per column; rarer values share the "other" slot
+MAX_COLUMN_WORDS = 100  # per free-text column of a table
+MAX_VOCABULARY = 20_000
+MIN_WORD_COUNT = 2  # rarer words are unknown: a word seen once teaches nothing
+MAX_BOW_WORDS = 2_000  # bag-of-words width for unlabelled text
+MAX_TOKENS = 400  # longer documents keep their first MAX_TOKENS tokens
+TOKEN_PERCENTILE = 95  # the token length covers this share of the training documents
+MAX_STEPS = 1_000  # longer series keep their last MAX_STEPS steps
+PAD, UNKNOWN = 0, 1
 
 
 @dataclass
@@ -28,6 +47,7 @@ class TablePreprocessor:
     numeric: dict[str, dict[str, float]] = field(default_factory=dict)  # col -> median/mean/std
     missing_indicators: list[str] = field(default_factory=list)
     categorical: dict[str, list[str]] = field(default_factory=dict)  # col -> kept values
+    text: dict[str, list[str]] = field(default_factory=dict)  # free-text col -> its words
     columns: list[str] = field(default_factory=list)
 
     @classmethod
@@ -47,6 +67,8 @@ class TablePreprocessor:
                 }
                 if values.isna().any():
                     pre.missing_indicators.append(col)
+            elif is_free_text(series):
+                pre.text[col] = _top_words(series.dropna().astype(str), MAX_COLUMN_WORDS, 1)
             else:
                 counts = series.dropna().astype(str).value_counts()
                 pre.categorical[col] = [str(v) for v in counts.index[:MAX_CATEGORIES]]
@@ -58,6 +80,7 @@ class TablePreprocessor:
             len(self.numeric)
             + len(self.missing_indicators)
             + sum(len(v) + 1 for v in self.categorical.values())
+            + sum(len(v) for v in self.text.values())
         )
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -80,6 +103,8 @@ class TablePreprocessor:
             onehot = np.zeros((len(frame), len(kept) + 1))
             onehot[np.arange(len(frame)), codes] = 1.0
             parts.append(onehot)
+        for col, words in self.text.items():
+            parts.append(_bag_of_words(frame[col].fillna("").astype(str).tolist(), words))
         return (
             np.hstack(parts).astype(np.float32) if parts else np.zeros((len(frame), 0), np.float32)
         )
@@ -119,18 +144,153 @@ class ImagePreprocessor:
 
 
 @dataclass
-class TargetEncoder:
-    classes: list[Any] | None = None  # classification: index -> label
-    mean: float = 0.0  # regression: standardisation of y
-    std: float = 1.0
+class TextPreprocessor:
+    """Token ids (labelled text) or a bag of words (unlabelled text) over a fitted vocabulary."""
+
+    vocabulary: list[str]  # index i + 2 is the id of vocabulary[i]; 0 pads, 1 is unknown
+    max_tokens: int
+    bag_of_words: bool = False
 
     @classmethod
-    def fit(cls, y: np.ndarray, task: TaskInfo) -> TargetEncoder:
+    def fit(cls, documents: list[str], bag_of_words: bool = False) -> TextPreprocessor:
+        if bag_of_words:
+            return cls(_top_words(documents, MAX_BOW_WORDS, MIN_WORD_COUNT), 0, True)
+        lengths = [len(tokenize(d)) for d in documents]
+        longest = int(np.ceil(np.percentile(lengths, TOKEN_PERCENTILE))) if lengths else 1
+        words = _top_words(documents, MAX_VOCABULARY, MIN_WORD_COUNT)
+        return cls(words, int(np.clip(longest, 1, MAX_TOKENS)))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocabulary) + 2
+
+    def transform(self, documents: list[str]) -> np.ndarray:
+        if self.bag_of_words:
+            return _bag_of_words(documents, self.vocabulary)
+        index = {w: i + 2 for i, w in enumerate(self.vocabulary)}
+        ids = np.full((len(documents), self.max_tokens), PAD, dtype=np.int64)
+        for row, doc in enumerate(documents):
+            tokens = [index.get(t, UNKNOWN) for t in tokenize(doc)[: self.max_tokens]]
+            ids[row, : len(tokens)] = tokens or [UNKNOWN]  # an empty document is one unknown
+        return ids
+
+    def truncated(self, documents: list[str]) -> int:
+        return sum(len(tokenize(d)) > self.max_tokens for d in documents)
+
+
+@dataclass
+class SeriesPreprocessor:
+    """Per-feature standardisation; padding to a common length with all-NaN steps (a mask).
+
+    `fixed_steps` (unlabelled series) pads or cuts every series to that many steps and pads
+    with zeros, since an autoencoder reconstructs a fixed-size vector.
+    """
+
+    n_features: int
+    mean: list[float]
+    std: list[float]
+    max_steps: int
+    fixed_steps: bool = False
+
+    @classmethod
+    def fit(cls, series: list[np.ndarray], fixed_steps: bool = False) -> SeriesPreprocessor:
+        stacked = np.concatenate([s[-MAX_STEPS:] for s in series])
+        mean = np.nanmean(stacked, axis=0)
+        std = np.nanstd(stacked, axis=0)
+        return cls(
+            n_features=int(stacked.shape[1]),
+            mean=[float(v) if np.isfinite(v) else 0.0 for v in mean],
+            std=[float(v) if np.isfinite(v) and v > 1e-8 else 1.0 for v in std],
+            max_steps=int(min(MAX_STEPS, max(len(s) for s in series))),
+            fixed_steps=fixed_steps,
+        )
+
+    def standardise(self, series: np.ndarray) -> np.ndarray:
+        if series.ndim != 2 or series.shape[1] != self.n_features:
+            raise DataError(
+                f"The model takes series with {self.n_features} feature(s) per step; got "
+                f"shape {series.shape}."
+            )
+        out = (series - np.asarray(self.mean)) / np.asarray(self.std)
+        return np.nan_to_num(out, nan=0.0).astype(np.float32)  # a missing value is the mean
+
+    def transform(self, series: list[np.ndarray]) -> np.ndarray:
+        cut = [self.standardise(s[-self.max_steps :]) for s in series]
+        steps = self.max_steps if self.fixed_steps else max((len(s) for s in cut), default=1)
+        fill = 0.0 if self.fixed_steps else np.nan
+        out = np.full((len(cut), max(steps, 1), self.n_features), fill, dtype=np.float32)
+        for i, s in enumerate(cut):
+            out[i, : len(s)] = s[:steps]
+        return out
+
+
+@dataclass
+class AudioPreprocessor:
+    """Log-mel frames at the training sample rate; the frames then go through `series`."""
+
+    frames: dict[str, int]  # sample_rate, n_fft, win_length, hop_length, n_mels
+    series: SeriesPreprocessor
+
+    @classmethod
+    def fit(cls, waves: list[np.ndarray], sample_rate: int, fixed_steps: bool) -> AudioPreprocessor:
+        frames = frame_parameters(sample_rate)
+        mels = [log_mel(w, frames) for w in waves]
+        return cls(frames, SeriesPreprocessor.fit(mels, fixed_steps))
+
+    def transform(self, waves: list[np.ndarray]) -> np.ndarray:
+        return self.series.transform([log_mel(w, self.frames) for w in waves])
+
+
+@dataclass
+class ForecastPreprocessor:
+    """Sliding windows of `window` steps over a standardised series; the target is feature 0."""
+
+    window: int
+    horizon: int
+    series: SeriesPreprocessor
+
+    @classmethod
+    def fit(cls, values: np.ndarray, horizon: int, n_train_steps: int) -> ForecastPreprocessor:
+        # A window of a few horizons, at most a quarter of the history: short series need
+        # many windows more than long ones.
+        window = int(np.clip(3 * horizon, 12, 96))
+        window = max(2, min(window, n_train_steps // 4))
+        return cls(window, horizon, SeriesPreprocessor.fit([values[:n_train_steps]]))
+
+    def windows(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, window, F) inputs and (n, horizon) standardised targets, in time order."""
+        scaled = self.series.standardise(values)
+        starts = range(0, len(scaled) - self.window - self.horizon + 1)
+        X = np.stack([scaled[t : t + self.window] for t in starts])
+        y = np.stack([scaled[t + self.window : t + self.window + self.horizon, 0] for t in starts])
+        return X, y
+
+    def last_window(self, values: np.ndarray) -> np.ndarray:
+        if len(values) < self.window:
+            raise DataError(
+                f"The model forecasts from the last {self.window} steps; the series has only "
+                f"{len(values)}."
+            )
+        return self.series.standardise(values[-self.window :])[None]
+
+
+@dataclass
+class TargetEncoder:
+    classes: list[Any] | None = None  # classification: index -> label
+    mean: float = 0.0  # regression and forecasting: standardisation of y
+    std: float = 1.0
+    kind: str = "class"  # class / value / forecast / none
+
+    @classmethod
+    def fit(cls, y: np.ndarray | None, task: TaskInfo) -> TargetEncoder:
         if task.is_classification:
             return cls(classes=[_plain(v) for v in np.unique(y)])
+        if task.target_kind == "none":
+            return cls(kind="none")
         values = y.astype(np.float64)
         std = float(values.std())
-        return cls(mean=float(values.mean()), std=std if std > 1e-12 else 1.0)
+        kind = "forecast" if task.target_kind == "forecasting" else "value"
+        return cls(mean=float(values.mean()), std=std if std > 1e-12 else 1.0, kind=kind)
 
     def encode(self, y: np.ndarray) -> np.ndarray:
         if self.classes is None:
@@ -139,7 +299,9 @@ class TargetEncoder:
         return np.asarray([index[_plain(v)] for v in y], dtype=np.int64)
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
-        """Class labels from logits, or regression values from standardised outputs."""
+        """Class labels from logits; regression values (n,) or forecasts (n, horizon)."""
+        if self.kind == "forecast":
+            return outputs.astype(np.float64) * self.std + self.mean
         if self.classes is None:
             return outputs.reshape(-1).astype(np.float64) * self.std + self.mean
         labels = np.asarray(self.classes, dtype=object)[outputs.argmax(axis=1)]
@@ -154,35 +316,109 @@ class Preprocessing:
     target: TargetEncoder
     table: TablePreprocessor | None = None
     image: ImagePreprocessor | None = None
+    text: TextPreprocessor | None = None
+    series: SeriesPreprocessor | None = None
+    audio: AudioPreprocessor | None = None
+    forecast: ForecastPreprocessor | None = None
 
     @classmethod
     def fit(cls, dataset: Dataset, task: TaskInfo, rows: np.ndarray) -> Preprocessing:
+        """Fit on the training rows (for forecasting: the first `rows` steps of the series)."""
+        unlabelled = task.target_kind == "none"
+        if task.target_kind == "forecasting":
+            values = dataset.X[0]
+            forecast = ForecastPreprocessor.fit(values, task.horizon, len(rows))
+            target = TargetEncoder(
+                mean=forecast.series.mean[0], std=forecast.series.std[0], kind="forecast"
+            )
+            return cls("series", target, forecast=forecast)
         target = TargetEncoder.fit(dataset.y, task)
+        part = dataset.subset(rows)
         if dataset.modality == "table":
-            return cls("table", target, table=TablePreprocessor.fit(dataset.X.iloc[rows]))
-        return cls("image", target, image=ImagePreprocessor.fit(dataset.X[rows]))
+            return cls("table", target, table=TablePreprocessor.fit(part.X))
+        if dataset.modality == "image":
+            return cls("image", target, image=ImagePreprocessor.fit(part.X))
+        if dataset.modality == "text":
+            return cls("text", target, text=TextPreprocessor.fit(part.X, unlabelled))
+        if dataset.modality == "audio":
+            audio = AudioPreprocessor.fit(part.X, dataset.sample_rate, unlabelled)
+            return cls("audio", target, audio=audio)
+        return cls("series", target, series=SeriesPreprocessor.fit(part.X, unlabelled))
 
-    def transform(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        if self.table is not None:
-            return self.table.transform(X)
-        return self.image.transform(X)
+    def transform(self, X: Any) -> np.ndarray:
+        """Model inputs: float32 arrays, or int64 token ids for labelled text."""
+        if self.forecast is not None:
+            return np.concatenate([self.forecast.last_window(s) for s in X])
+        part = self.table or self.image or self.text or self.audio or self.series
+        return part.transform(X)
 
     def input_shape(self) -> tuple[int, ...]:
         if self.table is not None:
             return (self.table.n_features,)
-        return (self.image.channels, self.image.height, self.image.width)
+        if self.image is not None:
+            return (self.image.channels, self.image.height, self.image.width)
+        if self.text is not None:
+            width = len(self.text.vocabulary) if self.text.bag_of_words else self.text.max_tokens
+            return (width,)
+        if self.forecast is not None:
+            return (self.forecast.window, self.forecast.series.n_features)
+        series = self.audio.series if self.audio is not None else self.series
+        return (series.max_steps, series.n_features)
+
+    @property
+    def vocab_size(self) -> int | None:
+        return (
+            self.text.vocab_size if self.text is not None and not self.text.bag_of_words else None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+        def part(key: str, kind: type) -> Any:
+            return kind(**data[key]) if data.get(key) else None
+
+        audio = data.get("audio")
+        forecast = data.get("forecast")
         return cls(
             modality=data["modality"],
             target=TargetEncoder(**data["target"]),
-            table=TablePreprocessor(**data["table"]) if data.get("table") else None,
-            image=ImagePreprocessor(**data["image"]) if data.get("image") else None,
+            table=part("table", TablePreprocessor),
+            image=part("image", ImagePreprocessor),
+            text=part("text", TextPreprocessor),
+            series=part("series", SeriesPreprocessor),
+            audio=AudioPreprocessor(audio["frames"], SeriesPreprocessor(**audio["series"]))
+            if audio
+            else None,
+            forecast=ForecastPreprocessor(
+                forecast["window"], forecast["horizon"], SeriesPreprocessor(**forecast["series"])
+            )
+            if forecast
+            else None,
         )
+
+
+def _top_words(documents: Any, limit: int, min_count: int) -> list[str]:
+    """The most frequent tokens (ties broken alphabetically, so fitting is deterministic)."""
+    counts: dict[str, int] = {}
+    for doc in documents:
+        for token in tokenize(doc):
+            counts[token] = counts.get(token, 0) + 1
+    ranked = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+    return ranked[:limit]
+
+
+def _bag_of_words(documents: list[str], words: list[str]) -> np.ndarray:
+    """log(1 + count) of each word per document."""
+    index = {w: i for i, w in enumerate(words)}
+    out = np.zeros((len(documents), len(words)), dtype=np.float32)
+    for row, doc in enumerate(documents):
+        for token in tokenize(doc):
+            col = index.get(token)
+            if col is not None:
+                out[row, col] += 1.0
+    return np.log1p(out)
 
 
 def _is_numeric(series: pd.Series) -> bool:

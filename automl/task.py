@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import type_of_target
 from automl.data import Dataset
 from automl.errors import ConfigError, DataError
 
-TargetKind = Literal["binary", "multiclass", "regression"]
+TargetKind = Literal["binary", "multiclass", "regression", "forecasting", "none"]
 
 # A table's whole-number target is a regression target when it has many distinct values with
 # few rows each (diabetes: 214 values, ~2 rows each); with at least MIN_ROWS_PER_INTEGER_CLASS
@@ -26,6 +26,7 @@ MIN_DISTINCT_FOR_REGRESSION = 20
 MIN_ROWS_PER_INTEGER_CLASS = 10
 MIN_ROWS_PER_CLASS = 2  # a stratified validation split needs two examples of every class
 MIN_ROWS = 10
+MIN_FORECAST_STEPS = 20  # a series to forecast needs room for windows and a validation tail
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,14 @@ DECISION_TABLE: dict[str, TableRow] = {
     "classification": TableRow("classification", ("mlp", "dbn")),
     "regression": TableRow("regression", ("mlp", "dbn")),
 }
-TASK_CHOICES = ("auto", "classification", "regression")
+TASK_CHOICES = ("auto", "classification", "regression", "unsupervised")
+# The row of labelled data of each modality (tables split by the target's kind).
+MODALITY_ROWS = {
+    "image": "image_recognition",
+    "text": "text_processing",
+    "audio": "speech_recognition",
+    "series": "time_series",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,9 @@ class TaskInfo:
     class_counts: dict[str, int] = field(default_factory=dict)
     unavailable_families: tuple[str, ...] = ()
     input_shape: tuple[int, ...] = ()  # the model's input per sample, set once preprocessing is fit
+    vocab_size: int | None = None  # text: token ids run from 0 (padding) to vocab_size - 1
+    horizon: int | None = None  # forecasting: steps predicted at once
+    labelled: bool = True
 
     @property
     def is_classification(self) -> bool:
@@ -73,15 +84,28 @@ class TaskInfo:
 
     @property
     def output_dim(self) -> int:
-        return int(self.n_classes) if self.is_classification else 1
+        """Logits per class; one value (regression); `horizon` values (forecasting); the whole
+        input again (unlabelled data is learnt by reconstructing it)."""
+        if self.is_classification:
+            return int(self.n_classes)
+        if self.target_kind == "forecasting":
+            return int(self.horizon)
+        if self.target_kind == "none":
+            return int(np.prod(self.input_shape))
+        return 1
 
     @property
     def metric(self) -> str:
-        """The validation score maximised by the search: accuracy, or R^2 for regression."""
-        return "accuracy" if self.is_classification else "r2"
+        """The validation score maximised by the search: accuracy; R^2 for regression and
+        forecasting; minus the reconstruction MSE per feature for unlabelled data."""
+        if self.is_classification:
+            return "accuracy"
+        return "neg_mse" if self.target_kind == "none" else "r2"
 
-    def with_input_shape(self, shape: tuple[int, ...]) -> TaskInfo:
-        return dataclasses.replace(self, input_shape=tuple(int(s) for s in shape))
+    def with_inputs(self, shape: tuple[int, ...], vocab_size: int | None = None) -> TaskInfo:
+        return dataclasses.replace(
+            self, input_shape=tuple(int(s) for s in shape), vocab_size=vocab_size
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -136,31 +160,8 @@ def detect_task(
 
     if task not in TASK_CHOICES:
         raise ConfigError(f"--task must be one of {', '.join(TASK_CHOICES)}; got '{task}'.")
-    if dataset.y is None:
-        raise DataError("The data has no labels; pass a target (y or --target).")
-    if len(dataset) < MIN_ROWS:
-        raise DataError(f"Only {len(dataset)} labelled rows; at least {MIN_ROWS} are needed.")
-
-    detected = target_kind_of(dataset.y, dataset.modality)
-    kind = _apply_task_override(detected, task, dataset)
+    kind, counts, n_classes = _target(dataset, task)
     row = _row_for(dataset.modality, kind)
-    counts: dict[str, int] = {}
-    n_classes = None
-    if kind != "regression":
-        counts = {str(k): int(v) for k, v in collections.Counter(dataset.y.tolist()).items()}
-        n_classes = len(counts)
-        if n_classes < 2:
-            only = next(iter(counts))
-            raise DataError(
-                f"The target has a single class ('{only}'); classification needs at least two. "
-                "Check the target column or add examples of the other classes."
-            )
-        rare = sorted(k for k, v in counts.items() if v < MIN_ROWS_PER_CLASS)
-        if rare:
-            raise DataError(
-                f"Class {', '.join(repr(r) for r in rare[:5])} has fewer than {MIN_ROWS_PER_CLASS} "
-                "examples; add examples or remove that class."
-            )
 
     prescribed = DECISION_TABLE[row].families
     if families:
@@ -191,7 +192,51 @@ def detect_task(
         n_classes=n_classes,
         class_counts=counts,
         unavailable_families=missing,
+        horizon=dataset.horizon,
+        labelled=kind not in ("none", "forecasting"),
     )
+
+
+def _target(dataset: Dataset, task: str) -> tuple[TargetKind, dict[str, int], int | None]:
+    """The target's kind, class counts and number of classes, checked for what training needs."""
+    if dataset.horizon is not None:
+        if task != "auto":
+            raise ConfigError(
+                f"--horizon asks for forecasting, which --task {task} contradicts; drop one."
+            )
+        steps = len(dataset.X[0])
+        if steps < MIN_FORECAST_STEPS + dataset.horizon:
+            raise DataError(
+                f"The series has {steps} steps; forecasting {dataset.horizon} ahead needs at "
+                f"least {MIN_FORECAST_STEPS + dataset.horizon}."
+            )
+        return "forecasting", {}, None
+    if len(dataset) < MIN_ROWS:
+        raise DataError(f"Only {len(dataset)} samples; at least {MIN_ROWS} are needed.")
+    if dataset.y is None or task == "unsupervised":
+        if task in ("classification", "regression"):
+            raise ConfigError(
+                f"--task {task} needs labels, but the data has none; give --target COL (tables) "
+                "or class sub-folders, or drop --task."
+            )
+        return "none", {}, None
+    detected = target_kind_of(dataset.y, dataset.modality)
+    kind = _apply_task_override(detected, task, dataset)
+    if kind == "regression":
+        return kind, {}, None
+    counts = {str(k): int(v) for k, v in collections.Counter(dataset.y.tolist()).items()}
+    if len(counts) < 2:
+        raise DataError(
+            f"The target has a single class ('{next(iter(counts))}'); classification needs at "
+            "least two. Check the target column or add examples of the other classes."
+        )
+    rare = sorted(k for k, v in counts.items() if v < MIN_ROWS_PER_CLASS)
+    if rare:
+        raise DataError(
+            f"Class {', '.join(repr(r) for r in rare[:5])} has fewer than {MIN_ROWS_PER_CLASS} "
+            "examples; add examples or remove that class."
+        )
+    return kind, counts, len(counts)
 
 
 def _apply_task_override(detected: TargetKind, task: str, dataset: Dataset) -> TargetKind:
@@ -209,8 +254,10 @@ def _apply_task_override(detected: TargetKind, task: str, dataset: Dataset) -> T
 
 
 def _row_for(modality: str, kind: TargetKind) -> str:
-    if modality == "image":
-        return "image_recognition"
+    if kind == "none":
+        return "unsupervised"
+    if modality in MODALITY_ROWS:
+        return MODALITY_ROWS[modality]
     return "regression" if kind == "regression" else "classification"
 
 
@@ -224,8 +271,12 @@ def _explain(
     task: str,
     families: list[str] | None,
 ) -> str:
-    target = f"{n_classes} classes" if n_classes else "a numeric target"
-    if dataset.target_name:
+    target = {
+        "none": "no labels",
+        "forecasting": f"the next {dataset.horizon} values",
+        "regression": "a numeric target",
+    }.get(kind, f"{n_classes} classes")
+    if dataset.target_name and kind != "none":
         target = f"target '{dataset.target_name}' with {target}"
     why = "--task" if task != "auto" else ("--families" if families else "the decision table")
     text = (

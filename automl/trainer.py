@@ -97,17 +97,22 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Opti
 
 
 def loss_function(task: TaskInfo) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Cross-entropy on logits, or mean squared error on the single regression output."""
+    """Cross-entropy on logits; otherwise mean squared error against targets of any shape
+    (one value, a horizon of values, or the input itself for unlabelled data)."""
     if task.is_classification:
         return nn.functional.cross_entropy
-    return lambda outputs, targets: nn.functional.mse_loss(outputs.squeeze(-1), targets)
+    return lambda outputs, targets: nn.functional.mse_loss(outputs.reshape(targets.shape), targets)
 
 
 def score_outputs(task: TaskInfo, outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Accuracy for classification; R^2 for regression (targets are standardised)."""
+    """Accuracy; R^2 for regression and forecasting (targets are standardised); minus the mean
+    squared reconstruction error per feature for unlabelled data. Higher is better."""
     if task.is_classification:
         return float((outputs.argmax(dim=1) == targets).float().mean())
-    residual = torch.sum((targets - outputs.squeeze(-1)) ** 2)
+    outputs = outputs.reshape(targets.shape)
+    if task.target_kind == "none":
+        return -float(torch.mean((outputs - targets) ** 2))
+    residual = torch.sum((targets - outputs) ** 2)
     total = torch.sum((targets - targets.mean()) ** 2).clamp_min(1e-12)
     return float(1.0 - residual / total)
 
@@ -219,8 +224,16 @@ def predict_outputs(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     return torch.cat(chunks).cpu() if chunks else torch.empty(0)
 
 
-def to_tensors(X: np.ndarray, y: np.ndarray, task: TaskInfo) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float features and integer class indices (or float targets) as CPU tensors."""
-    features = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-    dtype = torch.long if task.is_classification else torch.float32
-    return features, torch.as_tensor(y, dtype=dtype)
+def to_tensors(
+    X: np.ndarray, y: np.ndarray | None, task: TaskInfo
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (float, or int64 token ids) and class indices or float targets as CPU tensors.
+
+    Unlabelled data (y None) is its own target: the same tensor, not a copy.
+    """
+    dtype = np.int64 if np.issubdtype(X.dtype, np.integer) else np.float32
+    features = torch.from_numpy(np.ascontiguousarray(X, dtype=dtype))
+    if y is None:
+        return features, features
+    target_dtype = torch.long if task.is_classification else torch.float32
+    return features, torch.as_tensor(y, dtype=target_dtype)

@@ -3,6 +3,6 @@
 Installed, this folder is the package `automl.search_spaces`.
 """
 
-from automl.search_spaces import cnn, mlp
+from automl.search_spaces import autoencoder, cnn, mlp, rnn
 
-__all__ = ["cnn", "mlp"]
+__all__ = ["autoencoder", "cnn", "mlp", "rnn"]

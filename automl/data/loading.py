@@ -1,0 +1,362 @@
+"""Files on disk to a Dataset: which reader a path needs, and folders of files.
+
+A folder holds one kind of file (images, text, audio); one sub-folder per class makes it
+labelled, files directly inside make it unlabelled, and train/val/test sub-folders are used as
+the given split. A series or table file is read by its extension; a folder holding a UCR-style
+pair (NAME_TRAIN.ts, NAME_TEST.ts) is read as the given train and test split.
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.data.audio import AUDIO_EXTENSIONS, read_wavs
+from automl.data.dataset import Dataset, as_label_array, count_text
+from automl.data.images import IMAGE_EXTENSIONS, read_images
+from automl.data.series import (
+    SERIES_EXTENSIONS,
+    describe_lengths,
+    parse_times,
+    read_array_file,
+    read_ts,
+    series_from_array,
+)
+from automl.data.tables import TABLE_READERS, interpret_table, long_table_series, read_table
+from automl.data.text import TEXT_EXTENSIONS, read_texts
+from automl.errors import DataError
+
+FOLDER_KINDS = {"image": IMAGE_EXTENSIONS, "text": TEXT_EXTENSIONS, "audio": AUDIO_EXTENSIONS}
+SPLIT_FOLDER_NAMES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
+PAIR_SUFFIXES = {"_train": "train", "_test": "test"}  # UCR/UEA archive file names
+
+
+def load_path(
+    path: str | Path,
+    target: str | None = None,
+    horizon: int | None = None,
+    layout: str = "auto",
+) -> Dataset:
+    """Read a table or series file, or a folder of images, texts or .wav files."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"The path '{path}' does not exist; pass a data file or a folder of files.")
+    if path.is_file():
+        return _load_file(path, target, horizon, layout)
+    return _load_folder(path, target, horizon, layout)
+
+
+def visible_files(folder: Path) -> list[Path]:
+    """Every visible file under a folder, any depth, in a stable order."""
+    return [
+        p
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+
+
+def kind_of(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    for kind, extensions in FOLDER_KINDS.items():
+        if suffix in extensions:
+            return kind
+    if suffix in TABLE_READERS or suffix in SERIES_EXTENSIONS:
+        return "file"
+    return None
+
+
+def _load_file(path: Path, target: str | None, horizon: int | None, layout: str) -> Dataset:
+    suffix = path.suffix.lower()
+    if suffix in TABLE_READERS:
+        return interpret_table(
+            read_table(path), target, name=path.stem, label=f"table {path.name}", horizon=horizon
+        )
+    _refuse_table_options(path, target, horizon)
+    if suffix in SERIES_EXTENSIONS:
+        series, y, notes = _read_series_file(path, layout)
+        return _series_dataset(series, y, notes, path.stem, f"{path.name}", path)
+    if kind_of(path) is not None:
+        raise DataError(
+            f"'{path.name}' is a single {kind_of(path)} file; pass the folder that holds one "
+            "sub-folder of files per class."
+        )
+    raise DataError(
+        f"Cannot read '{path.name}': pass a table ({', '.join(sorted(TABLE_READERS))}), a series "
+        f"file ({', '.join(sorted(SERIES_EXTENSIONS))}) or a folder of images, .txt or .wav files."
+    )
+
+
+def _refuse_table_options(path: Path, target: str | None, horizon: int | None) -> None:
+    if target is not None:
+        raise DataError(
+            f"--target names a table column, but '{path}' is not a table: its labels come "
+            "from its class sub-folders (or the file); leave --target out."
+        )
+    if horizon is not None:
+        raise DataError(f"--horizon forecasts a dated series in a table file; '{path}' is not one.")
+
+
+def _read_series_file(path: Path, layout: str) -> tuple[list[np.ndarray], Any, list[str]]:
+    if path.suffix.lower() == ".ts":
+        series, y, _ = read_ts(path)
+        return series, y, []
+    return read_array_file(path, layout)
+
+
+def _series_dataset(
+    series: list[np.ndarray],
+    y: Any,
+    notes: list[str],
+    name: str,
+    label: str,
+    path: Path,
+    split: np.ndarray | None = None,
+) -> Dataset:
+    empty = [i for i, s in enumerate(series) if len(s) == 0]
+    if empty:
+        raise DataError(f"{label}: {len(empty)} series have no values (e.g. case {empty[0] + 1}).")
+    return Dataset(
+        modality="series",
+        X=series,
+        y=None if y is None else as_label_array(y),
+        name=name,
+        evidence=f"{label}: {describe_lengths(series)}",
+        notes=notes,
+        ids=[str(i) for i in range(len(series))],
+        split=split,
+        source={"format": path.suffix.lower().lstrip(".")},
+    )
+
+
+def _load_folder(folder: Path, target: str | None, horizon: int | None, layout: str) -> Dataset:
+    files = visible_files(folder)
+    if not files:
+        raise DataError(
+            f"The folder '{folder}' is empty; put one sub-folder of files per class in it."
+        )
+    kinds = collections.Counter(kind_of(p) for p in files)
+    found = [k for k in FOLDER_KINDS if kinds[k]]
+    if len(found) > 1:
+        counts = ", ".join(f"{count_text(kinds[k])} {k}" for k in found)
+        raise DataError(
+            f"'{folder}' mixes kinds of data ({counts} files); put each kind in its own folder."
+        )
+    if found:
+        _refuse_table_options(folder, target, horizon)
+        kind = found[0]
+        ignored = [p for p in files if kind_of(p) != kind]
+        dataset = _load_file_folder(folder, kind, [p for p in files if kind_of(p) == kind])
+        if ignored:
+            kinds_ignored = sorted({p.suffix.lower() or p.name for p in ignored})
+            dataset.notes.append(
+                f"ignored {count_text(len(ignored))} other files ({', '.join(kinds_ignored[:5])})"
+            )
+        return dataset
+    data_files = [p for p in files if kind_of(p) == "file"]
+    if len(data_files) == 1:
+        return _load_file(data_files[0], target, horizon, layout)
+    pair = _split_pair(data_files)
+    if pair is not None:
+        _refuse_table_options(folder, target, horizon)
+        return _load_pair(folder, pair, layout)
+    if data_files:
+        raise DataError(
+            f"'{folder}' holds {len(data_files)} data files; pass one of them "
+            f"(e.g. {data_files[0]})."
+        )
+    kinds_seen = ", ".join(sorted({p.suffix.lower() or "(no extension)" for p in files})[:8])
+    raise DataError(
+        f"Found no data in '{folder}' (file types: {kinds_seen}); expected class sub-folders of "
+        "images, .txt or .wav files, or a table or series file."
+    )
+
+
+def _split_pair(files: list[Path]) -> dict[str, Path] | None:
+    """NAME_TRAIN.ts + NAME_TEST.ts (the UCR/UEA archive's layout), any series extension."""
+    pair: dict[str, Path] = {}
+    for path in files:
+        for suffix, split in PAIR_SUFFIXES.items():
+            if path.stem.lower().endswith(suffix) and path.suffix.lower() in SERIES_EXTENSIONS:
+                pair[split] = path
+    if set(pair) == {"train", "test"} and len(files) == 2:
+        return pair
+    return None
+
+
+def _load_pair(folder: Path, pair: dict[str, Path], layout: str) -> Dataset:
+    parts = {split: _read_series_file(path, layout) for split, path in pair.items()}
+    (train, y_train, notes), (test, y_test, _) = parts["train"], parts["test"]
+    if (y_train is None) != (y_test is None):
+        raise DataError(f"In '{folder}', one of the train/test files has labels and one has not.")
+    widths = {s.shape[1] for s in train + test}
+    if len(widths) > 1:
+        raise DataError(
+            f"In '{folder}', the train and test series have different numbers of features "
+            f"({sorted(widths)})."
+        )
+    y = None if y_train is None else np.concatenate([np.asarray(y_train), np.asarray(y_test)])
+    split = np.asarray(["train"] * len(train) + ["test"] * len(test), dtype=object)
+    name = pair["train"].stem[: -len("_train")] or folder.name
+    label = f"{pair['train'].name} + {pair['test'].name}"
+    dataset = _series_dataset(train + test, y, notes, name, label, pair["train"], split)
+    dataset.evidence += f" ({len(train)} train, {len(test)} test as given)"
+    return dataset
+
+
+def _load_file_folder(folder: Path, kind: str, files: list[Path]) -> Dataset:
+    """Images, texts or .wav files, labelled by class folder, maybe in split folders."""
+    rel = [p.relative_to(folder).parts for p in files]
+    tops = {parts[0] for parts in rel if len(parts) > 1}
+    split = None
+    if tops and all(t.lower() in SPLIT_FOLDER_NAMES for t in tops) and all(len(r) > 1 for r in rel):
+        split = np.asarray([SPLIT_FOLDER_NAMES[r[0].lower()] for r in rel], dtype=object)
+        if "train" not in set(split):
+            raise DataError(
+                f"'{folder}' has {', '.join(sorted(tops))} folders but no train/ folder; "
+                "add one or pass a folder of class sub-folders."
+            )
+        rel = [r[1:] for r in rel]
+    nested = [len(r) > 1 for r in rel]
+    if any(nested) and not all(nested):
+        n_flat = nested.count(False)
+        raise DataError(
+            f"'{folder}' has {n_flat} {kind} files directly inside it and others in "
+            "sub-folders; labelled data needs every file in a class sub-folder (e.g. cats/, "
+            "dogs/), unlabelled data needs none."
+        )
+    labels = [r[0] for r in rel] if all(nested) else None
+    X, sample_rate, kept, notes = _read_kind(kind, files)
+    files = [files[i] for i in kept]
+    y = None if labels is None else as_label_array(np.asarray([labels[i] for i in kept], object))
+    if split is not None:
+        split = split[kept]
+    counts = collections.Counter(p.suffix.lower().lstrip(".").upper() for p in files)
+    what = f"{count_text(len(files))} {'/'.join(k for k, _ in counts.most_common())} files"
+    if labels is None:
+        evidence = f"{what}, no class folders (unlabelled)"
+    else:
+        evidence = f"{what} in {len(set(labels))} class folders"
+    if split is not None:
+        shares = collections.Counter(split.tolist())
+        evidence += (
+            " ("
+            + ", ".join(f"{shares[s]} {s}" for s in ("train", "val", "test") if shares[s])
+            + " as given)"
+        )
+    return Dataset(
+        modality=kind,  # type: ignore[arg-type]
+        X=X,
+        y=y,
+        name=data_name(folder),
+        evidence=evidence,
+        notes=notes,
+        ids=[str(p.relative_to(folder)) for p in files],
+        split=split,
+        source={"format": f"{kind}_folder"},
+        sample_rate=sample_rate,
+    )
+
+
+def _read_kind(kind: str, files: list[Path]) -> tuple[Any, int | None, list[int], list[str]]:
+    if kind == "image":
+        X, kept, notes = read_images(files)
+        return X, None, kept, notes
+    if kind == "text":
+        docs, notes = read_texts(files)
+        return docs, None, list(range(len(docs))), notes
+    waves, rate, kept, notes = read_wavs(files)
+    return waves, rate, kept, notes
+
+
+def data_name(folder: Path) -> str:
+    """A study name for a folder: data/pets -> 'pets'; data/pets/train -> 'pets' too."""
+    folder = folder.resolve()
+    if folder.name.lower() in SPLIT_FOLDER_NAMES and folder.parent.name:
+        return folder.parent.name
+    return folder.name
+
+
+# ----------------------------------------------------------------------------- prediction
+
+
+def read_for_prediction(
+    path: Path,
+    source: dict[str, Any],
+    modality: str,
+    image: dict[str, Any] | None = None,
+    sample_rate: int | None = None,
+) -> tuple[list[str], Any, list[str]]:
+    """New data read the way the training data was (`source` from the bundle).
+
+    Returns (ids, X, notes); X is in the container `from_memory` would give for that modality.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"The path '{path}' does not exist.")
+    fmt = source.get("format", modality)
+    if modality in FOLDER_KINDS and fmt.endswith("_folder"):
+        files = (
+            [path] if path.is_file() else [p for p in visible_files(path) if kind_of(p) == modality]
+        )
+        if not files:
+            raise DataError(f"No {modality} files found in '{path}'.")
+        root = path.parent if path.is_file() else path
+        if modality == "image":
+            X, kept, notes = read_images(files, size=image["size"], mode=image["mode"])
+        elif modality == "text":
+            X, notes = read_texts(files)
+            kept = list(range(len(X)))
+        else:
+            X, _, kept, notes = read_wavs(files, sample_rate=sample_rate)
+        return [str(files[i].relative_to(root)) for i in kept], X, notes
+    if path.is_dir():
+        raise DataError(f"This model takes a {fmt.replace('_', ' ')} file; '{path}' is a folder.")
+    suffix = path.suffix.lower()
+    if suffix in SERIES_EXTENSIONS:
+        series, _, notes = _read_series_file(path, source.get("layout", "auto"))
+        return [str(i) for i in range(len(series))], series, notes
+    frame = read_table(path)
+    if fmt == "text_column":
+        column = _need_columns(frame, [source["column"]], path)[0]
+        return (
+            [str(i) for i in range(len(frame))],
+            frame[column].fillna("").astype(str).tolist(),
+            [],
+        )
+    if fmt == "wide_table":
+        columns = _need_columns(frame, source["columns"], path)
+        series, _ = series_from_array(frame[columns].to_numpy(dtype=np.float32))
+        return [str(i) for i in range(len(series))], series, []
+    if fmt == "long_table":
+        series, ids = long_table_series(frame, source["id"], source["time"], source["columns"])
+        return ids, series, []
+    if fmt == "dated_table":
+        columns = _need_columns(frame, [source["time"], *source["columns"]], path)
+        ordered = frame.assign(_time=parse_times(frame[columns[0]])).sort_values("_time")
+        return (
+            [str(v) for v in ordered[columns[0]]],
+            [ordered[columns[1:]].to_numpy(np.float32)],
+            [],
+        )
+    return [str(i) for i in range(len(frame))], frame, []
+
+
+def _need_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> list[str]:
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise DataError(
+            f"'{path.name}' lacks the column(s) the model was trained on: {', '.join(absent[:8])}."
+        )
+    return columns

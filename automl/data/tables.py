@@ -1,0 +1,282 @@
+"""Tables: CSV, TSV, Parquet and JSON-lines files, and what their columns make them.
+
+A table is usually a table (features and a target column), but its columns can also say it
+holds one series per row (wide), many series as id/time/value rows (long), one dated series to
+forecast (with a horizon), or one free-text column (documents). The rules are the named
+functions below, applied in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.data import series as series_rules
+from automl.data.dataset import Dataset, as_label_array, count_text, label_missing
+from automl.data.text import is_free_text
+from automl.errors import DataError
+
+TABLE_READERS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
+# When --target is omitted, a column with one of these names (any case) is the target.
+TARGET_COLUMN_NAMES = ("target", "label", "labels", "class", "y")
+# pandas raises these for a file it cannot parse (pyarrow's errors subclass ValueError/OSError)
+_PARSE_ERRORS = (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a table file; a file that cannot be parsed is a DataError naming it."""
+    kind = TABLE_READERS.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(
+            f"Cannot read '{path.name}': supported tables are {', '.join(sorted(TABLE_READERS))}."
+        )
+    try:
+        if kind == "csv":
+            df = pd.read_csv(path)
+        elif kind == "tsv":
+            df = pd.read_csv(path, sep="\t")
+        elif kind == "parquet":
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_json(path, lines=kind == "jsonl")
+    except _PARSE_ERRORS as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"Cannot read '{path}' as {kind}: {first_line}") from exc
+    if df.empty or df.shape[1] == 0:
+        raise DataError(f"The table '{path}' has no rows or no columns.")
+    return df.rename(columns=str)
+
+
+def resolve_target(columns: Sequence[Any], target: str | None) -> tuple[str | None, str | None]:
+    """The target column: the one named by --target, else the one named like a target, else
+    none (unlabelled). Returns (column or None, a note saying what was guessed)."""
+    names = [str(c) for c in columns]
+    shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
+    if target is not None:
+        if target not in names:
+            raise DataError(f"The target column '{target}' is not in the table; columns: {shown}.")
+        return target, None
+    matches = [c for c in names if c.strip().lower() in TARGET_COLUMN_NAMES]
+    if len(matches) == 1:
+        return matches[0], f"target column '{matches[0]}' chosen by its name; --target overrides"
+    if len(matches) > 1:
+        raise DataError(
+            f"The target column is ambiguous ({', '.join(matches)} all look like targets); "
+            "pass --target COL."
+        )
+    return None, (
+        f"no column is named {'/'.join(TARGET_COLUMN_NAMES)}, so the table is read as "
+        "unlabelled; pass --target COL to learn a label"
+    )
+
+
+def interpret_table(
+    df: pd.DataFrame,
+    target: str | None,
+    name: str,
+    label: str,
+    horizon: int | None = None,
+) -> Dataset:
+    """Decide what a table holds (see the module doc) and build the Dataset."""
+    if horizon is not None:
+        return dated_series(df, target, horizon, name, label)
+    column, note = resolve_target(df.columns, target)
+    notes = [note] if note else []
+    features = [c for c in df.columns if c != column]
+    if not features:
+        raise DataError(f"The table has no feature columns besides the target '{column}'.")
+    long = series_rules.find_long_columns(df[features])
+    if long is not None:
+        return _long_series(df, column, long, name, label, notes)
+    if series_rules.is_wide(features) and all(
+        pd.api.types.is_numeric_dtype(df[c]) for c in features
+    ):
+        return _wide_series(df, column, features, name, label, notes)
+    df, y, dropped = _labels(df, column)
+    notes += dropped
+    if len(features) == 1 and is_free_text(df[features[0]]):
+        docs = df[features[0]].fillna("").astype(str).tolist()
+        return Dataset(
+            modality="text",
+            X=docs,
+            y=y,
+            name=name,
+            evidence=f"{label}: {count_text(len(docs))} documents in column '{features[0]}'",
+            target_name=column,
+            notes=notes,
+            ids=[str(i) for i in range(len(docs))],
+            source={"format": "text_column", "column": features[0]},
+        )
+    X = df[features].reset_index(drop=True)
+    return Dataset(
+        modality="table",
+        X=X,
+        y=y,
+        name=name,
+        evidence=f"{label}: {count_text(len(X))} rows x {X.shape[1]} feature columns",
+        target_name=column,
+        notes=notes,
+        ids=[str(i) for i in range(len(X))],
+        source={"format": "table", "columns": features},
+    )
+
+
+def _labels(df: pd.DataFrame, column: str | None) -> tuple[pd.DataFrame, Any, list[str]]:
+    """Labels of the target column; rows whose label is missing are dropped and counted."""
+    if column is None:
+        return df, None, []
+    y = df[column]
+    missing = label_missing(as_label_array(y.to_numpy()))
+    if missing.all():
+        raise DataError(f"The target column '{column}' has no values.")
+    notes = []
+    if missing.any():
+        notes.append(f"dropped {int(missing.sum())} rows whose target '{column}' is missing")
+        df, y = df.loc[~missing], y.loc[~missing]
+        if pd.api.types.is_float_dtype(y) and (y == y.round()).all():
+            y = y.astype(np.int64)  # the gaps had made whole-number labels float
+    return df, as_label_array(y.to_numpy()), notes
+
+
+def _wide_series(
+    df: pd.DataFrame,
+    column: str | None,
+    features: list[str],
+    name: str,
+    label: str,
+    notes: list[str],
+) -> Dataset:
+    df, y, dropped = _labels(df, column)
+    series, _ = series_rules.series_from_array(df[features].to_numpy(dtype=np.float32))
+    return Dataset(
+        modality="series",
+        X=series,
+        y=y,
+        name=name,
+        evidence=f"{label}: a wide table of {series_rules.describe_lengths(series)} "
+        f"(columns {features[0]}..{features[-1]} count time)",
+        target_name=column,
+        notes=notes + dropped,
+        ids=[str(i) for i in range(len(series))],
+        source={"format": "wide_table", "columns": features},
+    )
+
+
+def _long_series(
+    df: pd.DataFrame,
+    column: str | None,
+    long: tuple[str, str],
+    name: str,
+    label: str,
+    notes: list[str],
+) -> Dataset:
+    id_col, time_col = long
+    values = [
+        c
+        for c in df.columns
+        if c not in (id_col, time_col, column) and pd.api.types.is_numeric_dtype(df[c])
+    ]
+    if not values:
+        raise DataError(
+            f"The long table (ids in '{id_col}', times in '{time_col}') has no numeric value "
+            "column."
+        )
+    series, ids = long_table_series(df, id_col, time_col, values)
+    y = None
+    if column is not None:
+        per_id = df.groupby(id_col, sort=True)[column]
+        if (per_id.nunique(dropna=False) > 1).any():
+            raise DataError(
+                f"The label '{column}' changes within a series (same '{id_col}'); a long table "
+                "needs one label per series."
+            )
+        y = as_label_array(per_id.first().loc[[_id_key(df[id_col], i) for i in ids]].to_numpy())
+        if label_missing(y).any():
+            raise DataError(f"Some series have no '{column}' label; fill them in or drop them.")
+    return Dataset(
+        modality="series",
+        X=series,
+        y=y,
+        name=name,
+        evidence=f"{label}: a long table of {series_rules.describe_lengths(series)} "
+        f"(ids '{id_col}', time '{time_col}')",
+        target_name=column,
+        notes=notes,
+        ids=ids,
+        source={"format": "long_table", "id": id_col, "time": time_col, "columns": values},
+    )
+
+
+def long_table_series(
+    df: pd.DataFrame, id_col: str, time_col: str, values: list[str]
+) -> tuple[list[np.ndarray], list[str]]:
+    missing = [c for c in (id_col, time_col, *values) if c not in df.columns]
+    if missing:
+        raise DataError(f"The long table lacks the column(s) {', '.join(missing)}.")
+    return series_rules.long_to_series(df, id_col, time_col, values)
+
+
+def _id_key(ids: pd.Series, text: str) -> Any:
+    """The original id value whose text is `text` (ids may be numbers)."""
+    return ids[ids.astype(str) == text].iloc[0]
+
+
+def dated_series(
+    df: pd.DataFrame, target: str | None, horizon: int, name: str, label: str
+) -> Dataset:
+    """One series ordered by a time column, to forecast `horizon` steps ahead."""
+    if horizon < 1:
+        raise DataError(f"--horizon must be a positive number of steps; got {horizon}.")
+    time_col = dated_time_column(df)
+    numeric = [c for c in df.columns if c != time_col and pd.api.types.is_numeric_dtype(df[c])]
+    if target is None:
+        if len(numeric) != 1:
+            raise DataError(
+                f"Cannot tell which column to forecast ({', '.join(numeric) or 'none numeric'}); "
+                "pass --target COL."
+            )
+        target = numeric[0]
+    elif target not in numeric:
+        raise DataError(f"The column to forecast, '{target}', is not a numeric column.")
+    columns = [target] + [c for c in numeric if c != target]  # the forecast column first
+    ordered = df.assign(_time=series_rules.parse_times(df[time_col])).sort_values("_time")
+    values = ordered[columns].to_numpy(dtype=np.float32)
+    return Dataset(
+        modality="series",
+        X=[values],
+        y=None,
+        name=name,
+        evidence=f"{label}: one series of {count_text(len(values))} steps ordered by "
+        f"'{time_col}', forecasting '{target}' {horizon} step{'s' * (horizon > 1)} ahead",
+        target_name=target,
+        ids=[str(v) for v in ordered[time_col]],
+        source={"format": "dated_table", "time": time_col, "columns": columns},
+        horizon=horizon,
+    )
+
+
+def dated_time_column(df: pd.DataFrame) -> str:
+    """The column that orders a dated series: a date column, or one named like time."""
+    named = [c for c in df.columns if series_rules.is_time_name(c)]
+    dated = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])]
+    for column in dated + named + list(df.columns):
+        if not pd.api.types.is_numeric_dtype(df[column]) or column in named:
+            if series_rules.parse_times(df[column]) is not None:
+                return column
+    raise DataError(
+        "Forecasting (--horizon) needs a time column (dates, or one named "
+        f"{'/'.join(series_rules.TIME_COLUMN_NAMES[:6])}...); none was found."
+    )

@@ -1,0 +1,113 @@
+"""Recurrent nets: the guide's net for text, speech and time series.
+
+Searched: cell (GRU, LSTM, or a plain tanh RNN), depth, hidden size, direction, dropout between
+layers, how the sequence is summarised (last state, mean or max over real steps), the token
+embedding width for text; plus the shared optimiser space, whose gradient clipping is the
+guide's cure for exploding gradients through long sequences.
+
+Padding never leaks into the result: a backward pass reverses each sequence within its own
+length, and pooling reads only real steps (see `automl.layers.SequenceInput`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import torch
+from automl.search_spaces._training import suggest_training, training_defaults
+from torch import nn
+
+from automl.families import Family, family_params, register_family
+from automl.layers import SequenceInput, masked_pool, reverse_within_length
+from automl.task import TaskInfo
+
+NAME = "rnn"
+SUPPORTS = frozenset({"text_processing", "speech_recognition", "time_series"})
+CELLS: dict[str, type[nn.RNNBase]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
+POOLINGS = ("last", "mean", "max")
+MAX_LAYERS = 3
+
+
+def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
+    p = f"{NAME}."
+    params: dict[str, Any] = {
+        p + "cell": trial.suggest_categorical(p + "cell", list(CELLS)),
+        p + "n_layers": trial.suggest_int(p + "n_layers", 1, MAX_LAYERS),
+        p + "hidden": trial.suggest_int(p + "hidden", 16, 256, log=True),
+        p + "bidirectional": trial.suggest_categorical(p + "bidirectional", [True, False]),
+        p + "dropout": trial.suggest_float(p + "dropout", 0.0, 0.5),
+        p + "pooling": trial.suggest_categorical(p + "pooling", list(POOLINGS)),
+    }
+    if task.vocab_size is not None:
+        params[p + "embed_dim"] = trial.suggest_int(p + "embed_dim", 16, 256, log=True)
+    params.update(suggest_training(trial, NAME, task))
+    return params
+
+
+def defaults(task: TaskInfo) -> dict[str, Any]:
+    p = f"{NAME}."
+    params: dict[str, Any] = {
+        p + "cell": "gru",
+        p + "n_layers": 1,
+        p + "hidden": 64,
+        p + "bidirectional": True,
+        p + "dropout": 0.1,
+        p + "pooling": "mean",
+        **training_defaults(NAME, task, lr=3e-3),
+    }
+    params[p + "train_grad_clip"] = 1.0
+    if task.vocab_size is not None:
+        params[p + "embed_dim"] = 64
+    return params
+
+
+class RecurrentNet(nn.Module):
+    def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
+        super().__init__()
+        self.inputs = SequenceInput(task.input_shape[-1], task.vocab_size, hp.get("embed_dim", 0))
+        self.pooling = hp["pooling"]
+        self.hidden = hp["hidden"]
+        cell = CELLS[hp["cell"]]
+        width = self.inputs.out_features
+        self.forward_layers = nn.ModuleList()
+        self.backward_layers = nn.ModuleList()
+        for _ in range(hp["n_layers"]):
+            self.forward_layers.append(cell(width, hp["hidden"], batch_first=True))
+            if hp["bidirectional"]:
+                self.backward_layers.append(cell(width, hp["hidden"], batch_first=True))
+            width = hp["hidden"] * (2 if hp["bidirectional"] else 1)
+        self.dropout = nn.Dropout(hp["dropout"])
+        self.head = nn.Linear(width, task.output_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, mask = self.inputs(x)
+        lengths = mask.sum(dim=1).clamp_min(1)
+        for i, forward_layer in enumerate(self.forward_layers):
+            out, _ = forward_layer(h)
+            if self.backward_layers:
+                back, _ = self.backward_layers[i](reverse_within_length(h, lengths))
+                out = torch.cat([out, reverse_within_length(back, lengths)], dim=-1)
+            h = self.dropout(out)
+        if self.pooling == "last":
+            last = h[torch.arange(h.shape[0], device=h.device), lengths - 1]
+            if self.backward_layers:  # the backward pass ends at step 0
+                last = torch.cat([last[:, : self.hidden], h[:, 0, self.hidden :]], dim=-1)
+            return self.head(last)
+        return self.head(masked_pool(h, mask, self.pooling))
+
+
+def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return RecurrentNet(family_params(params, NAME), task)
+
+
+FAMILY = register_family(
+    Family(
+        name=NAME,
+        supports=SUPPORTS,
+        suggest=suggest,
+        build=build,
+        defaults=defaults,
+        summary="recurrent net (GRU/LSTM/tanh RNN, masked pooling)",
+    )
+)
