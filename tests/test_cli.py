@@ -146,7 +146,7 @@ def test_loading_a_tampered_bundle_is_refused(tmp_path: Path, digits_images):
     dataset = from_memory(images[:100].reshape(100, -1), labels[:100])
     task = detect_task(dataset)
     pre = Preprocessing.fit(dataset, task, np.arange(100))
-    task = task.with_input_shape(pre.input_shape())
+    task = task.with_inputs(pre.input_shape())
     params = {"family": "mlp", **get_family("mlp").defaults(task)}
     model = Ensemble([get_family("mlp").build(params, task)], True)
     bundle = save_bundle(

@@ -62,8 +62,8 @@ def test_target_column_missing_or_ambiguous_names_the_fix():
         resolve_target(["a", "b"], "price")
     with pytest.raises(DataError, match="ambiguous.*--target"):
         resolve_target(["label", "target", "x"], None)
-    with pytest.raises(DataError, match="pass --target COL"):
-        resolve_target(["a", "b"], None)
+    column, note = resolve_target(["a", "b"], None)  # no label column: unlabelled, and said
+    assert column is None and "unlabelled; pass --target COL" in note
 
 
 def test_bad_paths_and_folders(tmp_path: Path):
@@ -75,7 +75,10 @@ def test_bad_paths_and_folders(tmp_path: Path):
     flat = tmp_path / "flat"
     flat.mkdir()
     Image.new("L", (8, 8)).save(flat / "x.png")
-    with pytest.raises(DataError, match="one sub-folder per class"):
+    assert load_path(flat).y is None  # images without class folders are unlabelled
+    (flat / "cats").mkdir()
+    Image.new("L", (8, 8)).save(flat / "cats" / "y.png")
+    with pytest.raises(DataError, match="directly inside it and others in sub-folders"):
         load_path(flat)
     corrupt = tmp_path / "bad.parquet"
     corrupt.write_bytes(b"PAR1 nonsense")
@@ -100,23 +103,26 @@ def test_in_memory_errors_say_what_to_fix(digits_images):
     images, labels = digits_images
     with pytest.raises(DataError, match="X has 50 rows but y has 49"):
         from_memory(images[:50], labels[:49])
-    with pytest.raises(DataError, match="Labels are required"):
-        from_memory(images[:50])
+    assert from_memory(images[:50]).y is None  # no y: unlabelled
     with pytest.raises(DataError, match="missing labels"):
         from_memory(np.zeros((4, 2)), [1.0, np.nan, 0.0, 1.0])
     with pytest.raises(DataError, match="shape"):
         from_memory(np.zeros((4, 2, 2, 2, 2)), [0, 1, 0, 1])
 
 
-def test_a_folder_of_split_folders_is_not_mistaken_for_classes(tmp_path: Path, digits_images):
+def test_split_folders_are_used_as_given_not_mistaken_for_classes(tmp_path: Path, digits_images):
     from tests.conftest import write_image_folder
 
     images, labels = digits_images
-    write_image_folder(tmp_path / "pets" / "train" / "x", images[:4], labels[:4])
-    write_image_folder(tmp_path / "pets" / "test" / "x", images[4:8], labels[4:8])
-    with pytest.raises(DataError, match="split folders .* pass the training split"):
-        load_path(tmp_path / "pets")
+    write_image_folder(tmp_path / "pets" / "train", images[:6], labels[:6])
+    write_image_folder(tmp_path / "pets" / "test", images[6:10], labels[6:10])
+    dataset = load_path(tmp_path / "pets")
+    assert sorted(dataset.split.tolist()) == ["test"] * 4 + ["train"] * 6
+    assert set(dataset.y) == {str(v) for v in labels[:10]}  # classes, not split names
     assert load_path(tmp_path / "pets" / "train").name == "pets"
+    write_image_folder(tmp_path / "only_test" / "test", images[:4], labels[:4])
+    with pytest.raises(DataError, match="no train/ folder"):
+        load_path(tmp_path / "only_test")
 
 
 def test_integer_target_with_gaps_keeps_integer_labels(tmp_path: Path):

@@ -38,7 +38,68 @@ TASKS = {
         n_classes=10,
         input_shape=(1, 28, 28),
     ),
+    "text_processing": TaskInfo(
+        "text",
+        "binary",
+        "text_processing",
+        ("rnn",),
+        "",
+        300,
+        (300,),
+        n_classes=2,
+        input_shape=(20,),
+        vocab_size=50,
+    ),
+    "speech_recognition": TaskInfo(
+        "audio",
+        "multiclass",
+        "speech_recognition",
+        ("rnn",),
+        "",
+        300,
+        (300,),
+        n_classes=4,
+        input_shape=(30, 40),
+    ),
+    "time_series": TaskInfo(
+        "series",
+        "forecasting",
+        "time_series",
+        ("rnn",),
+        "",
+        300,
+        (1, 300, 3),
+        input_shape=(16, 3),
+        horizon=5,
+        labelled=False,
+    ),
+    "unsupervised": TaskInfo(
+        "image",
+        "none",
+        "unsupervised",
+        ("autoencoder",),
+        "",
+        300,
+        (300, 8, 8, 1),
+        input_shape=(1, 8, 8),
+        labelled=False,
+    ),
 }
+
+
+def example_inputs(task: TaskInfo, n: int = 8) -> torch.Tensor:
+    """Inputs as preprocessing makes them: token ids padded with 0, series padded with NaN."""
+    generator = torch.Generator().manual_seed(1)
+    if task.vocab_size is not None:
+        x = torch.randint(2, task.vocab_size, (n, *task.input_shape), generator=generator)
+        x[: n // 2, task.input_shape[0] // 2 :] = 0
+        return x
+    x = torch.randn(n, *task.input_shape, generator=generator)
+    if task.modality in ("series", "audio"):
+        x[: n // 2, task.input_shape[0] // 2 :] = float("nan")
+    return x
+
+
 CASES = [
     (name, row)
     for name, family in sorted(available_families().items())
@@ -61,16 +122,15 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
     ]:
         torch.manual_seed(0)
         model = family.build(params, task)
-        x = torch.randn(8, *task.input_shape)
+        x = example_inputs(task)
         out = model(x)
-        assert out.shape == (8, task.output_dim)
+        expected = task.input_shape if task.target_kind == "none" else (task.output_dim,)
+        assert out.shape == (8, *expected)
         assert torch.isfinite(out).all()
-        target = torch.randint(0, task.output_dim, (8,)) if task.is_classification else None
-        loss = (
-            torch.nn.functional.cross_entropy(out, target)
-            if task.is_classification
-            else out.pow(2).mean()
-        )
+        if task.is_classification:
+            loss = torch.nn.functional.cross_entropy(out, torch.randint(0, task.output_dim, (8,)))
+        else:
+            loss = out.pow(2).mean()
         loss.backward()
         grads = [p.grad for p in model.parameters() if p.requires_grad]
         assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
@@ -85,6 +145,23 @@ def test_defaults_are_a_point_of_the_search_space(name, row):
     replayed = family.suggest(optuna.trial.FixedTrial(defaults), task)
     assert replayed == defaults
     assert all(key.startswith(f"{name}.") for key in defaults)
+
+
+@pytest.mark.parametrize("row", ["text_processing", "time_series"])
+def test_recurrent_outputs_ignore_padding(row):
+    """A sequence gives the same output alone and padded in a batch with a longer one, for
+    every pooling and both directions."""
+    family = available_families()["rnn"]
+    task = TASKS[row]
+    for seed in range(6):
+        params = _sampled_params(family, task, seed)
+        model = family.build(params, task).eval()
+        batch = example_inputs(task, n=2)  # row 0 is padded from the middle, row 1 is full
+        half = task.input_shape[0] // 2
+        with torch.no_grad():
+            together = model(batch)[0]
+            alone = model(batch[:1, :half])[0]
+        torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
 
 
 def test_cnn_depth_is_bounded_by_the_image_size():
