@@ -133,9 +133,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _print_leaderboard(leaderboard(result.study_dir))
     best_dir = result.study_dir / BEST_DIR
     best = result.members[0]
+    trials = [str(m["trial"]) for m in result.members]
+    exported = (
+        f"the average of trials {', '.join(trials)}" if len(trials) > 1 else f"trial {trials[0]}"
+    )
     print(
-        f"\nbest: trial {best['trial']} ({best['family']}); exported the average of trials "
-        f"{', '.join(str(m['trial']) for m in result.members)}, validation "
+        f"\nbest: trial {best['trial']} ({best['family']}); exported {exported}, validation "
         f"{result.task.metric} {result.validation_score:.4f}; {result.search['trials']} trials in "
         f"{format_seconds(deadline.elapsed())} of {format_seconds(deadline.total)}"
     )
@@ -177,13 +180,18 @@ def cmd_detect(args: argparse.Namespace) -> int:
     rows = [
         ("data", dataset.evidence),
         ("modality", info.modality),
-        ("labelled", "yes" if dataset.y is not None else "no"),
+        (
+            "labelled",
+            "by its own future values"
+            if info.horizon
+            else ("yes" if dataset.y is not None else "no"),
+        ),
         ("shape", " x ".join(str(d) for d in info.data_shape)),
         (
             "target",
             f"{info.target_kind}"
             + (f", {info.n_classes} classes" if info.n_classes else "")
-            + (f", {info.horizon} steps ahead" if info.horizon else ""),
+            + (f", {info.horizon} step(s) ahead" if info.horizon else ""),
         ),
         ("row", f"{info.row} ({DECISION_TABLE[info.row].title})"),
         ("families", "; ".join(f"{f}: {get_family(f).summary}" for f in info.families)),
