@@ -301,3 +301,61 @@ def test_in_memory_data_follows_the_same_rules():
         from_memory([np.zeros((3, 2)), np.zeros((4, 5))])
     with pytest.raises(DataError, match="sample rate"):
         from_memory([np.zeros(100)], modality="audio")
+
+
+# -------------------------------------------------------------------------- predict, every format
+
+
+def _quick_bundle(dataset, directory: Path) -> Path:
+    """A bundle trained for two epochs without a search: the data path is what is tested."""
+    from automl.bundle import save_bundle
+    from automl.ensemble import Ensemble
+    from automl.families import get_family
+    from automl.pipeline import prepare_data
+    from automl.task import detect_task
+    from automl.trainer import TrainingConfig, train_model
+
+    prepared = prepare_data(dataset, detect_task(dataset), seed=0)
+    task = prepared.task
+    family = get_family(task.families[0])
+    params = {"family": family.name, **family.defaults(task)}
+    model = family.build(params, task)
+    config = TrainingConfig.from_params(params, max_epochs=2, patience=2)
+    train_model(model, task, *prepared.data.tensors(task), config)
+    members = [{"trial": 0, "family": family.name, "params": params}]
+    extra = {"source": dataset.source, "target_name": dataset.target_name}
+    return save_bundle(
+        directory,
+        Ensemble([model], task.is_classification),
+        members,
+        task,
+        prepared.preprocessing,
+        extra,
+    )
+
+
+@pytest.mark.parametrize("name", ["text_csv", "wide_csv", "long_csv", "npz", "npy", "parquet"])
+def test_predict_reads_new_files_like_the_training_data(capsys, tmp_path, files, name):
+    from automl.data import load_path
+    from automl.data.series import read_array_file
+
+    dataset = load_path(files[name])
+    model = _quick_bundle(dataset, tmp_path / "bundle")
+    frame = _predict(capsys, tmp_path, model, files[name])
+    predictor = automl.load(model)
+    if name == "npy":  # unlabelled: anomaly scores
+        series, _, _ = read_array_file(files[name])
+        np.testing.assert_allclose(frame["anomaly_score"], predictor.score_samples(series))
+        return
+    in_memory = {
+        "text_csv": lambda: pd.read_csv(files[name])["review"].tolist(),
+        "wide_csv": lambda: dataset.X,
+        "long_csv": lambda: dataset.X,
+        "npz": lambda: dataset.X,
+        "parquet": lambda: pd.read_parquet(files[name]).drop(columns=["class"]),
+    }[name]()
+    assert frame["prediction"].astype(str).tolist() == [
+        str(v) for v in predictor.predict(in_memory)
+    ]
+    if name == "long_csv":  # one prediction per series id, in id order
+        assert frame["id"].astype(str).tolist() == [str(i) for i in range(40)]
