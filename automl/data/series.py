@@ -171,10 +171,7 @@ def read_array_file(path: Path, layout: str = "auto") -> tuple[list[np.ndarray],
         loaded = np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise DataError(
-                f"'{path.name}' holds Python objects (ragged arrays), which cannot be read "
-                "without unpickling; save the series padded with NaN as one (n, T, F) array."
-            ) from exc
+            raise DataError(_ragged_message(path)) from exc
         raise DataError(f"Cannot read '{path}' as a numpy file: {exc}") from exc
     except OSError as exc:
         raise DataError(f"Cannot read '{path}' as a numpy file: {exc}") from exc
@@ -195,10 +192,7 @@ def read_array_file(path: Path, layout: str = "auto") -> tuple[list[np.ndarray],
                 arr = loaded[x_key]
                 y = None if y_key is None else loaded[y_key]
             except ValueError as exc:
-                raise DataError(
-                    f"'{path.name}' holds Python objects (ragged arrays), which cannot be read "
-                    "without unpickling; save the series padded with NaN as one (n, T, F) array."
-                ) from exc
+                raise DataError(_ragged_message(path)) from exc
     else:
         arr = loaded
     series, note = series_from_array(arr, layout)
@@ -210,6 +204,13 @@ def read_array_file(path: Path, layout: str = "auto") -> tuple[list[np.ndarray],
                 "store one label per series."
             )
     return series, y, [note] if note else []
+
+
+def _ragged_message(path: Path) -> str:
+    return (
+        f"'{path.name}' holds Python objects (ragged arrays), which cannot be read without "
+        "unpickling; save the series padded with NaN as one (n, T, F) array."
+    )
 
 
 def series_from_array(arr: Any, layout: str = "auto") -> tuple[list[np.ndarray], str | None]:
