@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from automl.data import features_from_memory, read_for_prediction
+from automl.data.tables import numeric_values, order_dated
 from automl.ensemble import Ensemble
 from automl.errors import DataError
 from automl.families import get_family
@@ -166,10 +167,11 @@ class Predictor:
 
     def _series_to_forecast(self, X: Any) -> list[np.ndarray]:
         """One series (1-D, (T, F), a DataFrame with the training columns) or a list of them."""
-        if isinstance(X, pd.DataFrame):
-            columns = self.config.get("source", {}).get("columns")
-            frame = X[columns] if columns and set(columns) <= set(X.columns) else X
-            return [frame.to_numpy(dtype=np.float32)]
+        if isinstance(X, pd.DataFrame):  # a table like the training one: ordered by its time
+            source = self.config.get("source", {})
+            if source.get("time") in X.columns:
+                return [order_dated(X, source["time"], source["columns"])[1]]
+            return [numeric_values(X)]
         if isinstance(X, list):
             return [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in X]
         values = np.asarray(X, dtype=np.float32)

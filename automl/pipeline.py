@@ -6,6 +6,7 @@ the top trials to completion, averaging them and exporting) spends the reserve.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import sys
@@ -32,7 +33,7 @@ from automl.engine import (
 from automl.ensemble import Ensemble
 from automl.errors import ConfigError, DataError, SearchError
 from automl.families import get_family
-from automl.preprocessing import Preprocessing
+from automl.preprocessing import Preprocessing, forecast_window
 from automl.study import (
     BEST_DIR,
     load_trials,
@@ -120,6 +121,8 @@ def split_rows(dataset: Dataset, task: TaskInfo, seed: int) -> dict[str, np.ndar
     labels = dataset.y[train] if dataset.y is not None and task.labelled else None
     n_val = max(int(round(VALIDATION_SHARE * len(train))), task.n_classes or 1)
     stratify = labels.astype(str) if task.is_classification else None
+    if stratify is not None and min(collections.Counter(stratify).values()) < 2:
+        stratify = None  # a class with one training example (the rest in a given test/)
     fit_rows, val_rows = train_test_split(
         train, test_size=n_val, random_state=seed, stratify=stratify
     )
@@ -171,16 +174,19 @@ def _prepare_forecast(dataset: Dataset, task: TaskInfo) -> PreparedData:
     windows stop `horizon - 1` steps early so no training target is also a validation target.
     """
     values = dataset.X[0]
-    n_train_steps = int(round((1 - VALIDATION_SHARE) * len(values)))
-    preprocessing = Preprocessing.fit(dataset, task, np.arange(n_train_steps))
-    X, y = preprocessing.forecast.windows(values)
-    n_val = max(1, int(round(VALIDATION_SHARE * len(X))))
-    n_fit = len(X) - n_val - (task.horizon - 1)
+    window = forecast_window(task.horizon, int((1 - VALIDATION_SHARE) * len(values)))
+    n_windows = len(values) - window - task.horizon + 1
+    n_val = max(1, int(round(VALIDATION_SHARE * n_windows)))
+    n_fit = n_windows - n_val - (task.horizon - 1)
     if n_fit < 2:
         raise DataError(
             f"The series ({len(values)} steps) is too short to forecast {task.horizon} ahead "
-            f"from windows of {preprocessing.forecast.window}; give a longer series."
+            f"from windows of {window}; give a longer series."
         )
+    # the scaler sees the steps of the training windows and their targets, nothing later
+    train_steps = np.arange(n_fit + window + task.horizon - 1)
+    preprocessing = Preprocessing.fit(dataset, task, train_steps, window=window)
+    X, y = preprocessing.forecast.windows(values)
     task = dataclasses.replace(task, n_samples=n_fit)
     return PreparedData(
         task=task.with_inputs(preprocessing.input_shape()),

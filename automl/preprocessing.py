@@ -154,7 +154,12 @@ class TextPreprocessor:
     @classmethod
     def fit(cls, documents: list[str], bag_of_words: bool = False) -> TextPreprocessor:
         if bag_of_words:
-            return cls(_top_words(documents, MAX_BOW_WORDS, MIN_WORD_COUNT), 0, True)
+            words = _top_words(documents, MAX_BOW_WORDS, MIN_WORD_COUNT) or _top_words(
+                documents, MAX_BOW_WORDS, 1
+            )
+            if not words:
+                raise DataError("The documents hold no words; check the text files.")
+            return cls(words, 0, True)
         lengths = [len(tokenize(d)) for d in documents]
         longest = int(np.ceil(np.percentile(lengths, TOKEN_PERCENTILE))) if lengths else 1
         words = _top_words(documents, MAX_VOCABULARY, MIN_WORD_COUNT)
@@ -241,6 +246,13 @@ class AudioPreprocessor:
         return self.series.transform([log_mel(w, self.frames) for w in waves])
 
 
+def forecast_window(horizon: int, n_train_steps: int) -> int:
+    """A window of a few horizons (12 to 96 steps), at most a quarter of the training history:
+    short series need many windows more than long ones."""
+    window = int(np.clip(3 * horizon, 12, 96))
+    return max(2, min(window, n_train_steps // 4))
+
+
 @dataclass
 class ForecastPreprocessor:
     """Sliding windows of `window` steps over a standardised series; the target is feature 0."""
@@ -250,12 +262,9 @@ class ForecastPreprocessor:
     series: SeriesPreprocessor
 
     @classmethod
-    def fit(cls, values: np.ndarray, horizon: int, n_train_steps: int) -> ForecastPreprocessor:
-        # A window of a few horizons, at most a quarter of the history: short series need
-        # many windows more than long ones.
-        window = int(np.clip(3 * horizon, 12, 96))
-        window = max(2, min(window, n_train_steps // 4))
-        return cls(window, horizon, SeriesPreprocessor.fit([values[:n_train_steps]]))
+    def fit(cls, values: np.ndarray, horizon: int, window: int) -> ForecastPreprocessor:
+        """`values`: the training steps only."""
+        return cls(window, horizon, SeriesPreprocessor.fit([values]))
 
     def windows(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, window, F) inputs and (n, horizon) standardised targets, in time order."""
@@ -322,17 +331,26 @@ class Preprocessing:
     forecast: ForecastPreprocessor | None = None
 
     @classmethod
-    def fit(cls, dataset: Dataset, task: TaskInfo, rows: np.ndarray) -> Preprocessing:
-        """Fit on the training rows (for forecasting: the first `rows` steps of the series)."""
+    def fit(
+        cls, dataset: Dataset, task: TaskInfo, rows: np.ndarray, window: int | None = None
+    ) -> Preprocessing:
+        """Fit on the training rows (for forecasting: the steps `rows` of the series, cut into
+        windows of `window` steps)."""
         unlabelled = task.target_kind == "none"
         if task.target_kind == "forecasting":
-            values = dataset.X[0]
-            forecast = ForecastPreprocessor.fit(values, task.horizon, len(rows))
+            values = dataset.X[0][rows]
+            window = window or forecast_window(task.horizon, len(rows))
+            forecast = ForecastPreprocessor.fit(values, task.horizon, window)
             target = TargetEncoder(
                 mean=forecast.series.mean[0], std=forecast.series.std[0], kind="forecast"
             )
             return cls("series", target, forecast=forecast)
-        target = TargetEncoder.fit(dataset.y, task)
+        # every class gets an output (labels from all rows); a numeric target is scaled by the
+        # training rows only
+        target = TargetEncoder.fit(
+            dataset.y if task.is_classification else None if dataset.y is None else dataset.y[rows],
+            task,
+        )
         part = dataset.subset(rows)
         if dataset.modality == "table":
             return cls("table", target, table=TablePreprocessor.fit(part.X))

@@ -124,7 +124,13 @@ def target_kind_of(y: np.ndarray, modality: str = "table") -> TargetKind:
     if y.dtype == object:
         kind = type_of_target(y.astype(str))
     else:
-        if not np.isfinite(y.astype(np.float64)).all():
+        values = y.astype(np.float64)
+        if np.isnan(values).any():
+            raise DataError(
+                f"The target has {int(np.isnan(values).sum())} missing values; drop those rows "
+                "or fill them in."
+            )
+        if not np.isfinite(values).all():
             raise DataError(
                 "The target has infinite values; drop those rows or replace them with numbers."
             )

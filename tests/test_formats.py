@@ -344,7 +344,7 @@ def test_predict_reads_new_files_like_the_training_data(capsys, tmp_path, files,
     frame = _predict(capsys, tmp_path, model, files[name])
     predictor = automl.load(model)
     if name == "npy":  # unlabelled: anomaly scores
-        series, _, _ = read_array_file(files[name])
+        series = read_array_file(files[name])[0]
         np.testing.assert_allclose(frame["anomaly_score"], predictor.score_samples(series))
         return
     in_memory = {
@@ -359,3 +359,39 @@ def test_predict_reads_new_files_like_the_training_data(capsys, tmp_path, files,
     ]
     if name == "long_csv":  # one prediction per series id, in id order
         assert frame["id"].astype(str).tolist() == [str(i) for i in range(40)]
+
+
+def test_review_edge_cases(capsys, tmp_path, files):
+    """Tables that only look like series stay tables; dated series drop unparseable times."""
+    from automl.data import load_path
+
+    pixels = pd.DataFrame(np.arange(240).reshape(20, 12), columns=[f"p{i}" for i in range(12)])
+    pixels["label"] = [0, 1] * 10
+    pixels.to_csv(tmp_path / "pixels.csv", index=False)
+    assert load_path(tmp_path / "pixels.csv").modality == "table"  # p0..p11 are features
+    numbered = pixels.rename(columns={f"p{i}": str(i) for i in range(12)})
+    numbered.to_csv(tmp_path / "numbered.csv", index=False)
+    assert load_path(tmp_path / "numbered.csv").modality == "table"  # a saved array
+
+    panel = pd.DataFrame(
+        {"store_id": [1, 1, 2, 2] * 5, "day": np.repeat(np.arange(10), 2), "sales": range(20)}
+    )
+    panel.to_csv(tmp_path / "panel.csv", index=False)
+    assert load_path(tmp_path / "panel.csv", target="sales").modality == "table"
+
+    dated = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=40).astype(str)})
+    dated["value"] = np.arange(40.0)
+    dated.loc[5, "date"] = "not a date"
+    dated.to_csv(tmp_path / "dated.csv", index=False)
+    series = load_path(tmp_path / "dated.csv", horizon=2)
+    assert series.X[0][-1, 0] == 39.0 and len(series.X[0]) == 39
+    assert any("dropped 1 rows" in n for n in series.notes)
+
+    folder = _image_folder(tmp_path / "pets", load_digits().images[:20], np.arange(20) % 2)
+    (folder / "README.txt").write_text("my pets")
+    dataset = load_path(folder)
+    assert dataset.modality == "image" and any("ignored 1 other files" in n for n in dataset.notes)
+
+    empty = tmp_path / "empty.npy"
+    np.save(empty, np.zeros((0, 10)))
+    assert "holds no series" in one_line_error(capsys, "detect", empty)

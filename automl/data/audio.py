@@ -17,6 +17,7 @@ from automl.data.dataset import count_text
 from automl.errors import DataError
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave"})
+MIN_SAMPLE_RATE = 1000  # Hz; below this a 25 ms window holds too few samples to analyse
 WINDOW_S = 0.025
 HOP_S = 0.010
 N_MELS = 40
@@ -54,6 +55,10 @@ def read_wavs(
             "check they are PCM or float WAV files."
         )
     rate = sample_rate or collections.Counter(r for _, r, _ in decoded).most_common(1)[0][0]
+    if rate < MIN_SAMPLE_RATE:
+        raise DataError(
+            f"The audio is sampled at {rate} Hz; speech needs at least {MIN_SAMPLE_RATE} Hz."
+        )
     waves, kept, resampled = [], [], 0
     for i, r, wave in decoded:
         if r != rate:

@@ -21,12 +21,18 @@ from automl.data.images import IMAGE_EXTENSIONS, read_images
 from automl.data.series import (
     SERIES_EXTENSIONS,
     describe_lengths,
-    parse_times,
     read_array_file,
     read_ts,
     series_from_array,
 )
-from automl.data.tables import TABLE_READERS, interpret_table, long_table_series, read_table
+from automl.data.tables import (
+    TABLE_READERS,
+    interpret_table,
+    long_table_series,
+    numeric_values,
+    order_dated,
+    read_table,
+)
 from automl.data.text import TEXT_EXTENSIONS, read_texts
 from automl.errors import DataError
 
@@ -85,8 +91,8 @@ def _load_file(path: Path, target: str | None, horizon: int | None, layout: str)
         )
     _refuse_table_options(path, target, horizon)
     if suffix in SERIES_EXTENSIONS:
-        series, y, notes = _read_series_file(path, layout)
-        return _series_dataset(series, y, notes, path.stem, f"{path.name}", path)
+        series, y, notes, source = _read_series_file(path, layout)
+        return _series_dataset(series, y, notes, path.stem, f"{path.name}", source)
     if kind_of(path) is not None:
         raise DataError(
             f"'{path.name}' is a single {kind_of(path)} file; pass the folder that holds one "
@@ -108,11 +114,16 @@ def _refuse_table_options(path: Path, target: str | None, horizon: int | None) -
         raise DataError(f"--horizon forecasts a dated series in a table file; '{path}' is not one.")
 
 
-def _read_series_file(path: Path, layout: str) -> tuple[list[np.ndarray], Any, list[str]]:
-    if path.suffix.lower() == ".ts":
+def _read_series_file(
+    path: Path, layout: str
+) -> tuple[list[np.ndarray], Any, list[str], dict[str, str]]:
+    """(series, labels or None, notes, how it was read: the source of the Dataset)."""
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix == "ts":
         series, y, _ = read_ts(path)
-        return series, y, []
-    return read_array_file(path, layout)
+        return series, y, [], {"format": suffix}
+    series, y, notes, resolved = read_array_file(path, layout)
+    return series, y, notes, {"format": suffix, "layout": resolved}
 
 
 def _series_dataset(
@@ -121,7 +132,7 @@ def _series_dataset(
     notes: list[str],
     name: str,
     label: str,
-    path: Path,
+    source: dict[str, str],
     split: np.ndarray | None = None,
 ) -> Dataset:
     empty = [i for i, s in enumerate(series) if len(s) == 0]
@@ -136,7 +147,7 @@ def _series_dataset(
         notes=notes,
         ids=[str(i) for i in range(len(series))],
         split=split,
-        source={"format": path.suffix.lower().lstrip(".")},
+        source=source,
     )
 
 
@@ -146,7 +157,12 @@ def _load_folder(folder: Path, target: str | None, horizon: int | None, layout: 
         raise DataError(
             f"The folder '{folder}' is empty; put one sub-folder of files per class in it."
         )
-    kinds = collections.Counter(kind_of(p) for p in files)
+    # Files in sub-folders say what the folder holds; loose files of another kind beside them
+    # (a README.txt, a labels.csv) are ignored with a note rather than called a mix.
+    nested_kinds = {kind_of(p) for p in files if len(p.relative_to(folder).parts) > 1}
+    nested_kinds &= set(FOLDER_KINDS)
+    pool = [p for p in files if kind_of(p) in nested_kinds] if nested_kinds else files
+    kinds = collections.Counter(kind_of(p) for p in pool)
     found = [k for k in FOLDER_KINDS if kinds[k]]
     if len(found) > 1:
         counts = ", ".join(f"{count_text(kinds[k])} {k}" for k in found)
@@ -156,8 +172,8 @@ def _load_folder(folder: Path, target: str | None, horizon: int | None, layout: 
     if found:
         _refuse_table_options(folder, target, horizon)
         kind = found[0]
-        ignored = [p for p in files if kind_of(p) != kind]
-        dataset = _load_file_folder(folder, kind, [p for p in files if kind_of(p) == kind])
+        ignored = [p for p in files if kind_of(p) != kind or p not in pool]
+        dataset = _load_file_folder(folder, kind, [p for p in pool if kind_of(p) == kind])
         if ignored:
             kinds_ignored = sorted({p.suffix.lower() or p.name for p in ignored})
             dataset.notes.append(
@@ -197,7 +213,7 @@ def _split_pair(files: list[Path]) -> dict[str, Path] | None:
 
 def _load_pair(folder: Path, pair: dict[str, Path], layout: str) -> Dataset:
     parts = {split: _read_series_file(path, layout) for split, path in pair.items()}
-    (train, y_train, notes), (test, y_test, _) = parts["train"], parts["test"]
+    (train, y_train, notes, source), (test, y_test, _, _) = parts["train"], parts["test"]
     if (y_train is None) != (y_test is None):
         raise DataError(f"In '{folder}', one of the train/test files has labels and one has not.")
     widths = {s.shape[1] for s in train + test}
@@ -210,7 +226,7 @@ def _load_pair(folder: Path, pair: dict[str, Path], layout: str) -> Dataset:
     split = np.asarray(["train"] * len(train) + ["test"] * len(test), dtype=object)
     name = pair["train"].stem[: -len("_train")] or folder.name
     label = f"{pair['train'].name} + {pair['test'].name}"
-    dataset = _series_dataset(train + test, y, notes, name, label, pair["train"], split)
+    dataset = _series_dataset(train + test, y, notes, name, label, source, split)
     dataset.evidence += f" ({len(train)} train, {len(test)} test as given)"
     return dataset
 
@@ -325,7 +341,7 @@ def read_for_prediction(
         raise DataError(f"This model takes a {fmt.replace('_', ' ')} file; '{path}' is a folder.")
     suffix = path.suffix.lower()
     if suffix in SERIES_EXTENSIONS:
-        series, _, notes = _read_series_file(path, source.get("layout", "auto"))
+        series, _, notes, _ = _read_series_file(path, source.get("layout", "auto"))
         return [str(i) for i in range(len(series))], series, notes
     frame = read_table(path)
     if fmt == "text_column":
@@ -337,19 +353,14 @@ def read_for_prediction(
         )
     if fmt == "wide_table":
         columns = _need_columns(frame, source["columns"], path)
-        series, _ = series_from_array(frame[columns].to_numpy(dtype=np.float32))
+        series = series_from_array(numeric_values(frame[columns]))
         return [str(i) for i in range(len(series))], series, []
     if fmt == "long_table":
         series, ids = long_table_series(frame, source["id"], source["time"], source["columns"])
         return ids, series, []
     if fmt == "dated_table":
-        columns = _need_columns(frame, [source["time"], *source["columns"]], path)
-        ordered = frame.assign(_time=parse_times(frame[columns[0]])).sort_values("_time")
-        return (
-            [str(v) for v in ordered[columns[0]]],
-            [ordered[columns[1:]].to_numpy(np.float32)],
-            [],
-        )
+        times, values, notes = order_dated(frame, source["time"], source["columns"])
+        return times, [values], notes
     return [str(i) for i in range(len(frame))], frame, []
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.data.audio import MIN_SAMPLE_RATE
 from automl.data.dataset import MODALITIES, Dataset, as_label_array, count_text, label_missing
 from automl.data.images import images_from_array
 from automl.data.series import describe_lengths, series_from_array, series_from_list
@@ -99,6 +100,10 @@ def _features(
     if modality == "audio":
         if sample_rate is None and not predicting:
             raise DataError("Audio needs its sample rate: pass sample_rate=... with the waveforms.")
+        if sample_rate is not None and sample_rate < MIN_SAMPLE_RATE:
+            raise DataError(
+                f"sample_rate must be at least {MIN_SAMPLE_RATE} Hz; got {sample_rate}."
+            )
         return "audio", [np.asarray(w, dtype=np.float32).reshape(-1) for w in X]
     if isinstance(X, pd.Series):
         X = X.to_frame()
@@ -115,11 +120,12 @@ def _features(
         if not _is_text_list(X):
             raise DataError("modality='text' needs a list of strings, one document per row.")
         return "text", [str(v) for v in X]
-    if isinstance(X, list | tuple) and X and not np.isscalar(X[0]) and _ragged(X):
-        return "series", series_from_list(list(X))
+    if isinstance(X, list | tuple) and X and not np.isscalar(X[0]):
+        if modality == "series" or (modality == "auto" and _ragged(X)):
+            return "series", series_from_list(list(X))  # (T_i, F) each: no layout guess
     arr = _as_numeric_array(X)
     if modality == "series" or (modality == "auto" and arr.ndim == 3 and np.isnan(arr).any()):
-        return "series", series_from_array(arr)[0]
+        return "series", series_from_array(arr, layout="ntf")  # in memory: always (n, T, F)
     if modality == "table" or (modality == "auto" and arr.ndim == 2):
         if arr.ndim != 2:
             raise DataError(f"Expected a 2-D table of features; got shape {arr.shape}.")
@@ -159,7 +165,10 @@ def _as_numeric_array(X: Any) -> np.ndarray:
 def _forecast_series(X: Any, horizon: int) -> Dataset:
     """One series to forecast: a DataFrame with a time column, or a 1-D / (T, F) array."""
     if isinstance(X, pd.Series):
-        X = X.rename(X.name or "value").reset_index()
+        if isinstance(X.index, pd.DatetimeIndex) or X.index.name is not None:
+            X = X.rename(X.name or "value").rename_axis(X.index.name or "time").reset_index()
+        else:  # a plain position index orders it already
+            X = X.to_numpy()
     if isinstance(X, pd.DataFrame):
         return dated_series(X.rename(columns=str), None, horizon, "forecast", "in-memory series")
     values = _as_numeric_array(X)

@@ -10,6 +10,7 @@ longer than they are wide: aeon and sktime write (n, channels, T)); `--layout` o
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ TIME_COLUMN_NAMES = (
     "day",
 )
 MIN_WIDE_COLUMNS = 10  # a wide table (one series per row) has at least this many time columns
+# Column-name prefixes that count time in a wide table (t0, t1, ...; step_1, step_2, ...).
+# Plain numbers (0, 1, ...) and other prefixes (x1, pixel0, feature_3) are ordinary features.
+WIDE_PREFIXES = ("t", "time", "time_", "step", "step_", "timestep", "timestep_", "t_")
 
 
 # ----------------------------------------------------------------------------- .ts files
@@ -162,13 +166,17 @@ def _numeric_labels(y: np.ndarray, path: Path) -> np.ndarray:
 # ----------------------------------------------------------------------------- arrays
 
 
-def read_array_file(path: Path, layout: str = "auto") -> tuple[list[np.ndarray], Any, list[str]]:
+def read_array_file(
+    path: Path, layout: str = "auto"
+) -> tuple[list[np.ndarray], Any, list[str], str]:
     """Read series from .npy (features only) or .npz (X/x and optionally y) without pickle.
 
-    Returns (series, labels or None, notes).
+    Returns (series, labels or None, notes, the layout used: 'ntf' or 'nft').
     """
     try:
         loaded = np.load(path, allow_pickle=False)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"Cannot read '{path}': the .npz archive is damaged ({exc}).") from exc
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise DataError(_ragged_message(path)) from exc
@@ -181,6 +189,7 @@ def read_array_file(path: Path, layout: str = "auto") -> tuple[list[np.ndarray],
             keys = list(loaded.keys())
             x_key = next((k for k in ARRAY_FEATURE_KEYS if k in keys), None)
             if x_key is None:
+                keys = [k for k in keys if k not in ARRAY_LABEL_KEYS]
                 if len(keys) != 1:
                     raise DataError(
                         f"'{path.name}' has arrays {', '.join(keys)}; name the series 'X' "
@@ -195,7 +204,14 @@ def read_array_file(path: Path, layout: str = "auto") -> tuple[list[np.ndarray],
                 raise DataError(_ragged_message(path)) from exc
     else:
         arr = loaded
-    series, note = series_from_array(arr, layout)
+    resolved = resolve_layout(np.shape(arr), layout)
+    series = series_from_array(arr, resolved)
+    note = None
+    if layout == "auto" and resolved == "nft":
+        note = (
+            f"read the array of shape {np.shape(arr)} as (n, features, time) since its last "
+            "axis is the longest; --layout ntf overrides"
+        )
     if y is not None:
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(series):
@@ -203,7 +219,7 @@ def read_array_file(path: Path, layout: str = "auto") -> tuple[list[np.ndarray],
                 f"'{path.name}': y has shape {y.shape} but there are {len(series)} series; "
                 "store one label per series."
             )
-    return series, y, [note] if note else []
+    return series, y, [note] if note else [], resolved
 
 
 def _ragged_message(path: Path) -> str:
@@ -213,11 +229,15 @@ def _ragged_message(path: Path) -> str:
     )
 
 
-def series_from_array(arr: Any, layout: str = "auto") -> tuple[list[np.ndarray], str | None]:
-    """(n, T) or (n, T, F) / (n, F, T) -> list of (T_i, F); trailing all-NaN steps are padding.
+def resolve_layout(shape: tuple[int, ...], layout: str) -> str:
+    """'ntf' or 'nft' for a 3-D array: as declared, else the longer axis is time."""
+    if layout != "auto" or len(shape) != 3:
+        return "ntf" if layout == "auto" else layout
+    return "nft" if shape[1] < shape[2] else "ntf"
 
-    Returns (series, a note saying which layout was assumed, or None).
-    """
+
+def series_from_array(arr: Any, layout: str = "auto") -> list[np.ndarray]:
+    """(n, T) or (n, T, F) / (n, F, T) -> list of (T_i, F); trailing all-NaN steps are padding."""
     if layout not in LAYOUTS:
         raise DataError(f"--layout must be one of {', '.join(LAYOUTS)}; got '{layout}'.")
     try:
@@ -227,29 +247,30 @@ def series_from_array(arr: Any, layout: str = "auto") -> tuple[list[np.ndarray],
             "Series of different lengths need a declared time axis: pass a list of (T_i, F) "
             f"arrays, or one (n, T, F) array padded with NaN ({exc})."
         ) from exc
-    note = None
     if arr.ndim == 2:
         arr = arr[:, :, None]
     elif arr.ndim == 3:
-        if layout == "nft" or (layout == "auto" and arr.shape[1] < arr.shape[2]):
+        if resolve_layout(arr.shape, layout) == "nft":
             arr = arr.transpose(0, 2, 1)
-            if layout == "auto":
-                note = (
-                    f"read the array as (n, features, time) = {tuple(arr.shape[i] for i in (0, 2, 1))}"
-                    " since its last axis is the longest; --layout ntf overrides"
-                )
     else:
         raise DataError(
             f"Cannot read an array of shape {arr.shape} as series: expected (n, T) or (n, T, F)."
         )
+    if len(arr) == 0 or arr.shape[1] == 0:
+        raise DataError(f"The array of shape {arr.shape} holds no series.")
     if np.isinf(arr).any():
         raise DataError("The series contain infinite values; replace them with NaN or numbers.")
-    return [_strip_padding(s) for s in arr], note
+    return [_strip_padding(s) for s in arr]
 
 
 def series_from_list(items: list[Any]) -> list[np.ndarray]:
     """A list of (T_i,) or (T_i, F) arrays: the axis whose length varies is time."""
-    arrays = [np.asarray(item, dtype=np.float32) for item in items]
+    if not items:
+        raise DataError("The list of series is empty.")
+    try:
+        arrays = [np.asarray(item, dtype=np.float32) for item in items]
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"Each series must be an array of numbers: {exc}") from exc
     dims = {a.ndim for a in arrays}
     if dims == {1}:
         return [a[:, None] for a in arrays]
@@ -300,35 +321,43 @@ def is_id_name(name: str) -> bool:
 
 
 def find_long_columns(frame: pd.DataFrame) -> tuple[str, str] | None:
-    """(id column, time column) when the table is long: ids that repeat, each with many times."""
+    """(id column, time column) when the table is long: ids that repeat, each id with distinct
+    times (a panel with several rows per id and time is a table, not series)."""
     ids = [c for c in frame.columns if is_id_name(c)]
     times = [c for c in frame.columns if is_time_name(c)]
     if len(ids) != 1 or len(times) != 1:
         return None
     n_ids = frame[ids[0]].nunique()
-    if n_ids < 2 or n_ids > len(frame) / 2:
+    if n_ids < 2 or n_ids > len(frame) / 2 or frame.duplicated([ids[0], times[0]]).any():
         return None
     return ids[0], times[0]
 
 
 def is_wide(columns: list[str]) -> bool:
-    """True when the column names count time: 0..T, t1..tT, or dates, at least 10 of them."""
+    """True when at least 10 column names count time: t0, t1, ... (or step_1, ...) in
+    consecutive order, or dates."""
     if len(columns) < MIN_WIDE_COLUMNS:
         return False
-    numbers = pd.to_numeric(pd.Series(columns), errors="coerce")
-    if numbers.notna().all():
-        return bool(numbers.is_monotonic_increasing)
-    match = [re.fullmatch(r"(\D*?)_?(\d+)", c.strip()) for c in columns]
-    if all(match) and len({m.group(1).lower() for m in match}) == 1:
-        return bool(pd.Series([int(m.group(2)) for m in match]).is_monotonic_increasing)
-    return False
+    match = [re.fullmatch(r"([A-Za-z_]+?)(\d+)", c.strip()) for c in columns]
+    if all(match) and {m.group(1).lower() for m in match} <= set(WIDE_PREFIXES):
+        if len({m.group(1).lower() for m in match}) == 1:
+            steps = np.asarray([int(m.group(2)) for m in match])
+            return bool((np.diff(steps) == 1).all())
+        return False
+    if any(c.strip().lstrip("-").replace(".", "").isdigit() for c in columns):
+        return False  # plain numbers are feature indices (a DataFrame of an array)
+    dates = pd.to_datetime(pd.Series(columns), errors="coerce", format="mixed")
+    return bool(dates.notna().all() and dates.is_monotonic_increasing)
 
 
 def long_to_series(
     frame: pd.DataFrame, id_col: str, time_col: str, value_cols: list[str]
 ) -> tuple[list[np.ndarray], list[str]]:
-    """Group a long table into one (T_i, F) series per id, ordered by time."""
-    ordered = frame.sort_values([id_col, time_col], kind="stable")
+    """Group a long table into one (T_i, F) series per id, ordered by time (dates as dates)."""
+    times = parse_times(frame[time_col])
+    if times is None:
+        raise DataError(f"The time column '{time_col}' holds neither numbers nor dates.")
+    ordered = frame.assign(_time=times).sort_values([id_col, "_time"], kind="stable")
     groups = ordered.groupby(id_col, sort=False)
     series = [g[value_cols].to_numpy(dtype=np.float32) for _, g in groups]
     return series, [str(k) for k in groups.groups.keys()]

@@ -99,7 +99,7 @@ def interpret_table(
     if not features:
         raise DataError(f"The table has no feature columns besides the target '{column}'.")
     long = series_rules.find_long_columns(df[features])
-    if long is not None:
+    if long is not None and _one_label_per_id(df, long[0], column):
         return _long_series(df, column, long, name, label, notes)
     if series_rules.is_wide(features) and all(
         pd.api.types.is_numeric_dtype(df[c]) for c in features
@@ -160,7 +160,10 @@ def _wide_series(
     notes: list[str],
 ) -> Dataset:
     df, y, dropped = _labels(df, column)
-    series, _ = series_rules.series_from_array(df[features].to_numpy(dtype=np.float32))
+    series = series_rules.series_from_array(numeric_values(df[features]))
+    empty = [i for i, one in enumerate(series) if len(one) == 0]
+    if empty:
+        raise DataError(f"Row {empty[0] + 1} of the wide table has no values; drop it.")
     return Dataset(
         modality="series",
         X=series,
@@ -197,13 +200,9 @@ def _long_series(
     series, ids = long_table_series(df, id_col, time_col, values)
     y = None
     if column is not None:
-        per_id = df.groupby(id_col, sort=True)[column]
-        if (per_id.nunique(dropna=False) > 1).any():
-            raise DataError(
-                f"The label '{column}' changes within a series (same '{id_col}'); a long table "
-                "needs one label per series."
-            )
-        y = as_label_array(per_id.first().loc[[_id_key(df[id_col], i) for i in ids]].to_numpy())
+        first = df.groupby(id_col, sort=False)[column].first()
+        first.index = first.index.astype(str)  # the ids as long_table_series names them
+        y = as_label_array(first.loc[ids].to_numpy())
         if label_missing(y).any():
             raise DataError(f"Some series have no '{column}' label; fill them in or drop them.")
     return Dataset(
@@ -226,12 +225,14 @@ def long_table_series(
     missing = [c for c in (id_col, time_col, *values) if c not in df.columns]
     if missing:
         raise DataError(f"The long table lacks the column(s) {', '.join(missing)}.")
+    numeric_values(df[values])  # a clear error for a cell that is not a number
     return series_rules.long_to_series(df, id_col, time_col, values)
 
 
-def _id_key(ids: pd.Series, text: str) -> Any:
-    """The original id value whose text is `text` (ids may be numbers)."""
-    return ids[ids.astype(str) == text].iloc[0]
+def _one_label_per_id(df: pd.DataFrame, id_col: str, column: str | None) -> bool:
+    """A long table labels whole series; a label that changes within an id makes it a table
+    of rows (a panel: store_id, day, sales)."""
+    return column is None or not (df.groupby(id_col)[column].nunique(dropna=False) > 1).any()
 
 
 def dated_series(
@@ -252,8 +253,7 @@ def dated_series(
     elif target not in numeric:
         raise DataError(f"The column to forecast, '{target}', is not a numeric column.")
     columns = [target] + [c for c in numeric if c != target]  # the forecast column first
-    ordered = df.assign(_time=series_rules.parse_times(df[time_col])).sort_values("_time")
-    values = ordered[columns].to_numpy(dtype=np.float32)
+    times, values, notes = order_dated(df, time_col, columns)
     return Dataset(
         modality="series",
         X=[values],
@@ -262,10 +262,50 @@ def dated_series(
         evidence=f"{label}: one series of {count_text(len(values))} steps ordered by "
         f"'{time_col}', forecasting '{target}' {horizon} step{'s' * (horizon > 1)} ahead",
         target_name=target,
-        ids=[str(v) for v in ordered[time_col]],
+        notes=notes,
+        ids=times,
         source={"format": "dated_table", "time": time_col, "columns": columns},
         horizon=horizon,
     )
+
+
+def order_dated(
+    df: pd.DataFrame, time_col: str, columns: list[str]
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """The rows of a dated series in time order: (times, values (T, F), notes).
+
+    Rows whose time does not parse are dropped and counted (placed anywhere, they would corrupt
+    the most recent window); two rows at one time are an error, since they are not one series.
+    """
+    missing = [c for c in (time_col, *columns) if c not in df.columns]
+    if missing:
+        raise DataError(f"The table lacks the column(s) {', '.join(missing)} of the series.")
+    times = series_rules.parse_times(df[time_col])
+    if times is None:
+        raise DataError(f"The time column '{time_col}' holds neither numbers nor dates.")
+    notes = []
+    unparsed = times.isna()
+    if unparsed.any():
+        notes.append(f"dropped {int(unparsed.sum())} rows whose '{time_col}' is not a time")
+    frame = df.loc[~unparsed].assign(_time=times[~unparsed])
+    duplicated = frame["_time"].duplicated()
+    if duplicated.any():
+        raise DataError(
+            f"'{time_col}' repeats {frame.loc[duplicated, time_col].iloc[0]!r}: one series has "
+            "one row per time. Several series belong in a long table with an id column."
+        )
+    ordered = frame.sort_values("_time", kind="stable")
+    return [str(v) for v in ordered[time_col]], numeric_values(ordered[columns]), notes
+
+
+def numeric_values(frame: pd.DataFrame) -> np.ndarray:
+    """float32 values of series columns; a cell that is not a number is a DataError."""
+    try:
+        return frame.to_numpy(dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"The series columns {', '.join(map(str, frame.columns[:5]))} must hold numbers: {exc}"
+        ) from exc
 
 
 def dated_time_column(df: pd.DataFrame) -> str:
