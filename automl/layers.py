@@ -90,17 +90,23 @@ class SequenceInput(nn.Module):
     """Token ids (n, T) through an embedding, or series (n, T, F) whose all-NaN steps pad.
 
     Returns (values (n, T, D), mask (n, T), True where a step is real), so sequence families
-    share one reading of padding.
+    share one reading of padding. `lookback` keeps only the last steps (a forecaster's window
+    is searched inside the longest window the preprocessing cut).
     """
 
-    def __init__(self, n_features: int, vocab_size: int | None, embed_dim: int) -> None:
+    def __init__(
+        self, n_features: int, vocab_size: int | None, embed_dim: int, lookback: int = 0
+    ) -> None:
         super().__init__()
         self.embed = (
             nn.Embedding(vocab_size, embed_dim, padding_idx=0) if vocab_size is not None else None
         )
         self.out_features = embed_dim if vocab_size is not None else n_features
+        self.lookback = lookback
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.lookback:
+            x = x[:, -self.lookback :]
         if self.embed is not None:
             return self.embed(x), x != 0
         return torch.nan_to_num(x, nan=0.0), ~torch.isnan(x).all(dim=-1)
@@ -120,3 +126,23 @@ def masked_pool(h: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
         return h.masked_fill(~mask[..., None], -torch.inf).amax(dim=1)
     weights = mask[..., None].to(h.dtype)
     return (h * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+
+class AttentionPool(nn.Module):
+    """A learned weighting of the real steps (softmax of a linear score), summed."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.score = nn.Linear(features, 1)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.score(h).squeeze(-1).masked_fill(~mask, -torch.inf)
+        return (torch.softmax(scores, dim=1)[..., None] * h).sum(dim=1)
+
+
+def suggest_lookback(trial, prefix: str, task) -> dict:
+    """A forecaster's input window, searched within the window the preprocessing cut."""
+    if task.target_kind != "forecasting":
+        return {}
+    longest = int(task.input_shape[0])
+    return {prefix + "lookback": trial.suggest_int(prefix + "lookback", min(4, longest), longest)}

@@ -247,9 +247,10 @@ class AudioPreprocessor:
 
 
 def forecast_window(horizon: int, n_train_steps: int) -> int:
-    """A window of a few horizons (12 to 96 steps), at most a quarter of the training history:
-    short series need many windows more than long ones."""
-    window = int(np.clip(3 * horizon, 12, 96))
+    """The longest input window: a few horizons (24 to 96 steps), at most a quarter of the
+    training history, since short series need many windows more than long ones. The families
+    search shorter windows inside it."""
+    window = int(np.clip(4 * horizon, 24, 96))
     return max(2, min(window, n_train_steps // 4))
 
 

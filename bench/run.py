@@ -3,6 +3,8 @@
     python bench/run.py digits --budget 3m            # image folder, test on the held-out 25 %
     python bench/run.py breast_cancer --budget 2m     # 5-fold stratified CV of AutoDeep
     python bench/run.py efficiency --budget 1m        # ~1 s trials: share of worker time training
+    python bench/run.py gunpoint --budget 5m          # and the other sequence benchmarks of
+                                                      # bench/sequences.py
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -271,10 +273,27 @@ def bench_efficiency(budget: str, baseline: bool) -> list[dict]:
     ]
 
 
+def _sequence_benches() -> dict:
+    import sequences  # bench/sequences.py, beside this script
+
+    def ucr(name):
+        return lambda budget, baseline: sequences.bench_ucr(name, run_automl_cli, budget)
+
+    return {
+        "gunpoint": ucr("GunPoint"),
+        "basicmotions": ucr("BasicMotions"),
+        "japanesevowels": ucr("JapaneseVowels"),
+        "lynx": lambda budget, baseline: sequences.bench_lynx(run_automl_cli, budget),
+        "spoken_words": lambda b, baseline: sequences.bench_spoken_words(run_automl_cli, b),
+        "reuters": lambda budget, baseline: sequences.bench_reuters(run_automl_cli, budget),
+    }
+
+
 BENCHES = {
     "digits": bench_digits,
     "breast_cancer": bench_breast_cancer,
     "efficiency": bench_efficiency,
+    **_sequence_benches(),
 }
 
 
@@ -296,7 +315,7 @@ def write_markdown() -> None:
             if "trials" in r
             else "-"
         )
-        score = f"{r['test_score']:.4f}" if "test_score" in r else "-"
+        score = f"{r['test_score']:.4f}" if r.get("test_score") is not None else "-"
         eff = f"{100 * r['efficiency']:.0f} %" if "efficiency" in r else "-"
         wall = f"{r['wall_s']:.1f}" if "wall_s" in r else "-"
         if "wall_s_max" in r:

@@ -1,9 +1,10 @@
 """Recurrent nets: the guide's net for text, speech and time series.
 
 Searched: cell (GRU, LSTM, or a plain tanh RNN), depth, hidden size, direction, dropout between
-layers, how the sequence is summarised (last state, mean or max over real steps), the token
-embedding width for text; plus the shared optimiser space, whose gradient clipping is the
-guide's cure for exploding gradients through long sequences.
+layers, how the sequence is summarised (last state, mean or max over real steps, attention),
+the token embedding width for text, a forecaster's input window; plus the shared optimiser
+space, whose gradient clipping is the guide's cure for exploding gradients through long
+sequences.
 
 Padding never leaks into the result: a backward pass reverses each sequence within its own
 length, and pooling reads only real steps (see `automl.layers.SequenceInput`).
@@ -19,13 +20,19 @@ from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
-from automl.layers import SequenceInput, masked_pool, reverse_within_length
+from automl.layers import (
+    AttentionPool,
+    SequenceInput,
+    masked_pool,
+    reverse_within_length,
+    suggest_lookback,
+)
 from automl.task import TaskInfo
 
 NAME = "rnn"
 SUPPORTS = frozenset({"text_processing", "speech_recognition", "time_series"})
 CELLS: dict[str, type[nn.RNNBase]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
-POOLINGS = ("last", "mean", "max")
+POOLINGS = ("last", "mean", "max", "attention")
 MAX_LAYERS = 3
 
 
@@ -41,6 +48,7 @@ def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
     }
     if task.vocab_size is not None:
         params[p + "embed_dim"] = trial.suggest_int(p + "embed_dim", 16, 256, log=True)
+    params.update(suggest_lookback(trial, p, task))
     params.update(suggest_training(trial, NAME, task))
     return params
 
@@ -59,13 +67,17 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
     params[p + "train_grad_clip"] = 1.0
     if task.vocab_size is not None:
         params[p + "embed_dim"] = 64
+    if task.target_kind == "forecasting":
+        params[p + "lookback"] = int(task.input_shape[0])
     return params
 
 
 class RecurrentNet(nn.Module):
     def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
         super().__init__()
-        self.inputs = SequenceInput(task.input_shape[-1], task.vocab_size, hp.get("embed_dim", 0))
+        self.inputs = SequenceInput(
+            task.input_shape[-1], task.vocab_size, hp.get("embed_dim", 0), hp.get("lookback", 0)
+        )
         self.pooling = hp["pooling"]
         self.hidden = hp["hidden"]
         cell = CELLS[hp["cell"]]
@@ -78,6 +90,7 @@ class RecurrentNet(nn.Module):
                 self.backward_layers.append(cell(width, hp["hidden"], batch_first=True))
             width = hp["hidden"] * (2 if hp["bidirectional"] else 1)
         self.dropout = nn.Dropout(hp["dropout"])
+        self.attention = AttentionPool(width) if self.pooling == "attention" else None
         self.head = nn.Linear(width, task.output_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,6 +107,8 @@ class RecurrentNet(nn.Module):
             if self.backward_layers:  # the backward pass ends at step 0
                 last = torch.cat([last[:, : self.hidden], h[:, 0, self.hidden :]], dim=-1)
             return self.head(last)
+        if self.attention is not None:
+            return self.head(self.attention(h, mask))
         return self.head(masked_pool(h, mask, self.pooling))
 
 

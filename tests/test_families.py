@@ -95,8 +95,8 @@ def example_inputs(task: TaskInfo, n: int = 8) -> torch.Tensor:
         x[: n // 2, task.input_shape[0] // 2 :] = 0
         return x
     x = torch.randn(n, *task.input_shape, generator=generator)
-    if task.modality in ("series", "audio"):
-        x[: n // 2, task.input_shape[0] // 2 :] = float("nan")
+    if task.modality in ("series", "audio") and task.target_kind != "forecasting":
+        x[: n // 2, task.input_shape[0] // 2 :] = float("nan")  # forecast windows are full
     return x
 
 
@@ -147,14 +147,23 @@ def test_defaults_are_a_point_of_the_search_space(name, row):
     assert all(key.startswith(f"{name}.") for key in defaults)
 
 
-@pytest.mark.parametrize("row", ["text_processing", "time_series"])
-def test_recurrent_outputs_ignore_padding(row):
+SEQUENCE_CASES = [
+    (name, row)
+    for name, row in CASES
+    if row in ("text_processing", "time_series", "speech_recognition")
+]
+
+
+@pytest.mark.parametrize(("name", "row"), SEQUENCE_CASES)
+def test_sequence_outputs_ignore_padding(name, row):
     """A sequence gives the same output alone and padded in a batch with a longer one, for
-    every pooling and both directions."""
-    family = available_families()["rnn"]
+    every sampled architecture (poolings, directions, residuals)."""
+    family = available_families()[name]
     task = TASKS[row]
     for seed in range(6):
         params = _sampled_params(family, task, seed)
+        if task.target_kind == "forecasting":
+            continue  # a forecaster's windows are never padded
         model = family.build(params, task).eval()
         batch = example_inputs(task, n=2)  # row 0 is padded from the middle, row 1 is full
         half = task.input_shape[0] // 2
@@ -162,6 +171,14 @@ def test_recurrent_outputs_ignore_padding(row):
             together = model(batch)[0]
             alone = model(batch[:1, :half])[0]
         torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_forecasters_search_their_input_window():
+    task = TASKS["time_series"]
+    for name in ("rnn", "conv1d"):
+        family = available_families()[name]
+        windows = {_sampled_params(family, task, seed)[f"{name}.lookback"] for seed in range(20)}
+        assert min(windows) >= 4 and max(windows) <= task.input_shape[0] and len(windows) > 3
 
 
 def test_cnn_depth_is_bounded_by_the_image_size():

@@ -1,0 +1,88 @@
+"""Text CNN (Kim, 2014): word embeddings, parallel convolutions of several widths, max over time.
+
+Each filter width reads n-grams of that length; max-over-time pooling keeps each filter's
+strongest match anywhere in the document, so word order matters locally and length not at all.
+Searched: embedding width, filter widths, filters per width, dropout; plus the shared optimiser
+space.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import torch
+from automl.search_spaces._training import suggest_training, training_defaults
+from torch import nn
+
+from automl.families import Family, family_params, register_family
+from automl.layers import SequenceInput, init_for_activation, masked_pool
+from automl.task import TaskInfo
+
+NAME = "text_cnn"
+SUPPORTS = frozenset({"text_processing"})
+WIDTHS = {"2-3-4": (2, 3, 4), "3-4-5": (3, 4, 5), "1-2-3": (1, 2, 3), "3-5-7": (3, 5, 7)}
+
+
+def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
+    p = f"{NAME}."
+    return {
+        p + "embed_dim": trial.suggest_int(p + "embed_dim", 16, 256, log=True),
+        p + "widths": trial.suggest_categorical(p + "widths", list(WIDTHS)),
+        p + "filters": trial.suggest_int(p + "filters", 16, 256, log=True),
+        p + "dropout": trial.suggest_float(p + "dropout", 0.0, 0.6),
+        **suggest_training(trial, NAME, task),
+    }
+
+
+def defaults(task: TaskInfo) -> dict[str, Any]:
+    """Kim's CNN-rand settings, narrower: widths 3-4-5, dropout 0.5."""
+    p = f"{NAME}."
+    return {
+        p + "embed_dim": 64,
+        p + "widths": "3-4-5",
+        p + "filters": 64,
+        p + "dropout": 0.5,
+        **training_defaults(NAME, task, lr=3e-3),
+    }
+
+
+class TextCNN(nn.Module):
+    def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
+        super().__init__()
+        if task.vocab_size is None:
+            raise ValueError("text_cnn reads token ids; the data has no vocabulary")
+        self.inputs = SequenceInput(0, task.vocab_size, hp["embed_dim"])
+        self.widths = WIDTHS[hp["widths"]]
+        self.convs = nn.ModuleList(
+            nn.Conv1d(hp["embed_dim"], hp["filters"], w) for w in self.widths
+        )
+        self.dropout = nn.Dropout(hp["dropout"])
+        self.head = nn.Linear(hp["filters"] * len(self.widths), task.output_dim)
+        init_for_activation(self, "relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, mask = self.inputs(x)
+        h = h.transpose(1, 2)
+        pooled = []
+        for width, conv in zip(self.widths, self.convs, strict=True):
+            # position t reads the n-gram that starts at token t (zeros past the end)
+            grams = torch.relu(conv(nn.functional.pad(h, (0, width - 1))))
+            pooled.append(masked_pool(grams.transpose(1, 2), mask, "max"))
+        return self.head(self.dropout(torch.cat(pooled, dim=1)))
+
+
+def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return TextCNN(family_params(params, NAME), task)
+
+
+FAMILY = register_family(
+    Family(
+        name=NAME,
+        supports=SUPPORTS,
+        suggest=suggest,
+        build=build,
+        defaults=defaults,
+        summary="Kim-style text CNN (parallel filter widths, max over time)",
+    )
+)
