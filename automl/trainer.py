@@ -22,6 +22,10 @@ from automl.errors import TrialFailed
 from automl.task import TaskInfo
 
 EVAL_BATCH_SIZE = 1024
+# An epoch is at least this many optimiser steps (small data passes over itself several
+# times): 40 series in batches of 8 would otherwise take 5 steps an epoch, so early stopping
+# after 3 epochs would judge 15 steps, and reporting would cost more than training.
+MIN_STEPS_PER_EPOCH = 25
 WARMUP_SHARE = 0.05  # share of all steps spent warming the learning rate up linearly
 
 
@@ -127,12 +131,14 @@ def train_model(
     deadline: Deadline | None = None,
     seed: int = 0,
     min_epochs: int = 0,
+    keep_best: bool = True,
 ) -> TrainResult:
     """Train until max_epochs, `patience` epochs without progress, or the deadline.
 
     `min_epochs` are trained even past the deadline (the finish never exports an untrained
-    network). Keeps the weights of the best validation epoch. A non-finite loss raises
-    TrialFailed.
+    network). Keeps the weights of the best validation epoch (`keep_best=False`: of the last
+    epoch, for a refit whose validation data is part of its training data). A non-finite loss
+    raises TrialFailed.
     """
     device = next(model.parameters()).device
     X_train, y_train = (t.to(device) for t in train)
@@ -142,8 +148,8 @@ def train_model(
     optimizer = make_optimizer(model, config)
     n = len(X_train)
     batch_size = max(1, min(config.batch_size, n))
-    steps_per_epoch = math.ceil(n / batch_size)
-    total_steps = steps_per_epoch * config.max_epochs
+    passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH / math.ceil(n / batch_size)))
+    total_steps = math.ceil(n / batch_size) * passes * config.max_epochs
 
     best_score, best_loss, best_epoch = -math.inf, math.inf, 0
     best_state = copy.deepcopy(model.state_dict())
@@ -156,9 +162,10 @@ def train_model(
             break
         started = time.perf_counter()
         model.train()
-        order = torch.randperm(n, generator=generator).to(device)
+        order = torch.cat([torch.randperm(n, generator=generator) for _ in range(passes)])
+        order = order.to(device)
         running, seen = 0.0, 0
-        for start in range(0, n, batch_size):
+        for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
             if len(index) < 2 and n >= 2 and start > 0:
                 continue  # a batch of one breaks batch norm; its sample is seen next epoch
@@ -209,7 +216,8 @@ def train_model(
         if patience_over:
             stop_reason = "patience"
             break
-    model.load_state_dict(best_state)
+    if keep_best:
+        model.load_state_dict(best_state)
     return TrainResult(best_state, best_score, best_loss, best_epoch, history, stop_reason)
 
 

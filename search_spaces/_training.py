@@ -12,7 +12,7 @@ import optuna
 
 from automl.task import TaskInfo
 
-BATCH_SIZES = (32, 64, 128, 256)
+BATCH_SIZES = (16, 32, 64, 128, 256)
 
 
 def batch_size_choices(task: TaskInfo) -> tuple[int, ...]:
