@@ -57,7 +57,11 @@ def files(tmp_path_factory) -> dict[str, Path]:
     cancer.drop(columns=["target"]).to_csv(root / "unlabelled.csv", index=False)
     series, _ = formats.labelled_series(30, seed=9, variable=False)
     np.save(root / "waves.npy", np.stack(series).transpose(0, 2, 1))  # (n, F, T)
+    waves, _ = formats.labelled_series(40, seed=11, variable=False)
+    amplitude = np.asarray([float(np.abs(w).max()) for w in waves])  # a numeric target
+    np.savez(root / "amplitude.npz", X=np.stack(waves), y=amplitude)
     return {
+        "amplitude_npz": root / "amplitude.npz",
         "images": _image_folder(root / "digits", images[:200], labels[:200]),
         "flat_images": formats.write_flat_images(root / "flat", images[:120]),
         "split_images": formats.write_split_images(root / "split", images[:200], labels[:200]),
@@ -99,6 +103,7 @@ DETECTION = [
     ("wav_folder", [], "audio", "speech_recognition", "binary", "40 WAV files in 2 class"),
     ("ts_pair", [], "series", "time_series", "binary", "40 train, 20 test as given"),
     ("npz", [], "series", "time_series", "binary", "50 series, length 32, 2 features"),
+    ("amplitude_npz", [], "series", "time_series", "regression", "40 series"),
     ("npy", [], "series", "unsupervised", "none", "30 series, length 32, 2 features"),
     ("wide_csv", [], "series", "time_series", "binary", "wide table of 50 series"),
     ("long_csv", [], "series", "time_series", "binary", "long table of 40 series, lengths"),
@@ -334,7 +339,9 @@ def _quick_bundle(dataset, directory: Path) -> Path:
     )
 
 
-@pytest.mark.parametrize("name", ["text_csv", "wide_csv", "long_csv", "npz", "npy", "parquet"])
+@pytest.mark.parametrize(
+    "name", ["text_csv", "wide_csv", "long_csv", "npz", "amplitude_npz", "npy", "parquet"]
+)
 def test_predict_reads_new_files_like_the_training_data(capsys, tmp_path, files, name):
     from automl.data import load_path
     from automl.data.series import read_array_file
@@ -352,11 +359,14 @@ def test_predict_reads_new_files_like_the_training_data(capsys, tmp_path, files,
         "wide_csv": lambda: dataset.X,
         "long_csv": lambda: dataset.X,
         "npz": lambda: dataset.X,
+        "amplitude_npz": lambda: dataset.X,
         "parquet": lambda: pd.read_parquet(files[name]).drop(columns=["class"]),
     }[name]()
-    assert frame["prediction"].astype(str).tolist() == [
-        str(v) for v in predictor.predict(in_memory)
-    ]
+    expected = predictor.predict(in_memory)
+    if name == "amplitude_npz":  # sequence regression: values, not labels
+        np.testing.assert_allclose(frame["prediction"], expected, rtol=1e-5)
+        return
+    assert frame["prediction"].astype(str).tolist() == [str(v) for v in expected]
     if name == "long_csv":  # one prediction per series id, in id order
         assert frame["id"].astype(str).tolist() == [str(i) for i in range(40)]
 
