@@ -146,3 +146,10 @@ def suggest_lookback(trial, prefix: str, task) -> dict:
         return {}
     longest = int(task.input_shape[0])
     return {prefix + "lookback": trial.suggest_int(prefix + "lookback", min(4, longest), longest)}
+
+
+def default_lookback(prefix: str, task) -> dict:
+    """A forecaster's default window: all of what the preprocessing cut."""
+    if task.target_kind != "forecasting":
+        return {}
+    return {prefix + "lookback": int(task.input_shape[0])}

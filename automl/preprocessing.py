@@ -340,7 +340,8 @@ class Preprocessing:
         unlabelled = task.target_kind == "none"
         if task.target_kind == "forecasting":
             values = dataset.X[0][rows]
-            window = window or forecast_window(task.horizon, len(rows))
+            if window is None:
+                raise ValueError("forecasting needs the window prepare_data chose")
             forecast = ForecastPreprocessor.fit(values, task.horizon, window)
             target = TargetEncoder(
                 mean=forecast.series.mean[0], std=forecast.series.std[0], kind="forecast"

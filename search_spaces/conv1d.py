@@ -17,7 +17,13 @@ from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
-from automl.layers import SequenceInput, init_for_activation, masked_pool, suggest_lookback
+from automl.layers import (
+    SequenceInput,
+    default_lookback,
+    init_for_activation,
+    masked_pool,
+    suggest_lookback,
+)
 from automl.task import TaskInfo
 
 NAME = "conv1d"
@@ -44,7 +50,7 @@ def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """FCN's shape (three blocks, 128-256-128 filters in the paper) at a CPU-friendly width."""
     p = f"{NAME}."
-    params: dict[str, Any] = {
+    return {
         p + "n_blocks": 3,
         p + "channels_0": 64,
         p + "channels_1": 128,
@@ -53,11 +59,9 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
         p + "residual": False,
         p + "pooling": "mean",
         p + "dropout": 0.1,
+        **default_lookback(p, task),
         **training_defaults(NAME, task, lr=3e-3),
     }
-    if task.target_kind == "forecasting":
-        params[p + "lookback"] = int(task.input_shape[0])
-    return params
 
 
 class ConvBlock1d(nn.Module):

@@ -23,6 +23,7 @@ from automl.families import Family, family_params, register_family
 from automl.layers import (
     AttentionPool,
     SequenceInput,
+    default_lookback,
     masked_pool,
     reverse_within_length,
     suggest_lookback,
@@ -67,8 +68,7 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
     params[p + "train_grad_clip"] = 1.0
     if task.vocab_size is not None:
         params[p + "embed_dim"] = 64
-    if task.target_kind == "forecasting":
-        params[p + "lookback"] = int(task.input_shape[0])
+    params.update(default_lookback(p, task))
     return params
 
 

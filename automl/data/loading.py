@@ -23,6 +23,7 @@ from automl.data.series import (
     describe_lengths,
     read_array_file,
     read_ts,
+    refuse_empty,
     series_from_array,
 )
 from automl.data.tables import (
@@ -135,9 +136,7 @@ def _series_dataset(
     source: dict[str, str],
     split: np.ndarray | None = None,
 ) -> Dataset:
-    empty = [i for i, s in enumerate(series) if len(s) == 0]
-    if empty:
-        raise DataError(f"{label}: {len(empty)} series have no values (e.g. case {empty[0] + 1}).")
+    refuse_empty(series, label)
     return Dataset(
         modality="series",
         X=series,

@@ -178,5 +178,4 @@ def _forecast_series(X: Any, horizon: int) -> Dataset:
         raise DataError(f"A series to forecast must be 1-D or (T, F); got shape {values.shape}.")
     frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])
     frame.insert(0, "step", np.arange(len(frame)))
-    dataset = dated_series(frame, "x0", horizon, "forecast", "in-memory series")
-    return dataset
+    return dated_series(frame, "x0", horizon, "forecast", "in-memory series")

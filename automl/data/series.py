@@ -300,6 +300,15 @@ def _strip_padding(series: np.ndarray) -> np.ndarray:
     return series[: int(np.flatnonzero(present)[-1]) + 1]
 
 
+def refuse_empty(series: list[np.ndarray], what: str) -> None:
+    """A series without a single step cannot be learnt from or padded; say which."""
+    empty = [i for i, one in enumerate(series) if len(one) == 0]
+    if empty:
+        raise DataError(
+            f"{what}: {len(empty)} series have no values (e.g. number {empty[0] + 1}); drop them."
+        )
+
+
 def describe_lengths(series: list[np.ndarray]) -> str:
     lengths = [len(s) for s in series]
     low, high = min(lengths), max(lengths)

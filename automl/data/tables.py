@@ -161,9 +161,7 @@ def _wide_series(
 ) -> Dataset:
     df, y, dropped = _labels(df, column)
     series = series_rules.series_from_array(numeric_values(df[features]))
-    empty = [i for i, one in enumerate(series) if len(one) == 0]
-    if empty:
-        raise DataError(f"Row {empty[0] + 1} of the wide table has no values; drop it.")
+    series_rules.refuse_empty(series, f"{label} (one series per row)")
     return Dataset(
         modality="series",
         X=series,
