@@ -215,9 +215,22 @@ class Predictor:
         if self.task.target_kind != "none":
             raise DataError(f"{what} is for models of unlabelled data; this one predicts labels.")
 
-    def predict_path(self, path: str | Path, proba: bool = False) -> pd.DataFrame:
+    def predict_path(
+        self, path: str | Path, proba: bool = False, scores: bool = False, codes: bool = False
+    ) -> pd.DataFrame:
         """Predictions for new files, read the way the training data was; one row per input
-        (per future step for a forecaster)."""
+        (per future step for a forecaster). A model of unlabelled data gives anomaly scores
+        (`scores`, its default) and, with `codes`, one column per code unit."""
+        if self.task.target_kind == "none" and proba:
+            raise DataError(
+                "--proba is for classifiers; this model of unlabelled data gives anomaly scores "
+                "(--scores) and codes (--codes)."
+            )
+        if self.task.target_kind != "none" and (scores or codes):
+            raise DataError(
+                "--scores and --codes are for models of unlabelled data; this model predicts "
+                "labels or values (use --proba for class probabilities)."
+            )
         image = self.preprocessing.image
         ids, X, notes = read_for_prediction(
             Path(path),
@@ -238,7 +251,12 @@ class Predictor:
         if self.task.target_kind == "forecasting":
             return self._forecast_frame(ids, X)
         if self.task.target_kind == "none":
-            return pd.DataFrame({"id": ids, "anomaly_score": self.score_samples(X)})
+            frame = pd.DataFrame({"id": ids, "anomaly_score": self.score_samples(X)})
+            if codes:
+                values = self.transform(X)
+                for i in range(values.shape[1]):
+                    frame[f"code_{i}"] = values[:, i]
+            return frame
         outputs = self._outputs(X)  # once, for both the labels and the probabilities
         frame = pd.DataFrame({"id": ids, "prediction": self.preprocessing.target.decode(outputs)})
         if proba:

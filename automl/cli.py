@@ -46,6 +46,12 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         "--task", default="auto", choices=TASK_CHOICES, help="override the detected task"
     )
     parser.add_argument("--families", help="comma-separated families to search, e.g. mlp,cnn")
+    parser.add_argument(
+        "--code-size",
+        type=int,
+        help="unlabelled data: the width of the learnt codes (autoencoder code, RBM hidden "
+        "units); default: searched",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--proba", action="store_true", help="add one probability column per class"
     )
+    predict.add_argument(
+        "--scores",
+        action="store_true",
+        help="models of unlabelled data: per-sample anomaly scores (reconstruction error; the "
+        "default output of such a model)",
+    )
+    predict.add_argument(
+        "--codes", action="store_true", help="models of unlabelled data: add the learnt codes"
+    )
     predict.add_argument("--studies-dir", default="studies", help="where study names are looked up")
 
     studies = sub.add_parser("studies", help="list stored searches")
@@ -127,6 +142,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         study=args.study,
         address=args.address,
         max_epochs=args.max_epochs,
+        code_size=args.code_size,
         verbose=not args.quiet,
     )
     result = fit_dataset(dataset, options, deadline)
@@ -166,7 +182,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from automl.task import DECISION_TABLE, detect_task
 
     dataset = _load(args)
-    info = detect_task(dataset, args.task, _families(args.families))
+    info = detect_task(dataset, args.task, _families(args.families), args.code_size)
     if args.json:
         report = {
             **info.to_dict(),
@@ -218,7 +234,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not model_path.exists():
         model_path = resolve_study_dir(args.model, Path(args.studies_dir))
     predictor = load(model_path)
-    frame = predictor.predict_path(args.data, proba=args.proba)
+    frame = predictor.predict_path(
+        args.data, proba=args.proba, scores=args.scores, codes=args.codes
+    )
     output = Path(args.output)
     if output.is_dir():
         raise AutoMLError(f"-o must name a CSV file; '{output}' is a directory.")

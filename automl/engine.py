@@ -46,6 +46,7 @@ REDUCTION_FACTOR = 3
 MAX_TRIALS_PER_GPU = 4
 TRIALS_DIR = "trials"
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
+EXTRA_PREFIX = "extra/"  # EpochStats.extra as Tune flattens it
 INTERRUPT_MARGIN_S = 5.0  # Tune returns within ~2.5 s of its budget; earlier means Ctrl-C
 ADDRESS_TIMEOUT_S = 5.0  # to reach a cluster's head before giving up
 PROGRESS_EVERY_S = 10.0  # a line at least this often while trials finish
@@ -132,9 +133,14 @@ def _make_searcher_class():
         def on_trial_result(self, trial_id: str, result: dict) -> None:
             if METRIC not in result:
                 return  # a failure report: it carries a reason, not a score
-            self._history.setdefault(trial_id, []).append(
-                {k: result[k] for k in EPOCH_FIELDS if k in result}
-            )
+            record = {k: result[k] for k in EPOCH_FIELDS if k in result}
+            # Tune flattens nested dicts ('extra/pretrain_seconds') before a searcher sees them
+            record["extra"] = {
+                k.removeprefix(EXTRA_PREFIX): v
+                for k, v in result.items()
+                if k.startswith(EXTRA_PREFIX)
+            }
+            self._history.setdefault(trial_id, []).append(record)
             super().on_trial_result(trial_id, result)
 
         def on_trial_complete(
@@ -162,9 +168,13 @@ def _make_searcher_class():
             started = self._started.pop(trial_id, time.time())
             ot_trial.set_user_attr("epochs_completed", len(history))
             ot_trial.set_user_attr("wall_time_s", round(time.time() - started, 3))
+            # pretraining (a DBN's, reported with the first epoch) is training time too
+            pretrain_s = history[0].get("extra", {}).get("pretrain_seconds", 0.0) if history else 0
             ot_trial.set_user_attr(
-                "train_time_s", round(sum(h.get("seconds", 0.0) for h in history), 3)
+                "train_time_s", round(pretrain_s + sum(h.get("seconds", 0.0) for h in history), 3)
             )
+            if pretrain_s:
+                ot_trial.set_user_attr("pretrain_time_s", round(pretrain_s, 3))
             value, state = None, optuna.trial.TrialState.PRUNED
             if "error" in result or error:
                 state = optuna.trial.TrialState.FAIL

@@ -17,12 +17,14 @@ from automl.errors import NotFittedError
 class AutoDeep(BaseEstimator):
     """Search deep architectures for (X, y) within a time budget and keep the best network.
 
-    The families searched follow the decision table (tables: MLP; images: CNN; text, audio and
-    series: recurrent nets; no y: autoencoders); Ray Tune runs Optuna's trials and the study is
-    stored in `studies_dir/<study>/`. X may be a 2-D array or DataFrame (a table), an
+    The families searched follow the decision table (tables: MLP, DBN; images: CNN, DBN; text,
+    audio and series: recurrent nets; no y: autoencoders and RBMs); Ray Tune runs Optuna's
+    trials and the study is stored in `studies_dir/<study>/`. X may be a 2-D array or DataFrame (a table), an
     (n, H, W[, C]) array (images), a list of strings (text), a list of (T_i, F) arrays or a
     NaN-padded (n, T, F) array with modality="series", waveforms with modality="audio" and
-    `sample_rate`, or one series to forecast `horizon` steps ahead.
+    `sample_rate`, or one series to forecast `horizon` steps ahead. Without y the model learns
+    codes of `code_size` units (searched when None): `transform` gives them and `score_samples`
+    gives anomaly scores.
 
     >>> from sklearn.datasets import load_breast_cancer
     >>> X, y = load_breast_cancer(return_X_y=True)
@@ -44,6 +46,7 @@ class AutoDeep(BaseEstimator):
         modality: str = "auto",
         horizon: int | None = None,
         sample_rate: int | None = None,
+        code_size: int | None = None,
     ) -> None:
         self.budget = budget
         self.task = task
@@ -57,6 +60,7 @@ class AutoDeep(BaseEstimator):
         self.modality = modality
         self.horizon = horizon
         self.sample_rate = sample_rate
+        self.code_size = code_size
 
     def fit(self, X: Any, y: Any = None) -> AutoDeep:
         from automl.data import from_memory
@@ -73,6 +77,7 @@ class AutoDeep(BaseEstimator):
             study=self.study,
             address=self.address,
             max_epochs=self.max_epochs,
+            code_size=self.code_size,
             verbose=bool(self.verbose),
         )
         dataset = from_memory(

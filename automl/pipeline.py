@@ -75,6 +75,7 @@ class FitOptions:
     study: str | None = None
     address: str | None = None
     max_epochs: int = 30
+    code_size: int | None = None
     verbose: bool = True
 
 
@@ -148,6 +149,12 @@ def prepare_data(dataset: Dataset, task: TaskInfo, seed: int) -> PreparedData:
     preprocessing = Preprocessing.fit(dataset, task, parts["train"])
     X = preprocessing.transform(dataset.X)
     y = preprocessing.target.encode(dataset.y) if task.labelled else None
+    spread = value_range(X[parts["train"]])
+    if spread is not None and spread[0] == spread[1]:
+        raise DataError(
+            f"All {len(parts['train'])} training samples are the same (every feature is "
+            "constant, e.g. blank images); there is nothing to learn. Check the data."
+        )
     notes = []
     if preprocessing.text is not None and not preprocessing.text.bag_of_words:
         cut = preprocessing.text.truncated(dataset.X)
@@ -162,13 +169,20 @@ def prepare_data(dataset: Dataset, task: TaskInfo, seed: int) -> PreparedData:
         return X[rows], None if y is None else y[rows]
 
     return PreparedData(
-        task=task.with_inputs(preprocessing.input_shape(), preprocessing.vocab_size),
+        task=task.with_inputs(preprocessing.input_shape(), preprocessing.vocab_size, spread),
         preprocessing=preprocessing,
         data=SearchData(*part("train"), *part("val")),
         fingerprint=data_fingerprint(X, *([] if y is None else [y])),
         test=part("test") if len(parts["test"]) else None,
         notes=notes,
     )
+
+
+def value_range(X: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of real-valued model inputs, padding (NaN) left out; None for token ids."""
+    if not np.issubdtype(X.dtype, np.floating) or not np.isfinite(X).any():
+        return None
+    return float(np.nanmin(X)), float(np.nanmax(X))
 
 
 def _prepare_forecast(dataset: Dataset, task: TaskInfo) -> PreparedData:
@@ -217,7 +231,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     say = _printer(options.verbose)
     check_options(options)
     study_dir = new_study_dir(Path(options.studies_dir), options.study, dataset.name)
-    task = detect_task(dataset, options.task, options.families)
+    task = detect_task(dataset, options.task, options.families, options.code_size)
     for note in dataset.notes:
         say(f"note: {note}")
     say(f"task: {task.reason}")
@@ -356,7 +370,7 @@ def train_ensemble(
                 "epochs_trained": result.epochs_completed,
                 "best_epoch": result.best_epoch,
                 "stop_reason": result.stop_reason,
-                "train_time_s": sum(e.seconds for e in result.history),
+                "train_time_s": result.train_seconds,
             }
         )
     if len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS:

@@ -77,6 +77,9 @@ class TaskInfo:
     vocab_size: int | None = None  # text: token ids run from 0 (padding) to vocab_size - 1
     horizon: int | None = None  # forecasting: steps predicted at once
     labelled: bool = True
+    # (min, max) of the model inputs over the training rows: Bernoulli units of RBMs need [0, 1]
+    input_range: tuple[float, float] | None = None
+    code_size: int | None = None  # unlabelled data: the code width the user asked for
 
     @property
     def is_classification(self) -> bool:
@@ -102,9 +105,17 @@ class TaskInfo:
             return "accuracy"
         return "neg_mse" if self.target_kind == "none" else "r2"
 
-    def with_inputs(self, shape: tuple[int, ...], vocab_size: int | None = None) -> TaskInfo:
+    def with_inputs(
+        self,
+        shape: tuple[int, ...],
+        vocab_size: int | None = None,
+        input_range: tuple[float, float] | None = None,
+    ) -> TaskInfo:
         return dataclasses.replace(
-            self, input_shape=tuple(int(s) for s in shape), vocab_size=vocab_size
+            self,
+            input_shape=tuple(int(s) for s in shape),
+            vocab_size=vocab_size,
+            input_range=None if input_range is None else tuple(float(v) for v in input_range),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +127,8 @@ class TaskInfo:
         values = {k: v for k, v in data.items() if k in fields}
         for key in ("families", "data_shape", "unavailable_families", "input_shape"):
             values[key] = tuple(values.get(key, ()))
+        if values.get("input_range") is not None:
+            values["input_range"] = tuple(values["input_range"])
         return cls(**values)
 
 
@@ -155,12 +168,16 @@ def target_kind_of(y: np.ndarray, modality: str = "table") -> TargetKind:
 
 
 def detect_task(
-    dataset: Dataset, task: str = "auto", families: list[str] | None = None
+    dataset: Dataset,
+    task: str = "auto",
+    families: list[str] | None = None,
+    code_size: int | None = None,
 ) -> TaskInfo:
     """Match the data to a decision-table row and pick the families to search.
 
-    `task` ('auto', 'classification', 'regression') and `families` override detection; an
-    override that contradicts the data is a ConfigError naming the fix.
+    `task` ('auto', 'classification', 'regression', 'unsupervised') and `families` override
+    detection; `code_size` fixes the code width of a model of unlabelled data. An override that
+    contradicts the data is a ConfigError naming the fix.
     """
     from automl.families import available_families, get_family
 
@@ -168,6 +185,13 @@ def detect_task(
         raise ConfigError(f"--task must be one of {', '.join(TASK_CHOICES)}; got '{task}'.")
     kind, counts, n_classes = _target(dataset, task)
     row = _row_for(dataset.modality, kind)
+    if code_size is not None and kind != "none":
+        raise ConfigError(
+            "--code-size sets the code width of a model of unlabelled data, but this data is "
+            "labelled; drop --code-size or add --task unsupervised."
+        )
+    if code_size is not None and not (isinstance(code_size, int) and 1 <= code_size <= 4096):
+        raise ConfigError(f"--code-size must be an integer from 1 to 4096; got {code_size!r}.")
 
     prescribed = DECISION_TABLE[row].families
     if families:
@@ -200,6 +224,7 @@ def detect_task(
         unavailable_families=missing,
         horizon=dataset.horizon,
         labelled=kind not in ("none", "forecasting"),
+        code_size=code_size,
     )
 
 

@@ -2,6 +2,14 @@
 
 The trainer knows nothing of Ray or Optuna: it calls `on_epoch` after every epoch and the engine
 adapts that to Tune reports. The learning rate is a pure function of the step.
+
+A network may define three hooks, and the loop uses them when present:
+- `pretrain(X, batch_size, deadline) -> list[dict]`: an unsupervised phase before the epochs
+  (a DBN's greedy RBM training); its log and time come with the first epoch's stats, and it
+  is not an epoch, so early stopping compares fine-tuning epochs with other families' epochs;
+- `training_loss(inputs, targets) -> Tensor`: the loss to minimise when it is not the task's
+  criterion on the outputs (contrastive divergence, a contractive penalty);
+- `monitor(X_val) -> dict`: extra per-epoch figures (an RBM's pseudo-log-likelihood).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ class TrainingConfig:
     batch_size: int = 64
     schedule: str = "cosine"
     grad_clip: float = 0.0
+    momentum: float = 0.9  # SGD only
     max_epochs: int = 30
     patience: int = 8  # epochs without a better validation score before stopping
 
@@ -58,6 +67,7 @@ class EpochStats:
     best_val_loss: float  # validation loss at the best epoch
     seconds: float  # wall time of this epoch, training and evaluation
     finished: bool  # True on the last epoch of a run that ended by itself (not cut short)
+    extra: dict[str, Any] = field(default_factory=dict)  # the network's monitor; pretraining
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,10 +81,16 @@ class TrainResult:
     best_epoch: int
     history: list[EpochStats] = field(default_factory=list)
     stop_reason: str = ""
+    pretrain_seconds: float = 0.0
 
     @property
     def epochs_completed(self) -> int:
         return len(self.history)
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall time of the pretraining and every epoch."""
+        return self.pretrain_seconds + sum(e.seconds for e in self.history)
 
 
 def lr_at(step: int, total_steps: int, base_lr: float, schedule: str) -> float:
@@ -93,8 +109,8 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Opti
         return torch.optim.SGD(
             model.parameters(),
             lr=config.lr,
-            momentum=0.9,
-            nesterov=True,
+            momentum=config.momentum,
+            nesterov=config.momentum > 0,
             weight_decay=config.weight_decay,
         )
     return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -119,6 +135,18 @@ def score_outputs(task: TaskInfo, outputs: torch.Tensor, targets: torch.Tensor) 
     residual = torch.sum((targets - outputs) ** 2)
     total = torch.sum((targets - targets.mean()) ** 2).clamp_min(1e-12)
     return float(1.0 - residual / total)
+
+
+def batch_objective(
+    model: nn.Module, task: TaskInfo
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss minimised on a batch: the network's own `training_loss` if it has one, else
+    the task's criterion on its outputs."""
+    own = getattr(model, "training_loss", None)
+    if own is not None:
+        return own
+    criterion = loss_function(task)
+    return lambda inputs, targets: criterion(model(inputs), targets)
 
 
 def train_model(
@@ -150,6 +178,17 @@ def train_model(
     batch_size = max(1, min(config.batch_size, n))
     passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH / math.ceil(n / batch_size)))
     total_steps = math.ceil(n / batch_size) * passes * config.max_epochs
+    objective = batch_objective(model, task)
+    monitor = getattr(model, "monitor", None)
+
+    pretrain_extra: dict[str, Any] = {}
+    pretrain_seconds = 0.0
+    if callable(getattr(model, "pretrain", None)):
+        started = time.perf_counter()
+        model.train()
+        log = model.pretrain(X_train, batch_size, deadline)
+        pretrain_seconds = time.perf_counter() - started
+        pretrain_extra = {"pretrain": log, "pretrain_seconds": pretrain_seconds}
 
     best_score, best_loss, best_epoch = -math.inf, math.inf, 0
     best_state = copy.deepcopy(model.state_dict())
@@ -171,9 +210,7 @@ def train_model(
                 continue  # a batch of one breaks batch norm; its sample is seen next epoch
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total_steps, config.lr, config.schedule)
-            outputs = model(X_train[index])
-            targets = y_train[index]
-            loss = criterion(outputs, targets)
+            loss = objective(X_train[index], y_train[index])
             if not torch.isfinite(loss):
                 raise TrialFailed(
                     f"training loss became {loss.item()} at epoch {epoch} "
@@ -200,6 +237,9 @@ def train_model(
             best_state = copy.deepcopy(model.state_dict())
         patience_over = epoch - best_epoch >= config.patience
         finished = patience_over or epoch == config.max_epochs
+        extra = dict(monitor(X_val)) if monitor is not None else {}
+        if epoch == 1:
+            extra.update(pretrain_extra)
         stats = EpochStats(
             epoch=epoch,
             train_loss=running / max(1, seen),
@@ -209,6 +249,7 @@ def train_model(
             best_val_loss=best_loss,
             seconds=time.perf_counter() - started,
             finished=finished,
+            extra=extra,
         )
         history.append(stats)
         if on_epoch is not None:
@@ -218,7 +259,9 @@ def train_model(
             break
     if keep_best:
         model.load_state_dict(best_state)
-    return TrainResult(best_state, best_score, best_loss, best_epoch, history, stop_reason)
+    return TrainResult(
+        best_state, best_score, best_loss, best_epoch, history, stop_reason, pretrain_seconds
+    )
 
 
 @torch.no_grad()

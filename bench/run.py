@@ -5,6 +5,8 @@
     python bench/run.py efficiency --budget 1m        # ~1 s trials: share of worker time training
     python bench/run.py gunpoint --budget 5m          # and the other sequence benchmarks of
                                                       # bench/sequences.py
+    python bench/run.py autoencoder_k8 --budget 5m    # and the other benchmarks of unlabelled
+                                                      # data and DBNs in bench/unsupervised.py
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -289,11 +291,27 @@ def _sequence_benches() -> dict:
     }
 
 
+def _unsupervised_benches() -> dict:
+    import unsupervised  # bench/unsupervised.py, beside this script
+
+    def bench(function, *args):
+        return lambda budget, baseline: function(*args, RUNS_DIR, _study_figures, budget)
+
+    return {
+        "autoencoder_k8": bench(unsupervised.bench_autoencoder, 8),
+        "autoencoder_k16": bench(unsupervised.bench_autoencoder, 16),
+        "dbn": bench(unsupervised.bench_dbn),
+        "rbm_features": bench(unsupervised.bench_rbm_features),
+        "anomaly": bench(unsupervised.bench_anomaly),
+    }
+
+
 BENCHES = {
     "digits": bench_digits,
     "breast_cancer": bench_breast_cancer,
     "efficiency": bench_efficiency,
     **_sequence_benches(),
+    **_unsupervised_benches(),
 }
 
 

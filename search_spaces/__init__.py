@@ -3,6 +3,6 @@
 Installed, this folder is the package `automl.search_spaces`.
 """
 
-from automl.search_spaces import autoencoder, cnn, conv1d, mlp, rnn, text_cnn
+from automl.search_spaces import autoencoder, cnn, conv1d, dbn, mlp, rbm, rnn, text_cnn
 
-__all__ = ["autoencoder", "cnn", "conv1d", "mlp", "rnn", "text_cnn"]
+__all__ = ["autoencoder", "cnn", "conv1d", "dbn", "mlp", "rbm", "rnn", "text_cnn"]

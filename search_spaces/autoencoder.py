@@ -1,9 +1,11 @@
 """Autoencoder: the guide's net for unlabelled data, trained to reconstruct its input.
 
-Searched: depth and widths of a symmetric encoder/decoder, the code size, activation and the
-input noise of a denoising autoencoder (0 is a plain deep autoencoder); plus the shared
-optimiser space. Any input (table rows, images, fixed-length series, bags of words) is
-flattened; the output has the input's shape.
+Variants (searched): deep (plain reconstruction), denoising (Gaussian noise on the input, its
+level searched) and contractive (a penalty on the encoder's Jacobian, its weight searched).
+Layouts: a symmetric dense encoder/decoder, with tied (the decoder reuses the encoder's
+transposed matrices) or untied weights; for images also a convolutional one (strided
+convolutions down, transposed convolutions up). The code size is searched unless the user
+fixed it (`--code-size`). Plus the shared optimiser space.
 """
 
 from __future__ import annotations
@@ -15,32 +17,59 @@ import optuna
 import torch
 from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
+from torch.nn import functional as F
 
 from automl.families import Family, family_params, register_family
-from automl.layers import ACTIVATIONS, dense_block, init_for_activation
+from automl.layers import ACTIVATIONS, init_for_activation, make_activation
 from automl.task import TaskInfo
 
 NAME = "autoencoder"
 SUPPORTS = frozenset({"unsupervised"})
+VARIANTS = ("deep", "denoising", "contractive")
 MAX_LAYERS = 3
+MAX_CONV_BLOCKS = 3
+MIN_CONV_SIDE = 2  # each convolutional block halves the image; stop before 2x2
 
 
 def _limits(task: TaskInfo) -> tuple[int, int]:
-    """(widest hidden layer, largest code): codes narrower than the input."""
+    """(widest hidden layer, largest searched code): codes narrower than the input."""
     features = math.prod(task.input_shape)
-    return max(16, min(512, 2 * features)), max(2, min(64, features // 2))
+    return max(16, min(1024, 4 * features)), max(2, min(64, features // 2))
+
+
+def _conv_blocks(task: TaskInfo) -> int:
+    """How many halvings an image input allows; 0 for inputs that are not images."""
+    if len(task.input_shape) != 3:
+        return 0
+    side = min(task.input_shape[1:])
+    return max(0, min(MAX_CONV_BLOCKS, int(math.log2(side / MIN_CONV_SIDE))))
 
 
 def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
     p = f"{NAME}."
     widest, largest_code = _limits(task)
-    n_layers = trial.suggest_int(p + "n_layers", 1, MAX_LAYERS)
-    params: dict[str, Any] = {p + "n_layers": n_layers}
-    for i in range(n_layers):
-        params[p + f"width_{i}"] = trial.suggest_int(p + f"width_{i}", 16, widest, log=True)
-    params[p + "code_size"] = trial.suggest_int(p + "code_size", 2, largest_code, log=True)
+    variant = trial.suggest_categorical(p + "variant", list(VARIANTS))
+    params: dict[str, Any] = {p + "variant": variant}
+    if variant == "denoising":
+        params[p + "noise"] = trial.suggest_float(p + "noise", 0.05, 0.5)
+    if variant == "contractive":
+        params[p + "contraction"] = trial.suggest_float(p + "contraction", 1e-5, 1.0, log=True)
+    layouts = ["dense", "conv"] if _conv_blocks(task) else ["dense"]
+    layout = trial.suggest_categorical(p + "layout", layouts)
+    params[p + "layout"] = layout
+    if layout == "conv":
+        n_blocks = trial.suggest_int(p + "n_blocks", 1, _conv_blocks(task))
+        params[p + "n_blocks"] = n_blocks
+        params[p + "channels"] = trial.suggest_int(p + "channels", 8, 64, log=True)
+    else:
+        n_layers = trial.suggest_int(p + "n_layers", 1, MAX_LAYERS)
+        params[p + "n_layers"] = n_layers
+        for i in range(n_layers):
+            params[p + f"width_{i}"] = trial.suggest_int(p + f"width_{i}", 16, widest, log=True)
+        params[p + "tied"] = trial.suggest_categorical(p + "tied", [False, True])
+    if task.code_size is None:
+        params[p + "code_size"] = trial.suggest_int(p + "code_size", 2, largest_code, log=True)
     params[p + "activation"] = trial.suggest_categorical(p + "activation", list(ACTIVATIONS))
-    params[p + "noise"] = trial.suggest_float(p + "noise", 0.0, 0.5)
     params.update(suggest_training(trial, NAME, task))
     return params
 
@@ -48,37 +77,102 @@ def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
 def defaults(task: TaskInfo) -> dict[str, Any]:
     p = f"{NAME}."
     widest, largest_code = _limits(task)
-    return {
-        p + "n_layers": 1,
-        p + "width_0": min(128, widest),
-        p + "code_size": min(16, largest_code),
-        p + "activation": "relu",
+    params = {
+        p + "variant": "denoising",
         p + "noise": 0.1,
+        p + "layout": "dense",
+        p + "n_layers": 2,
+        p + "width_0": min(256, widest),
+        p + "width_1": min(128, widest),
+        p + "tied": False,
+        p + "activation": "relu",
         **training_defaults(NAME, task),
     }
+    if task.code_size is None:
+        params[p + "code_size"] = min(16, largest_code)
+    return params
+
+
+class TiedLinear(nn.Module):
+    """A decoder layer reusing an encoder layer's weights transposed; only its bias is its own.
+
+    The encoder layer is held outside the module tree (in a tuple), so the shared matrix is
+    stored once in state dicts and safetensors files.
+    """
+
+    def __init__(self, source: nn.Linear) -> None:
+        super().__init__()
+        self._source = (source,)
+        self.bias = nn.Parameter(torch.zeros(source.in_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self._source[0].weight.t(), self.bias)
+
+
+def _dense(hp: dict[str, Any], input_shape: tuple[int, ...], code: int):
+    sizes = [math.prod(input_shape), *(hp[f"width_{i}"] for i in range(hp["n_layers"])), code]
+    linears = [nn.Linear(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
+    encoder: list[nn.Module] = [nn.Flatten()]
+    for i, linear in enumerate(linears):
+        encoder.append(linear)
+        if i < len(linears) - 1:
+            encoder.append(make_activation(hp["activation"]))
+    decoder: list[nn.Module] = []
+    for i, linear in enumerate(reversed(linears)):
+        decoder.append(
+            TiedLinear(linear) if hp["tied"] else nn.Linear(linear.out_features, linear.in_features)
+        )
+        if i < len(linears) - 1:
+            decoder.append(make_activation(hp["activation"]))
+    decoder.append(nn.Unflatten(1, tuple(input_shape)))
+    return nn.Sequential(*encoder), nn.Sequential(*decoder)
+
+
+class _Crop(nn.Module):
+    """Cut transposed-convolution output back to the image size (odd sides round up)."""
+
+    def __init__(self, height: int, width: int) -> None:
+        super().__init__()
+        self.height, self.width = height, width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, : self.height, : self.width]
+
+
+def _conv(hp: dict[str, Any], input_shape: tuple[int, ...], code: int):
+    channels, height, width = input_shape
+    widths = [hp["channels"] * 2**i for i in range(hp["n_blocks"])]
+    encoder: list[nn.Module] = []
+    in_ch, side_h, side_w = channels, height, width
+    for out_ch in widths:
+        encoder += [nn.Conv2d(in_ch, out_ch, 3, stride=2, padding=1)]
+        encoder.append(make_activation(hp["activation"]))
+        in_ch, side_h, side_w = out_ch, (side_h + 1) // 2, (side_w + 1) // 2
+    inner = (in_ch, side_h, side_w)
+    encoder += [nn.Flatten(), nn.Linear(math.prod(inner), code)]
+    decoder: list[nn.Module] = [
+        nn.Linear(code, math.prod(inner)),
+        make_activation(hp["activation"]),
+        nn.Unflatten(1, inner),
+    ]
+    for i, out_ch in enumerate([*reversed(widths[:-1]), channels]):
+        decoder.append(nn.ConvTranspose2d(in_ch, out_ch, 4, stride=2, padding=1))
+        if i < len(widths) - 1:
+            decoder.append(make_activation(hp["activation"]))
+        in_ch = out_ch
+    decoder.append(_Crop(height, width))
+    return nn.Sequential(*encoder), nn.Sequential(*decoder)
 
 
 class AutoEncoder(nn.Module):
-    def __init__(self, hp: dict[str, Any], input_shape: tuple[int, ...]) -> None:
+    def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
         super().__init__()
-        features = math.prod(input_shape)
-        widths = [hp[f"width_{i}"] for i in range(hp["n_layers"])]
-        self.noise = hp["noise"]
-        encoder: list[nn.Module] = [nn.Flatten()]
-        width = features
-        for out in widths:
-            encoder.append(dense_block(width, out, hp["activation"], False, 0.0))
-            width = out
-        encoder.append(nn.Linear(width, hp["code_size"]))
-        decoder: list[nn.Module] = []
-        width = hp["code_size"]
-        for out in reversed(widths):
-            decoder.append(dense_block(width, out, hp["activation"], False, 0.0))
-            width = out
-        decoder += [nn.Linear(width, features), nn.Unflatten(1, tuple(input_shape))]
-        self.encoder = nn.Sequential(*encoder)
-        self.decoder = nn.Sequential(*decoder)
+        code = task.code_size or hp["code_size"]
+        layout = _conv if hp["layout"] == "conv" else _dense
+        self.encoder, self.decoder = layout(hp, tuple(task.input_shape), code)
         init_for_activation(self, hp["activation"])
+        self.noise = hp.get("noise", 0.0)
+        self.contraction = hp.get("contraction", 0.0)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
@@ -88,9 +182,23 @@ class AutoEncoder(nn.Module):
             x = x + self.noise * torch.randn_like(x)  # denoising: reconstruct the clean input
         return self.decoder(self.encoder(x))
 
+    def training_loss(self, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Reconstruction MSE, plus for a contractive autoencoder the squared Frobenius norm of
+        the encoder's Jacobian, estimated with one random probe (E|J^T e|^2 = |J|_F^2), so the
+        penalty costs one extra backward pass at any depth."""
+        if self.contraction <= 0:
+            return F.mse_loss(self(x), targets)
+        x = x.detach().requires_grad_(True)
+        code = self.encoder(x)
+        loss = F.mse_loss(self.decoder(code), targets)
+        (jacobian_t_probe,) = torch.autograd.grad(
+            code, x, torch.randn_like(code), create_graph=True
+        )
+        return loss + self.contraction * jacobian_t_probe.pow(2).flatten(1).sum(dim=1).mean()
+
 
 def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    return AutoEncoder(family_params(params, NAME), task.input_shape)
+    return AutoEncoder(family_params(params, NAME), task)
 
 
 FAMILY = register_family(
@@ -100,6 +208,6 @@ FAMILY = register_family(
         suggest=suggest,
         build=build,
         defaults=defaults,
-        summary="deep / denoising autoencoder (code size searched)",
+        summary="autoencoder: deep, denoising or contractive; dense (tied or not) or conv",
     )
 )

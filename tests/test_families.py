@@ -4,6 +4,7 @@ row it claims to support."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import optuna
 import pytest
@@ -11,6 +12,7 @@ import torch
 
 from automl.families import available_families
 from automl.task import TaskInfo
+from automl.trainer import batch_objective
 
 TASKS = {
     "classification": TaskInfo(
@@ -23,9 +25,18 @@ TASKS = {
         (300, 12),
         n_classes=3,
         input_shape=(12,),
+        input_range=(-3.0, 3.0),
     ),
     "regression": TaskInfo(
-        "table", "regression", "regression", ("mlp",), "", 300, (300, 12), input_shape=(12,)
+        "table",
+        "regression",
+        "regression",
+        ("mlp",),
+        "",
+        300,
+        (300, 12),
+        input_shape=(12,),
+        input_range=(-3.0, 3.0),
     ),
     "image_recognition": TaskInfo(
         "image",
@@ -37,6 +48,7 @@ TASKS = {
         (300, 28, 28, 1),
         n_classes=10,
         input_shape=(1, 28, 28),
+        input_range=(-1.0, 2.5),
     ),
     "text_processing": TaskInfo(
         "text",
@@ -83,6 +95,7 @@ TASKS = {
         (300, 8, 8, 1),
         input_shape=(1, 8, 8),
         labelled=False,
+        input_range=(-1.0, 2.5),
     ),
 }
 
@@ -127,11 +140,17 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
         expected = task.input_shape if task.target_kind == "none" else (task.output_dim,)
         assert out.shape == (8, *expected)
         assert torch.isfinite(out).all()
+        if callable(getattr(model, "pretrain", None)):  # a DBN's greedy phase, one epoch
+            log = model.pretrain(x, 4, None)
+            assert log and all(math.isfinite(r["reconstruction_mse"]) for r in log)
         if task.is_classification:
-            loss = torch.nn.functional.cross_entropy(out, torch.randint(0, task.output_dim, (8,)))
+            targets = torch.randint(0, task.output_dim, (8,))
+        elif task.target_kind == "none":
+            targets = x
         else:
-            loss = out.pow(2).mean()
-        loss.backward()
+            targets = torch.randn(8, task.output_dim)
+        model.train()
+        batch_objective(model, task)(x, targets).backward()  # the loss the trainer minimises
         grads = [p.grad for p in model.parameters() if p.requires_grad]
         assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
 

@@ -219,7 +219,7 @@ def test_forecast_fit_and_predict_the_next_values(capsys, ray_local, tmp_path, f
 
 @pytest.mark.slow
 def test_unlabelled_images_give_anomaly_scores_and_codes(capsys, ray_local, tmp_path, files):
-    model = _fit(capsys, tmp_path, files["flat_images"])
+    model = _fit(capsys, tmp_path, files["flat_images"], "--code-size", "5")
     frame = _predict(capsys, tmp_path, model, files["flat_images"])
     assert list(frame.columns) == ["id", "anomaly_score"] and len(frame) == 120
     predictor = automl.load(model)
@@ -228,8 +228,15 @@ def test_unlabelled_images_give_anomaly_scores_and_codes(capsys, ray_local, tmp_
     np.testing.assert_allclose(
         frame["anomaly_score"], predictor.score_samples(images), rtol=1e-4, atol=1e-6
     )
+    with_codes = _predict(capsys, tmp_path, model, files["flat_images"], "--scores", "--codes")
     codes = predictor.transform(images)
-    assert codes.shape[0] == 120 and 2 <= codes.shape[1] <= 64
+    assert codes.shape == (120, 5)
+    assert list(with_codes.columns) == ["id", "anomaly_score", *(f"code_{i}" for i in range(5))]
+    np.testing.assert_allclose(with_codes.filter(like="code_"), codes, rtol=1e-4, atol=1e-5)
+    code, _, err = run(
+        capsys, "predict", model, files["flat_images"], "-o", tmp_path / "p.csv", "--proba"
+    )
+    assert code == 2 and "--proba is for classifiers" in err
 
 
 # -------------------------------------------------------------------------- bad input
