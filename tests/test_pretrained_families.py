@@ -54,6 +54,19 @@ def digits_images(n: int = 600) -> torch.Tensor:
     return torch.from_numpy(((X - X.mean()) / X.std()).reshape(-1, 1, 8, 8).astype(np.float32))
 
 
+def fit(model, task, X, y, params, epochs: int, n_train: int, on_epoch=None):
+    """Train on the first n_train samples and validate on the rest (y None: reconstruct X)."""
+    y = X if y is None else y
+    return train_model(
+        model,
+        task,
+        (X[:n_train], y[:n_train]),
+        (X[n_train:], y[n_train:]),
+        TrainingConfig.from_params(params, max_epochs=epochs, patience=epochs),
+        on_epoch=on_epoch,
+    )
+
+
 def exact_log_likelihood(rbm: RBM, data: torch.Tensor) -> float:
     """Mean log p(v) of a small Bernoulli RBM, the partition function summed over every v."""
     states = torch.tensor(list(itertools.product([0.0, 1.0], repeat=data.shape[1])))
@@ -152,14 +165,7 @@ def test_dbn_pretrains_before_its_first_epoch_and_reports_the_phase_with_it():
     torch.manual_seed(0)
     model = family.build(params, task)
     epochs = []
-    result = train_model(
-        model,
-        task,
-        (X[:500], y[:500]),
-        (X[500:], y[500:]),
-        TrainingConfig.from_params(params, max_epochs=2, patience=5),
-        on_epoch=epochs.append,
-    )
+    result = fit(model, task, X, y, params, 2, 500, on_epoch=epochs.append)
     pretraining = epochs[0].extra["pretrain"]
     assert [(r["layer"], r["epoch"]) for r in pretraining] == [(1, 1), (1, 2), (1, 3)] + [
         (2, 1),
@@ -172,13 +178,7 @@ def test_dbn_pretrains_before_its_first_epoch_and_reports_the_phase_with_it():
     assert result.best_score > 0.3  # ten classes, two epochs of fine-tuning: well above chance
 
     unpretrained = {**params, "dbn.pretrain_epochs": 0}
-    skipped = train_model(
-        family.build(unpretrained, task),
-        task,
-        (X[:500], y[:500]),
-        (X[500:], y[500:]),
-        TrainingConfig.from_params(unpretrained, max_epochs=1, patience=5),
-    )
+    skipped = fit(family.build(unpretrained, task), task, X, y, unpretrained, 1, 500)
     assert skipped.history[0].extra["pretrain"] == [] and skipped.history[0].extra
 
 
@@ -191,14 +191,7 @@ def test_rbm_family_learns_digits_and_encodes_them_with_its_hidden_units():
     torch.manual_seed(0)
     model = family.build(params, task)
     epochs = []
-    result = train_model(
-        model,
-        task,
-        (X[:500], X[:500]),
-        (X[500:], X[500:]),
-        TrainingConfig.from_params(params, max_epochs=8, patience=8),
-        on_epoch=epochs.append,
-    )
+    result = fit(model, task, X, None, params, 8, 500, on_epoch=epochs.append)
     errors = [-e.score for e in epochs]
     assert errors[-1] < 0.8 * errors[0], errors
     assert all("pseudo_log_likelihood" in e.extra for e in epochs)
@@ -220,13 +213,7 @@ def test_autoencoder_variants_train_on_digits(variant):
     }
     torch.manual_seed(0)
     model = family.build(params, task)
-    result = train_model(
-        model,
-        task,
-        (X[:500], X[:500]),
-        (X[500:], X[500:]),
-        TrainingConfig.from_params(params, max_epochs=5, patience=5),
-    )
+    result = fit(model, task, X, None, params, 5, 500)
     mse = [-e.score for e in result.history]
     assert mse[-1] < 0.75 * mse[0], mse
     assert model.encode(X[:3]).shape == (3, 8)
@@ -256,19 +243,13 @@ def test_contractive_penalty_estimates_and_shrinks_the_encoder_jacobian():
     model, _ = build("contractive", 1.0)
     x = X[:16]
     reconstruction = torch.nn.functional.mse_loss(model(x), x)
-    estimates = [float(model.training_loss(x, x) - reconstruction) for _ in range(400)]
+    estimates = [float((model.training_loss(x, x) - reconstruction).detach()) for _ in range(400)]
     assert np.mean(estimates) == pytest.approx(_jacobian_norm(model, x), rel=0.1)
 
     norms = {}
     for variant, weight in (("deep", 0.0), ("contractive", 0.3)):
         model, params = build(variant, weight)
-        train_model(
-            model,
-            task,
-            (X[:300], X[:300]),
-            (X[300:], X[300:]),
-            TrainingConfig.from_params(params, max_epochs=4, patience=4),
-        )
+        fit(model, task, X, None, params, 4, 300)
         norms[variant] = _jacobian_norm(model.eval(), X[300:340])
     assert norms["contractive"] < 0.5 * norms["deep"], norms
 
@@ -338,13 +319,7 @@ def test_tiny_data_smaller_than_the_batch_trains_every_unlabelled_family():
         family = get_family(name)
         params = {"family": name, **family.defaults(task), **extra}
         model = family.build(params, task)
-        result = train_model(
-            model,
-            task,
-            (X[:10], X[:10]),
-            (X[10:], X[10:]),
-            TrainingConfig.from_params(params, max_epochs=2, patience=2),
-        )
+        result = fit(model, task, X, None, params, 2, 10)
         assert len(result.history) == 2 and math.isfinite(result.best_score)
         assert torch.isfinite(predict_outputs(model, X)).all()
 
