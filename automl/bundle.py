@@ -200,16 +200,20 @@ class Predictor:
         """Anomaly scores of a model of unlabelled data: mean squared reconstruction error per
         sample, on the standardised inputs (higher is more unusual)."""
         self._need_unlabelled("score_samples")
-        inputs = self._inputs(X)
+        return self._reconstruction_errors(self._inputs(X))
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The codes a model of unlabelled data gives each sample."""
+        self._need_unlabelled("transform")
+        return self._codes(self._inputs(X))
+
+    def _reconstruction_errors(self, inputs: torch.Tensor) -> np.ndarray:
         outputs = predict_outputs(self.model, inputs).reshape(inputs.shape)
         return ((outputs - inputs) ** 2).reshape(len(inputs), -1).mean(dim=1).numpy()
 
     @torch.no_grad()
-    def transform(self, X: Any) -> np.ndarray:
-        """The codes a model of unlabelled data gives each sample."""
-        self._need_unlabelled("transform")
-        member = self.model.members[0]
-        return member.eval().encode(self._inputs(X)).numpy()
+    def _codes(self, inputs: torch.Tensor) -> np.ndarray:
+        return self.model.members[0].eval().encode(inputs).numpy()
 
     def _need_unlabelled(self, what: str) -> None:
         if self.task.target_kind != "none":
@@ -251,9 +255,10 @@ class Predictor:
         if self.task.target_kind == "forecasting":
             return self._forecast_frame(ids, X)
         if self.task.target_kind == "none":
-            frame = pd.DataFrame({"id": ids, "anomaly_score": self.score_samples(X)})
+            inputs = self._inputs(X)  # once, for both the scores and the codes
+            frame = pd.DataFrame({"id": ids, "anomaly_score": self._reconstruction_errors(inputs)})
             if codes:
-                values = self.transform(X)
+                values = self._codes(inputs)
                 for i in range(values.shape[1]):
                     frame[f"code_{i}"] = values[:, i]
             return frame

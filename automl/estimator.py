@@ -19,10 +19,10 @@ class AutoDeep(BaseEstimator):
 
     The families searched follow the decision table (tables: MLP, DBN; images: CNN, DBN; text,
     audio and series: recurrent nets; no y: autoencoders and RBMs); Ray Tune runs Optuna's
-    trials and the study is stored in `studies_dir/<study>/`. X may be a 2-D array or DataFrame (a table), an
-    (n, H, W[, C]) array (images), a list of strings (text), a list of (T_i, F) arrays or a
-    NaN-padded (n, T, F) array with modality="series", waveforms with modality="audio" and
-    `sample_rate`, or one series to forecast `horizon` steps ahead. Without y the model learns
+    trials and the study is stored in `studies_dir/<study>/`. X may be a 2-D array or
+    DataFrame (a table), an (n, H, W[, C]) array (images), a list of strings (text), a list of
+    (T_i, F) arrays or a NaN-padded (n, T, F) array with modality="series", waveforms with
+    modality="audio" and `sample_rate`, or one series to forecast `horizon` steps ahead. Without y the model learns
     codes of `code_size` units (searched when None): `transform` gives them and `score_samples`
     gives anomaly scores.
 

@@ -96,9 +96,10 @@ def bench_dbn(runs_dir, study_figures, budget: str) -> list[dict]:
             **_figures(est, wall, study_figures),
         }
     ]
+    prepared = _prepare(X_train, y_train)
     for pretrain in (True, False):
         scores = [
-            _retrain_member(est, X_train, y_train, X_test, y_test, member, seed, pretrain)
+            _retrain_member(prepared, X_test, y_test, member, seed, pretrain)
             for member in est.model_.config["members"]
             for seed in range(3)
         ]
@@ -118,17 +119,23 @@ def bench_dbn(runs_dir, study_figures, budget: str) -> list[dict]:
     return rows
 
 
-def _retrain_member(est, X_train, y_train, X_test, y_test, member, seed, pretrain) -> float:
+def _prepare(X_train, y_train):
+    """The split and preprocessing the fit made (same seed), for retraining its members."""
+    from automl.data import from_memory
+    from automl.pipeline import prepare_data
+    from automl.task import detect_task
+
+    dataset = from_memory(X_train, y_train)
+    return prepare_data(dataset, detect_task(dataset, families=["dbn"]), seed=0)
+
+
+def _retrain_member(prepared, X_test, y_test, member, seed, pretrain) -> float:
     import torch
 
     from automl.data import from_memory
     from automl.families import get_family
-    from automl.pipeline import prepare_data
-    from automl.task import detect_task
     from automl.trainer import TrainingConfig, predict_outputs, train_model
 
-    dataset = from_memory(X_train, y_train)
-    prepared = prepare_data(dataset, detect_task(dataset, families=["dbn"]), seed=0)
     task = prepared.task
     params = dict(member["params"])
     if not pretrain:
