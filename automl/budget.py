@@ -12,26 +12,29 @@ _BUDGET_PATTERN = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d
 MIN_BUDGET_S = 30.0  # below this, Ray start-up and the finish reserve leave no time to search
 
 
-def parse_budget(text: str | int | float) -> float:
+def parse_duration(text: str | int | float, what: str = "The budget") -> float:
     """Return seconds for '90s', '30m', '4h', '1h30m' or a plain number of seconds.
 
-    >>> parse_budget("1h30m")
+    >>> parse_duration("1h30m")
     5400.0
     """
     if isinstance(text, int | float) and not isinstance(text, bool):
-        seconds = float(text)
-    else:
-        cleaned = str(text).strip().lower().replace(" ", "")
-        match = _BUDGET_PATTERN.match(cleaned)
-        if cleaned.replace(".", "", 1).isdigit():
-            seconds = float(cleaned)
-        elif not cleaned or match is None or not any(match.groups()):
-            raise ConfigError(
-                f"The budget must be a duration like '90s', '30m', '4h' or '1h30m'; got {text!r}."
-            )
-        else:
-            hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
-            seconds = hours * 3600 + minutes * 60 + secs
+        return float(text)
+    cleaned = str(text).strip().lower().replace(" ", "")
+    if cleaned.replace(".", "", 1).isdigit():
+        return float(cleaned)
+    match = _BUDGET_PATTERN.match(cleaned)
+    if not cleaned or match is None or not any(match.groups()):
+        raise ConfigError(
+            f"{what} must be a duration like '90s', '30m', '4h' or '1h30m'; got {text!r}."
+        )
+    hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def parse_budget(text: str | int | float) -> float:
+    """A search budget in seconds: a duration (see parse_duration) of at least MIN_BUDGET_S."""
+    seconds = parse_duration(text)
     if seconds < MIN_BUDGET_S:
         raise ConfigError(
             f"The budget must be at least {MIN_BUDGET_S:.0f}s to leave time for a search; "

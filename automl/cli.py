@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 from automl.errors import AutoMLError
@@ -73,14 +75,45 @@ def build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="search architectures and export the best model")
     _add_data_options(fit)
     fit.add_argument(
-        "--budget", default="10m", help="time for the whole command: 90s, 30m, 4h, 1h30m"
+        "--budget",
+        help="time for the whole command: 90s, 30m, 4h, 1h30m (default 10m); with --resume, "
+        "the study's new total (default: as first given)",
     )
     fit.add_argument("--study", help="study name (default: the data's name, made unique)")
     fit.add_argument("--studies-dir", default="studies", help="where studies are stored")
+    fit.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the --study named, after it was killed or stopped: its trials are kept, "
+        "interrupted ones re-run, and what is left of its budget is spent",
+    )
     fit.add_argument("--seed", type=int, default=0, help="random seed of the search")
     fit.add_argument("--max-epochs", type=int, default=30, help="epochs of a full trial")
     fit.add_argument(
-        "--address", help="Ray cluster address (auto or ray://host:port); default: local"
+        "--max-trials", type=int, help="trials in the whole study (default: until the budget)"
+    )
+    fit.add_argument(
+        "--concurrent-trials",
+        type=int,
+        help="trials run at once (default: as many as the CPUs or GPU shares allow; 1 makes "
+        "a search with --seed repeat itself exactly)",
+    )
+    fit.add_argument(
+        "--trial-timeout",
+        help="stop a trial running longer than this, e.g. 5m (default: a quarter of the "
+        "search, at least 1m)",
+    )
+    fit.add_argument(
+        "--gpus-per-trial",
+        type=float,
+        help="GPUs per trial; a fraction lets trials share one, e.g. 0.25 (default: from the "
+        "model size, when the cluster has GPUs)",
+    )
+    fit.add_argument(
+        "--address",
+        default=os.environ.get("RAY_ADDRESS") or None,
+        help="a running Ray cluster: auto, host:port or ray://host:port (default: $RAY_ADDRESS, "
+        "else a local Ray for this command)",
     )
     fit.add_argument("--quiet", action="store_true", help="print only the result")
 
@@ -126,15 +159,19 @@ def _load(args: argparse.Namespace):
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from automl.budget import Deadline, format_seconds, parse_budget
+    started = time.monotonic()  # the budget covers the whole command, loading included
+    from automl.budget import format_seconds, parse_budget, parse_duration
 
-    deadline = Deadline(parse_budget(args.budget))  # the budget covers the whole command
+    budget_s = parse_budget(args.budget) if args.budget else None
+    timeout_s = (
+        parse_duration(args.trial_timeout, "--trial-timeout") if args.trial_timeout else None
+    )
     from automl.pipeline import FitOptions, fit_dataset
     from automl.study import BEST_DIR, leaderboard
 
     dataset = _load(args)
     options = FitOptions(
-        budget_s=deadline.total,
+        budget_s=budget_s,
         task=args.task,
         families=_families(args.families),
         seed=args.seed,
@@ -144,8 +181,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         max_epochs=args.max_epochs,
         code_size=args.code_size,
         verbose=not args.quiet,
+        resume=args.resume,
+        max_trials=args.max_trials,
+        concurrent_trials=args.concurrent_trials,
+        trial_timeout_s=timeout_s,
+        gpus_per_trial=args.gpus_per_trial,
     )
-    result = fit_dataset(dataset, options, deadline)
+    result = fit_dataset(dataset, options, started)
     _print_leaderboard(leaderboard(result.study_dir))
     best_dir = result.study_dir / BEST_DIR
     best = result.members[0]
@@ -155,8 +197,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     print(
         f"\nbest: trial {best['trial']} ({best['family']}); exported {exported}, validation "
-        f"{result.task.metric} {result.validation_score:.4f}; {result.search['trials']} trials in "
-        f"{format_seconds(deadline.elapsed())} of {format_seconds(deadline.total)}"
+        f"{result.task.metric} {result.validation_score:.4f}; {result.search['trials']} trials; "
+        f"budget used {format_seconds(time.monotonic() - started)} of "
+        f"{format_seconds(result.budget_s)}"
     )
     test_score = result.predictor.config.get("test_score")
     if test_score is not None:

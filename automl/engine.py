@@ -38,12 +38,16 @@ os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+# Tune's own experiment state is never restored (a resume starts from study.db): write it
+# rarely instead of every few steps.
+os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "3600")
 
 METRIC = "best_score"  # best validation score so far (EpochStats); accuracy or R^2, maximised
 TRIAL_NUMBER_KEY = "trial_number"
+NODE_KEY = "node"  # the Ray node a trial ran on, reported with its first result
+OOM_RETRY_KEY = "oom_retry_batch_size"  # set when out-of-memory made a trial halve its batch
 GRACE_EPOCHS = 3
 REDUCTION_FACTOR = 3
-MAX_TRIALS_PER_GPU = 4
 TRIALS_DIR = "trials"
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
 EXTRA_PREFIX = "extra/"  # EpochStats.extra as Tune flattens it
@@ -51,6 +55,12 @@ INTERRUPT_MARGIN_S = 5.0  # Tune returns within ~2.5 s of its budget; earlier me
 ADDRESS_TIMEOUT_S = 5.0  # to reach a cluster's head before giving up
 PROGRESS_EVERY_S = 10.0  # a line at least this often while trials finish
 PROGRESS_MIN_GAP_S = 2.0  # and at most this often when the best score improves
+MIN_TRIAL_CAP_S = 60.0  # a trial's default time cap: a quarter of the search, at least this
+TRIAL_CAP_SHARE = 0.25
+# Default GPU share of a trial from the size of the largest default network: small networks
+# leave a GPU mostly idle, so several trials share one (Ray's fractions are logical: each
+# trial still has the whole memory, and an out-of-memory error is retried at half the batch).
+GPU_SHARE_BY_PARAMS = ((5_000_000, 0.25), (50_000_000, 0.5))
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,10 @@ class SearchSettings:
     patience: int = 8
     seed: int = 0
     cpus_per_trial: float = 1.0
+    gpus_per_trial: float | None = None  # None: from the model size, when the cluster has GPUs
+    concurrent_trials: int | None = None  # None: as many as the CPUs (or GPU shares) allow
+    trial_timeout_s: float | None = None  # None: a quarter of the search, at least a minute
+    max_trials: int | None = None  # trials to start in this run; None: until the deadline
     address: str | None = None  # None: a local Ray started (and stopped) for this search
 
 
@@ -125,12 +139,18 @@ def _make_searcher_class():
             self._trials_dir = trials_dir
             self._history: dict[str, list[dict[str, Any]]] = {}
             self._started: dict[str, float] = {}
+            self._timed_out: dict[str, str] = {}  # trial id -> why the time cap stopped it
+
+        def mark_timed_out(self, trial_id: str, reason: str) -> None:
+            """Called by the scheduler just before it stops a trial past its time cap."""
+            self._timed_out[trial_id] = reason
 
         def suggest(self, trial_id: str) -> dict | None:
             self._started[trial_id] = time.time()
             return super().suggest(trial_id)
 
         def on_trial_result(self, trial_id: str, result: dict) -> None:
+            self._note_trial_facts(trial_id, result)
             if METRIC not in result:
                 return  # a failure report: it carries a reason, not a score
             record = {k: result[k] for k in EPOCH_FIELDS if k in result}
@@ -143,10 +163,24 @@ def _make_searcher_class():
             self._history.setdefault(trial_id, []).append(record)
             super().on_trial_result(trial_id, result)
 
+        def _note_trial_facts(self, trial_id: str, result: dict) -> None:
+            """Where the trial ran and whether it was retried at a smaller batch (reported
+            with its first epoch, or with its failure)."""
+            ot_trial = self._ot_trials.get(trial_id)
+            if ot_trial is None:
+                return
+            for key in (NODE_KEY, OOM_RETRY_KEY):
+                if key in result and key not in ot_trial.user_attrs:
+                    ot_trial.set_user_attr(key, result[key])
+
         def on_trial_complete(
             self, trial_id: str, result: dict | None = None, error: bool = False
         ) -> None:
             self._close(trial_id, result or {}, error)
+
+        def closed(self) -> int:
+            """How many trials of this run have ended."""
+            return len(self._completed_trials)
 
         def close_unfinished(self, reason: str) -> None:
             """Trials cut by the time budget never hear on_trial_complete: close them now."""
@@ -176,7 +210,13 @@ def _make_searcher_class():
             if pretrain_s:
                 ot_trial.set_user_attr("pretrain_time_s", round(pretrain_s, 3))
             value, state = None, optuna.trial.TrialState.PRUNED
-            if "error" in result or error:
+            timed_out = self._timed_out.pop(trial_id, None)
+            if timed_out and not history:
+                state = optuna.trial.TrialState.FAIL
+                ot_trial.set_user_attr("fail_reason", timed_out)
+            elif timed_out:  # its epochs so far still rank it, like a trial ASHA stopped
+                ot_trial.set_user_attr("stop_reason", timed_out)
+            elif "error" in result or error:
                 state = optuna.trial.TrialState.FAIL
                 reason = result.get("error") or "the trial's worker process crashed"
                 ot_trial.set_user_attr("fail_reason", reason)
@@ -206,42 +246,83 @@ def run_trial(
 
     Families arrive with the trial rather than from the worker's registry, so families
     registered by the user's own code (a notebook, a script) run on workers and clusters too.
+    Out of memory on a GPU, the trial is retried once from scratch at half the batch size.
     """
+    import ray
     from ray import tune
 
     number = int(config[TRIAL_NUMBER_KEY])
     params = {k: v for k, v in config.items() if k != TRIAL_NUMBER_KEY}
     # Reused actors keep global state between trials: reset what training depends on.
     torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
-    torch.manual_seed(settings.seed + number)
     device = "cuda" if torch.cuda.is_available() and _ray_gpu_assigned() else "cpu"
+    facts: dict[str, Any] = {NODE_KEY: ray.get_runtime_context().get_node_id()[:12]}
     epoch = 0
 
     def report(stats: EpochStats) -> None:
         nonlocal epoch
         epoch = stats.epoch
-        tune.report(stats.as_dict())
+        tune.report({**stats.as_dict(), **facts})
 
-    try:
+    def train(training: TrainingConfig) -> None:
+        torch.manual_seed(settings.seed + number)
         model = families[params["family"]].build(params, task).to(device)
+        train_split, val_split = data.tensors(task)
+        train_model(
+            model,
+            task,
+            train_split,
+            val_split,
+            training,
+            on_epoch=report,
+            seed=settings.seed + number,
+        )
+
+    training = TrainingConfig(max_epochs=settings.max_epochs)
+    try:
         training = TrainingConfig.from_params(params, settings.max_epochs, settings.patience)
-        train, val = data.tensors(task)
-        train_model(model, task, train, val, training, on_epoch=report, seed=settings.seed + number)
+        try:
+            train(training)
+        except torch.OutOfMemoryError:
+            if epoch or training.batch_size < 2:
+                raise  # only a trial that has reported nothing restarts cleanly
+            _free_device_memory(device)
+            smaller = dataclasses.replace(training, batch_size=training.batch_size // 2)
+            facts[OOM_RETRY_KEY] = smaller.batch_size
+            train(smaller)
+    except torch.OutOfMemoryError:
+        tried = f"batch size {training.batch_size}" + (
+            f", then {facts[OOM_RETRY_KEY]}" if OOM_RETRY_KEY in facts else ""
+        )
+        tune.report({"error": f"out of memory at {tried}", "epoch": epoch, **facts})
     except TrialFailed as exc:
-        tune.report({"error": str(exc), "epoch": epoch})
+        tune.report({"error": str(exc), "epoch": epoch, **facts})
     except Exception as exc:  # noqa: BLE001 - any failure of one trial is recorded, never fatal
         where = traceback.extract_tb(exc.__traceback__)[-1]
         reason = f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
-        tune.report({"error": reason.splitlines()[0][:500], "epoch": epoch})
+        tune.report({"error": reason.splitlines()[0][:500], "epoch": epoch, **facts})
     finally:
-        if device == "cuda":
-            torch.cuda.empty_cache()
+        _free_device_memory(device)
+
+
+def _free_device_memory(device: str) -> None:
+    """Reused actors keep the CUDA cache of the previous trial: hand it back to the GPU."""
+    if device == "cuda":
+        import gc
+
+        gc.collect()
+        torch.cuda.empty_cache()
 
 
 def _ray_gpu_assigned() -> bool:
     import ray
 
     return bool(ray.get_gpu_ids())
+
+
+def default_points(task: TaskInfo) -> list[dict[str, Any]]:
+    """Each family's default configuration: the first trials of a new study."""
+    return [{"family": name, **get_family(name).defaults(task)} for name in task.families]
 
 
 def run_search(
@@ -251,18 +332,21 @@ def run_search(
     search_deadline: Deadline,
     settings: SearchSettings,
     progress: Any = None,
-) -> dict[str, float]:
-    """Search until `search_deadline`; every trial ends up recorded in study.db.
+    points: list[dict[str, Any]] | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Search until `search_deadline` (or `settings.max_trials`); every trial ends up
+    recorded in study.db.
 
-    Returns the search's own figures: wall seconds of Tune's run, the trial concurrency, and
-    whether it was interrupted (Ctrl-C) before its deadline.
+    `points` are configurations to try first (by default each family's defaults; a resumed
+    study passes the trials it re-runs instead). Returns the search's own figures: wall
+    seconds of Tune's run, the resolved resources, and whether it was interrupted (Ctrl-C).
     """
     import optuna
     import ray
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
 
-    run_id = f"{int(time.time())}"
+    run_id = run_id or f"{int(time.time())}"
     trials_dir = study_dir / TRIALS_DIR
     started_ray = not ray.is_initialized()
     if started_ray:
@@ -275,35 +359,44 @@ def run_search(
         # The space's first call pays one-off torch start-up (~1 s on `meta`); later ones ~5 ms.
         warnings.filterwarnings("ignore", message="Define-by-run function passed in the `space`")
         storage = open_storage(study_dir)
+        # A resumed study continues with a sampler seeded past the trials it has, so its
+        # sequence of proposals never replays the first run's.
+        try:
+            done = len(storage.get_all_trials(storage.get_study_id_from_name(study_dir.name)))
+        except KeyError:  # a new study: OptunaSearch creates it
+            done = 0
         sampler = optuna.samplers.TPESampler(
             multivariate=True,
             group=True,
             constant_liar=True,
-            seed=settings.seed,
+            seed=settings.seed + done,
             n_startup_trials=8,
         )
         searcher = _make_searcher_class()(
             SearchSpace(task, trials_dir, run_id),
             metric=METRIC,
             mode="max",
-            points_to_evaluate=[
-                {"family": name, **get_family(name).defaults(task)} for name in task.families
-            ],
+            points_to_evaluate=default_points(task) if points is None else points or None,
             sampler=sampler,
             study_name=study_dir.name,
             storage=storage,
             trials_dir=trials_dir,
         )
-        scheduler = ASHAScheduler(
+        resources = trial_resources(task, settings)
+        concurrency = settings.concurrent_trials or _fitting_trials(resources)
+        cap_s = settings.trial_timeout_s or max(
+            MIN_TRIAL_CAP_S, TRIAL_CAP_SHARE * search_deadline.remaining()
+        )
+        scheduler = _make_scheduler_class()(
             time_attr="training_iteration",
             metric=METRIC,
             mode="max",
             max_t=settings.max_epochs,
             grace_period=min(GRACE_EPOCHS, settings.max_epochs),
             reduction_factor=REDUCTION_FACTOR,
+            time_cap_s=cap_s,
+            searcher=searcher,
         )
-        resources = _trial_resources(settings)
-        concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // settings.cpus_per_trial))
         families = {name: get_family(name) for name in task.families}
         _ship_user_families(families)
         trainable = tune.with_resources(
@@ -312,29 +405,30 @@ def run_search(
             ),
             resources,
         )
-        callbacks = [progress] if progress is not None else []
+        callbacks = [_silent_trial_printer(), *([progress] if progress is not None else [])]
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
                 scheduler=scheduler,
-                num_samples=-1,
+                num_samples=settings.max_trials or -1,
                 max_concurrent_trials=concurrency,
                 reuse_actors=True,
-                time_budget_s=max(1.0, search_deadline.remaining()),
             ),
             run_config=tune.RunConfig(
-                name="tune",
+                name=f"tune-{run_id}",  # a new Tune experiment per run: a resume never restores
                 storage_path=str((study_dir / "ray").resolve()),
                 verbose=0,
                 callbacks=callbacks,
+                stop=_make_deadline_stopper(search_deadline),
                 failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
             ),
         )
         started = time.monotonic()
         tuner.fit()
         # Tune turns Ctrl-C into a graceful stop and returns early: the search was interrupted.
-        interrupted = search_deadline.remaining() > INTERRUPT_MARGIN_S
+        ran_all = settings.max_trials is not None and searcher.closed() >= settings.max_trials
+        interrupted = search_deadline.remaining() > INTERRUPT_MARGIN_S and not ran_all
         searcher.close_unfinished(
             "stopped when the search was interrupted"
             if interrupted
@@ -343,11 +437,76 @@ def run_search(
         return {
             "seconds": round(time.monotonic() - started, 3),
             "concurrency": concurrency,
+            "resources_per_trial": resources,
+            "trial_timeout_s": round(cap_s, 1),
             "interrupted": interrupted,
         }
     finally:
         if started_ray:
             ray.shutdown()
+
+
+def _silent_trial_printer():
+    """Tune adds a printer of trial results unless one is given, and it prints a line for a
+    trial stopped from outside whatever the verbosity: give it one that prints nothing."""
+    from ray.tune.progress_reporter import TrialProgressCallback
+
+    class SilentTrialPrinter(TrialProgressCallback):
+        def _print(self, msg: str) -> None:
+            pass
+
+    return SilentTrialPrinter()
+
+
+def _make_deadline_stopper(deadline: Deadline):
+    """Stops every running trial the moment the search's deadline passes. Tune's own
+    time_budget_s counts from its first step, seconds after the command's clock started."""
+    from ray.tune import Stopper
+
+    class DeadlineStopper(Stopper):
+        def __call__(self, trial_id: str, result: dict) -> bool:
+            return False
+
+        def stop_all(self) -> bool:
+            return deadline.expired()
+
+    return DeadlineStopper()
+
+
+def _make_scheduler_class():
+    """ASHA, plus a time cap per trial; built in a function because Tune is imported late."""
+    from ray.tune.experiment import Trial
+    from ray.tune.schedulers import ASHAScheduler
+
+    class CappedASHA(ASHAScheduler):
+        """ASHA early stopping, and a trial running longer than `time_cap_s` is stopped.
+
+        The cap is checked at every controller step (Tune asks the scheduler which trial to
+        run next about every 0.1 s), so a trial that hangs without reporting is stopped too;
+        its worker is replaced if it does not return.
+        """
+
+        def __init__(self, *args: Any, time_cap_s: float, searcher: Any, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self._cap_s = time_cap_s
+            self._searcher = searcher
+            self._running_since: dict[str, float] = {}
+
+        def choose_trial_to_run(self, tune_controller: Any) -> Any:
+            now = time.monotonic()
+            for trial in list(tune_controller.get_live_trials()):
+                if trial.status != Trial.RUNNING:
+                    continue
+                began = self._running_since.setdefault(trial.trial_id, now)
+                if now - began > self._cap_s:
+                    self._searcher.mark_timed_out(
+                        trial.trial_id,
+                        f"exceeded its time cap of {format_seconds(self._cap_s)} (--trial-timeout)",
+                    )
+                    tune_controller.stop_trial(trial)
+            return super().choose_trial_to_run(tune_controller)
+
+    return CappedASHA
 
 
 def _ship_user_families(families: dict[str, Family]) -> None:
@@ -404,13 +563,43 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _trial_resources(settings: SearchSettings) -> dict[str, float]:
+def trial_resources(task: TaskInfo, settings: SearchSettings) -> dict[str, float]:
+    """What one trial asks Ray for: its CPUs and, on a cluster with GPUs, a share of one."""
     import ray
 
     resources = {"cpu": settings.cpus_per_trial}
-    if ray.cluster_resources().get("GPU", 0) > 0:
-        resources["gpu"] = 1.0 / MAX_TRIALS_PER_GPU  # small trials share a GPU
+    gpus = settings.gpus_per_trial
+    if gpus is None and ray.cluster_resources().get("GPU", 0) > 0:
+        gpus = default_gpu_share(task)
+    if gpus:
+        resources["gpu"] = gpus
     return resources
+
+
+def default_gpu_share(task: TaskInfo) -> float:
+    """The GPU share of a trial, from the largest default network among the task's families
+    (counted on the `meta` device: nothing is allocated)."""
+    largest = 0
+    with torch.device("meta"):
+        for point in default_points(task):
+            try:
+                model = get_family(point["family"]).build(point, task)
+            except Exception:  # noqa: BLE001 - a family that cannot build is judged by its trials
+                continue
+            largest = max(largest, count_parameters(model))
+    for limit, share in GPU_SHARE_BY_PARAMS:
+        if largest <= limit:
+            return share
+    return 1.0
+
+
+def _fitting_trials(resources: dict[str, float]) -> int:
+    """How many trials of this size the cluster runs at once."""
+    import ray
+
+    total = ray.cluster_resources()
+    fits = [total.get(key.upper(), 0.0) / need for key, need in resources.items() if need > 0]
+    return max(1, int(min(fits)))
 
 
 def _write_json(path: Path, payload: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
 
-from automl.budget import Deadline, parse_budget
+from automl.budget import parse_budget, parse_duration
 from automl.errors import NotFittedError
 
 
@@ -26,6 +27,11 @@ class AutoDeep(BaseEstimator):
     codes of `code_size` units (searched when None): `transform` gives them and `score_samples`
     gives anomaly scores.
 
+    `budget` bounds the whole fit (None: 10 minutes). `resume=True` continues the named `study`
+    after a crash or a stop, spending what is left of its budget (or of `budget`, its new
+    total). `max_trials`, `concurrent_trials` (1: a seeded search repeats exactly),
+    `trial_timeout` and `gpus_per_trial` (a fraction shares a GPU) are as on the command line.
+
     >>> from sklearn.datasets import load_breast_cancer
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> est = AutoDeep(budget="2m", random_state=0).fit(X, y)     # doctest: +SKIP
@@ -34,7 +40,7 @@ class AutoDeep(BaseEstimator):
 
     def __init__(
         self,
-        budget: str | float = "10m",
+        budget: str | float | None = None,
         task: str = "auto",
         families: list[str] | None = None,
         random_state: int | None = None,
@@ -47,6 +53,11 @@ class AutoDeep(BaseEstimator):
         horizon: int | None = None,
         sample_rate: int | None = None,
         code_size: int | None = None,
+        max_trials: int | None = None,
+        concurrent_trials: int | None = None,
+        trial_timeout: str | float | None = None,
+        gpus_per_trial: float | None = None,
+        resume: bool = False,
     ) -> None:
         self.budget = budget
         self.task = task
@@ -61,15 +72,24 @@ class AutoDeep(BaseEstimator):
         self.horizon = horizon
         self.sample_rate = sample_rate
         self.code_size = code_size
+        self.max_trials = max_trials
+        self.concurrent_trials = concurrent_trials
+        self.trial_timeout = trial_timeout
+        self.gpus_per_trial = gpus_per_trial
+        self.resume = resume
 
     def fit(self, X: Any, y: Any = None) -> AutoDeep:
         from automl.data import from_memory
         from automl.pipeline import FitOptions, fit_dataset
 
-        deadline = Deadline(parse_budget(self.budget))
+        started = time.monotonic()
+        budget_s = parse_budget(self.budget) if self.budget is not None else None
+        timeout_s = None
+        if self.trial_timeout is not None:
+            timeout_s = parse_duration(self.trial_timeout, "trial_timeout")
         families = [self.families] if isinstance(self.families, str) else self.families
         options = FitOptions(
-            budget_s=deadline.total,
+            budget_s=budget_s,
             task=self.task,
             families=list(families) if families else None,
             seed=0 if self.random_state is None else int(self.random_state),
@@ -79,11 +99,16 @@ class AutoDeep(BaseEstimator):
             max_epochs=self.max_epochs,
             code_size=self.code_size,
             verbose=bool(self.verbose),
+            resume=bool(self.resume),
+            max_trials=self.max_trials,
+            concurrent_trials=self.concurrent_trials,
+            trial_timeout_s=timeout_s,
+            gpus_per_trial=self.gpus_per_trial,
         )
         dataset = from_memory(
             X, y, modality=self.modality, horizon=self.horizon, sample_rate=self.sample_rate
         )
-        result = fit_dataset(dataset, options, deadline)
+        result = fit_dataset(dataset, options, started)
         self.task_ = result.task
         self.model_ = result.predictor
         self.study_dir_ = result.study_dir

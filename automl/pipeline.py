@@ -7,8 +7,11 @@ the top trials to completion, averaging them and exporting) spends the reserve.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import hashlib
+import importlib.metadata
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -19,10 +22,12 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
+from automl import driver
 from automl.budget import Deadline, format_seconds
 from automl.bundle import library_versions, load, save_bundle
 from automl.data import Dataset
 from automl.engine import (
+    OOM_RETRY_KEY,
     SearchData,
     SearchSettings,
     check_address,
@@ -31,14 +36,20 @@ from automl.engine import (
     usable_cpus,
 )
 from automl.ensemble import Ensemble
-from automl.errors import ConfigError, DataError, SearchError
+from automl.errors import ConfigError, DataError, SearchError, TrialFailed
 from automl.families import get_family
 from automl.preprocessing import Preprocessing, forecast_window
 from automl.study import (
     BEST_DIR,
+    check_new_study,
+    close_interrupted_trials,
+    existing_study_dir,
+    interrupted,
     load_trials,
     new_study_dir,
     order_trials,
+    read_config,
+    seconds_spent,
     write_config,
 )
 from automl.task import TaskInfo, detect_task
@@ -67,7 +78,7 @@ REFIT_MAX_ROWS = 5_000
 
 @dataclass
 class FitOptions:
-    budget_s: float
+    budget_s: float | None = None  # the study's whole budget; None: 10 minutes, or as recorded
     task: str = "auto"
     families: list[str] | None = None
     seed: int = 0
@@ -77,6 +88,17 @@ class FitOptions:
     max_epochs: int = 30
     code_size: int | None = None
     verbose: bool = True
+    resume: bool = False  # continue the named study with what is left of its budget
+    max_trials: int | None = None  # trials in the whole study; None: as many as the budget allows
+    concurrent_trials: int | None = None
+    trial_timeout_s: float | None = None
+    gpus_per_trial: float | None = None
+
+
+# What a resumed study keeps from its first run, whatever the resuming command says: the
+# search must stay the same search.
+RECORDED_OPTIONS = ("task", "families", "seed", "max_epochs", "code_size")
+DEFAULT_BUDGET_S = 600.0
 
 
 @dataclass
@@ -85,6 +107,7 @@ class FitResult:
     task: TaskInfo
     predictor: Any  # automl.bundle.Predictor
     search: dict[str, Any]  # the engine's figures: seconds, concurrency, interrupted, trials
+    budget_s: float  # this command's budget (a resumed study's: what was left of it)
 
     @property
     def members(self) -> list[dict[str, Any]]:
@@ -218,38 +241,114 @@ def check_options(options: FitOptions) -> None:
     """Reject bad options before any work is done or any study directory is made."""
     if not 0 <= options.seed < 2**32:
         raise ConfigError(f"The seed must be an integer from 0 to 2**32-1; got {options.seed}.")
-    if not isinstance(options.max_epochs, int) or options.max_epochs < 1:
+    positive = {
+        "max_epochs (--max-epochs)": options.max_epochs,
+        "max_trials (--max-trials)": options.max_trials,
+        "concurrent_trials (--concurrent-trials)": options.concurrent_trials,
+    }
+    for name, value in positive.items():
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{name} must be a positive integer; got {value!r}.")
+    if options.trial_timeout_s is not None and options.trial_timeout_s <= 0:
         raise ConfigError(
-            f"max_epochs (--max-epochs) must be a positive integer; got {options.max_epochs!r}."
+            f"The trial timeout must be a positive duration; got {options.trial_timeout_s!r}."
+        )
+    gpus = options.gpus_per_trial
+    if gpus is not None and not (0 <= gpus <= 1 or float(gpus).is_integer()):
+        raise ConfigError(
+            f"--gpus-per-trial must be a fraction from 0 to 1 (e.g. 0.25: four trials share a "
+            f"GPU) or a whole number of GPUs; got {gpus!r}."
         )
     if options.address:
         check_address(options.address)
 
 
-def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> FitResult:
-    """Run the whole search on a loaded dataset; the best model ends up in <study>/best/."""
+def fit_dataset(dataset: Dataset, options: FitOptions, started: float | None = None) -> FitResult:
+    """Run the whole search on a loaded dataset; the best model ends up in <study>/best/.
+
+    `started` is when the command began (time.monotonic()): loading the data counts against
+    the budget. With `options.resume`, the named study continues: its interrupted trials are
+    re-run, and only what is left of its budget is spent.
+    """
+    started = time.monotonic() if started is None else started
     say = _printer(options.verbose)
     check_options(options)
-    study_dir = new_study_dir(Path(options.studies_dir), options.study, dataset.name)
-    task = detect_task(dataset, options.task, options.families, options.code_size)
-    for note in dataset.notes:
-        say(f"note: {note}")
-    say(f"task: {task.reason}")
+    studies_dir = Path(options.studies_dir)
+    with contextlib.ExitStack() as cleanup:
+        config: dict[str, Any] = {}
+        if options.resume:
+            study_dir = existing_study_dir(studies_dir, options.study)
+            driver.claim(study_dir)
+            cleanup.callback(driver.release, study_dir)
+            config = read_config(study_dir)
+            recorded = config.get("options", {})
+            options = dataclasses.replace(
+                options, **{k: recorded[k] for k in RECORDED_OPTIONS if k in recorded}
+            )
+        else:
+            check_new_study(studies_dir, options.study)
+        task = detect_task(dataset, options.task, options.families, options.code_size)
+        for note in dataset.notes:
+            say(f"note: {note}")
+        say(f"task: {task.reason}")
+        prepared = prepare_data(dataset, task, options.seed)
+        for note in prepared.notes:
+            say(f"note: {note}")
 
-    prepared = prepare_data(dataset, task, options.seed)
-    task, data = prepared.task, prepared.data
-    for note in prepared.notes:
-        say(f"note: {note}")
-    settings = SearchSettings(
-        max_epochs=options.max_epochs, seed=options.seed, address=options.address
-    )
-    config = {
+        if options.resume:
+            _check_same_data(config, prepared, study_dir)
+            total_s = options.budget_s or config["budget_s"]
+            spent_s = seconds_spent(study_dir, config)
+        else:
+            study_dir = new_study_dir(studies_dir, options.study, dataset.name)
+            driver.claim(study_dir)
+            cleanup.callback(driver.release, study_dir)
+            total_s = options.budget_s or DEFAULT_BUDGET_S
+            spent_s = 0.0
+            config = _new_config(study_dir, dataset, options, prepared)
+        deadline = Deadline(total_s - spent_s, start=started)
+        settings = SearchSettings(
+            max_epochs=options.max_epochs,
+            seed=options.seed,
+            address=options.address,
+            max_trials=options.max_trials,
+            concurrent_trials=options.concurrent_trials,
+            trial_timeout_s=options.trial_timeout_s,
+            gpus_per_trial=options.gpus_per_trial,
+        )
+        run = {
+            "run_id": f"{int(time.time())}-{os.getpid()}",
+            "started_at": time.time() - (time.monotonic() - started),
+            "budget_s": round(deadline.total, 3),
+            "resumed": options.resume,
+            "settings": dataclasses.asdict(settings),
+        }
+        config["budget_s"] = total_s
+        config.setdefault("runs", []).append(run)
+
+        def end_run() -> None:
+            run["ended_at"] = time.time()
+            config["budget_used_s"] = round(spent_s + deadline.elapsed(), 3)
+            write_config(study_dir, config)
+
+        cleanup.callback(end_run)  # runs before the release: last in, first out
+        return _search_and_finish(
+            study_dir, config, run, prepared, settings, deadline, dataset, options, spent_s
+        )
+
+
+def _new_config(
+    study_dir: Path, dataset: Dataset, options: FitOptions, prepared: PreparedData
+) -> dict[str, Any]:
+    """What config.json records of a new study: the resolved options, the task, the data's
+    description and fingerprint, and the library versions."""
+    data = prepared.data
+    return {
         "study_name": study_dir.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "budget_s": options.budget_s,
         "seed": options.seed,
-        "settings": dataclasses.asdict(settings),
-        "task": task.to_dict(),
+        "options": {k: getattr(options, k) for k in RECORDED_OPTIONS},
+        "task": prepared.task.to_dict(),
         "data": {
             "name": dataset.name,
             "evidence": dataset.evidence,
@@ -261,18 +360,70 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
             "target_name": dataset.target_name,
             "fingerprint": prepared.fingerprint,
         },
-        "versions": library_versions(),
+        "versions": {**library_versions(), "ray": importlib.metadata.version("ray")},
     }
+
+
+def _check_same_data(config: dict[str, Any], prepared: PreparedData, study_dir: Path) -> None:
+    recorded = config["data"]["fingerprint"]
+    if prepared.fingerprint != recorded:
+        raise DataError(
+            f"This data differs from the data the study '{study_dir.name}' searched "
+            f"(fingerprint {prepared.fingerprint}, recorded {recorded}); resume with the same "
+            "data, or leave --resume out to start a new study."
+        )
+
+
+def _search_and_finish(
+    study_dir: Path,
+    config: dict[str, Any],
+    run: dict[str, Any],
+    prepared: PreparedData,
+    settings: SearchSettings,
+    deadline: Deadline,
+    dataset: Dataset,
+    options: FitOptions,
+    spent_s: float,
+) -> FitResult:
+    say = _printer(options.verbose)
+    points = None
+    if options.resume:
+        points = close_interrupted_trials(study_dir)
+        kept = [t for t in load_trials(study_dir) if not interrupted(t)]
+        if settings.max_trials is not None:
+            settings = dataclasses.replace(settings, max_trials=settings.max_trials - len(kept))
+        say(
+            f"resuming: {len(kept)} trials kept, {len(points)} interrupted ones to re-run, "
+            f"{format_seconds(spent_s)} of the budget used before"
+        )
     write_config(study_dir, config)
     say(f"study: {study_dir} | budget {format_seconds(deadline.remaining())} left")
-    reserve = finish_reserve(options.budget_s)
+    reserve = finish_reserve(deadline.total)
     if deadline.sub(reserve).remaining() < MIN_SEARCH_S:
+        if options.resume:
+            raise SearchError(
+                f"The study '{study_dir.name}' has used {spent_s:.0f}s of its "
+                f"{config['budget_s']:.0f}s budget; pass a larger --budget (the study's total) "
+                "to continue it."
+            )
         raise SearchError(
             f"Loading and preparing the data took {deadline.elapsed():.0f}s of the "
-            f"{options.budget_s:.0f}s budget, leaving no time to search; give a longer --budget."
+            f"{deadline.total:.0f}s budget, leaving no time to search; give a longer --budget."
         )
-    progress = make_progress(deadline) if options.verbose else None
-    search = run_search(study_dir, task, data, deadline.sub(reserve), settings, progress=progress)
+    search: dict[str, Any] = {"seconds": 0.0, "interrupted": False}
+    if settings.max_trials is None or settings.max_trials > 0:
+        progress = make_progress(deadline) if options.verbose else None
+        search = run_search(
+            study_dir,
+            prepared.task,
+            prepared.data,
+            deadline.sub(reserve),
+            settings,
+            progress=progress,
+            points=points,
+            run_id=run["run_id"],
+        )
+    run["search"] = search
     if search["interrupted"]:
         say("search interrupted: finishing with the trials so far (Ctrl-C again to abort)")
     trials = load_trials(study_dir)
@@ -286,8 +437,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, deadline: Deadline) -> Fi
     )
     config["search"] = {**search, "trials": len(trials)}
     config["wall_time_s"] = round(deadline.elapsed(), 3)
-    write_config(study_dir, config)
-    return FitResult(study_dir, task, predictor, config["search"])
+    return FitResult(study_dir, prepared.task, predictor, config["search"], deadline.total)
 
 
 def ranked_trials(trials: list[Any]) -> list[Any]:
@@ -314,6 +464,16 @@ def ranked_trials(trials: list[Any]) -> list[Any]:
     )
 
 
+def trial_params(trial: Any) -> dict[str, Any]:
+    """A trial's parameters as it trained: with the smaller batch it fell back to after
+    running out of memory, if it did."""
+    params = dict(trial.params)
+    smaller = trial.user_attrs.get(OOM_RETRY_KEY)
+    if smaller:
+        params[f"{params['family']}.train_batch_size"] = smaller
+    return params
+
+
 def train_ensemble(
     ranked: list[Any],
     task: TaskInfo,
@@ -334,6 +494,7 @@ def train_ensemble(
     members: list[Any] = []
     records: list[dict[str, Any]] = []
     best_score = -float("inf")
+    failures: list[str] = []
     # Unlabelled data keeps one network: its codes (transform) come from one encoder.
     size = 1 if task.target_kind == "none" else ENSEMBLE_SIZE
     for trial in ranked[:ENSEMBLE_CANDIDATES]:
@@ -342,19 +503,23 @@ def train_ensemble(
         expected = FINISH_SAFETY * trial.user_attrs.get("train_time_s", 0.0)
         if members and deadline.remaining() < expected:
             continue
-        params = dict(trial.params)
+        params = trial_params(trial)
         torch.manual_seed(settings.seed + trial.number)
-        model = get_family(params["family"]).build(params, task).to(device)
-        result = train_model(
-            model,
-            task,
-            train,
-            val,
-            TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
-            deadline=deadline,
-            seed=settings.seed + trial.number,
-            min_epochs=0 if members else 1,
-        )
+        try:
+            model = get_family(params["family"]).build(params, task).to(device)
+            result = train_model(
+                model,
+                task,
+                train,
+                val,
+                TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
+                deadline=deadline,
+                seed=settings.seed + trial.number,
+                min_epochs=0 if members else 1,
+            )
+        except (TrialFailed, RuntimeError) as exc:  # out of memory, a divergence: the next one
+            failures.append(f"trial {trial.number}: {str(exc).splitlines()[0]}")
+            continue
         candidate = Ensemble([*members, model.cpu()], task.is_classification)
         score = score_outputs(task, predict_outputs(candidate, val[0]), val[1])
         if members and score < best_score:
@@ -372,6 +537,12 @@ def train_ensemble(
                 "stop_reason": result.stop_reason,
                 "train_time_s": result.train_seconds,
             }
+        )
+    if not members:
+        raise SearchError(
+            "None of the top trials could be trained again for the final model ("
+            + "; ".join(failures)
+            + "). Check the data, or try other --families."
         )
     if len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS:
         members = refit_on_all_rows(members, records, task, train, val, settings, deadline)

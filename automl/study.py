@@ -7,6 +7,7 @@ Optuna and pandas only, so the dashboard can use it without torch or ray.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -44,33 +45,113 @@ def safe_study_name(text: str) -> str:
     return name or "study"
 
 
-def new_study_dir(studies_dir: Path, requested: str | None, default_base: str) -> Path:
-    """The directory for a new study.
+def check_study_name(requested: str) -> str:
+    name = safe_study_name(requested)
+    if name != requested:
+        raise ConfigError(
+            f"Study names may use letters, digits, '.', '_' and '-'; got '{requested}'. "
+            f"Try '{name}'."
+        )
+    return name
 
-    A requested name must be free (resuming arrives with the hardened engine); without one, the
-    data's name is used, with -2, -3, ... appended until it is free.
+
+def check_new_study(studies_dir: Path, requested: str | None) -> None:
+    """Fail before any work when a requested study name is taken."""
+    if requested is not None and (studies_dir / check_study_name(requested)).exists():
+        raise ConfigError(
+            f"The study '{requested}' already exists in {studies_dir}; continue it with "
+            "--resume, choose another --study name, or delete that folder."
+        )
+
+
+def new_study_dir(studies_dir: Path, requested: str | None, default_base: str) -> Path:
+    """Create the directory of a new study and return it.
+
+    A requested name must be free; without one, the data's name is used, with -2, -3, ...
+    appended until it is free. Creation is atomic (mkdir), so two searches started at once
+    into the same studies dir never share a study.
     """
     studies_dir.mkdir(parents=True, exist_ok=True)
     if requested is not None:
-        name = safe_study_name(requested)
-        if name != requested:
-            raise ConfigError(
-                f"Study names may use letters, digits, '.', '_' and '-'; got '{requested}'. "
-                f"Try '{name}'."
-            )
-        path = studies_dir / name
-        if path.exists():
-            raise ConfigError(
-                f"The study '{name}' already exists in {studies_dir}; choose another --study name "
-                "or delete that folder."
-            )
+        path = studies_dir / check_study_name(requested)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            check_new_study(studies_dir, requested)  # raises: the name was taken meanwhile
         return path
     base = safe_study_name(default_base)
-    path, n = studies_dir / base, 1
-    while path.exists():
-        n += 1
-        path = studies_dir / f"{base}-{n}"
+    for n in itertools.count(1):
+        path = studies_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def existing_study_dir(studies_dir: Path, requested: str | None) -> Path:
+    """The directory of a study to resume; it must hold a started search."""
+    if requested is None:
+        raise ConfigError("--resume needs the --study name of the search to continue.")
+    path = studies_dir / check_study_name(requested)
+    if not (path / CONFIG_FILE).is_file():
+        known = ", ".join(list_study_names(studies_dir)[:10]) or "none"
+        raise ConfigError(
+            f"There is no study '{requested}' in {studies_dir}/ to resume (known: {known}); "
+            "leave --resume out to start it."
+        )
     return path
+
+
+INTERRUPTED = "interrupted"  # how the reasons of trials a killed search left behind start
+_RERUN = "interrupted: the search process stopped while this trial ran; re-run on --resume"
+_DISCARDED = "interrupted before its parameters were chosen; discarded on --resume"
+
+
+def close_interrupted_trials(study_dir: Path) -> list[dict[str, Any]]:
+    """Mark the trials a killed search left RUNNING as failed, saying so, and return the
+    parameters of those to run again (a trial killed before it had them all is discarded)."""
+    import optuna
+
+    storage = open_storage(study_dir)
+    study_id = storage.get_study_id_from_name(read_config(study_dir)["study_name"])
+    rerun = []
+    for trial in storage.get_all_trials(study_id, states=(optuna.trial.TrialState.RUNNING,)):
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        # the space function sets run_id after the last parameter: without it, the kill came
+        # while the parameters were being chosen, and they are incomplete
+        chosen = "run_id" in trial.user_attrs
+        storage.set_trial_user_attr(trial_id, "fail_reason", _RERUN if chosen else _DISCARDED)
+        storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+        if chosen:
+            rerun.append(dict(trial.params))
+    return rerun
+
+
+def interrupted(trial: Any) -> bool:
+    """Whether a trial was closed on --resume because a killed search left it running."""
+    return str(trial.user_attrs.get("fail_reason", "")).startswith(INTERRUPTED)
+
+
+def seconds_spent(study_dir: Path, config: dict[str, Any]) -> float:
+    """Budget used by the study's earlier runs. A run that was killed has no end recorded:
+    its last trial event (a start or an end) stands for it."""
+    spent = 0.0
+    runs = config.get("runs", [])
+    unfinished = {run["run_id"] for run in runs if run.get("ended_at") is None}
+    last_event: dict[str, float] = {}
+    if unfinished:
+        for trial in load_trials(study_dir):
+            run_id = trial.user_attrs.get("run_id")
+            if run_id in unfinished:
+                moments = [m for m in (trial.datetime_start, trial.datetime_complete) if m]
+                for moment in moments:
+                    last_event[run_id] = max(last_event.get(run_id, 0.0), moment.timestamp())
+    for run in runs:
+        ended = run.get("ended_at") or last_event.get(run["run_id"], run["started_at"])
+        spent += max(0.0, ended - run["started_at"])
+    return spent
 
 
 def resolve_study_dir(name_or_dir: str | Path, studies_dir: Path | None = None) -> Path:
@@ -99,8 +180,11 @@ def read_config(study_dir: Path) -> dict[str, Any]:
 
 
 def write_config(study_dir: Path, config: dict[str, Any]) -> None:
+    """Write config.json atomically: a reader (the dashboard) never sees half a file."""
     study_dir.mkdir(parents=True, exist_ok=True)
-    (study_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=str))
+    tmp = study_dir / f".{CONFIG_FILE}.tmp"
+    tmp.write_text(json.dumps(config, indent=2, default=str))
+    tmp.replace(study_dir / CONFIG_FILE)
 
 
 def storage_url(study_dir: Path) -> str:
@@ -196,13 +280,21 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
                 "n_params": attrs.get("n_params"),
                 "epochs": attrs.get("epochs_completed", 0),
                 "wall_time_s": attrs.get("wall_time_s"),
-                "reason": attrs.get("fail_reason") or attrs.get("stop_reason") or "",
+                "reason": _reason(attrs),
                 "params": json.dumps(params, default=str),
             }
         )
     frame = pd.DataFrame(rows, columns=[c for c in LEADERBOARD_COLUMNS if c != "rank"])
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
+
+
+def _reason(attrs: dict[str, Any]) -> str:
+    """Why a trial failed or stopped early, and whether it fell back to a smaller batch."""
+    reasons = [attrs.get("fail_reason") or attrs.get("stop_reason") or ""]
+    if attrs.get("oom_retry_batch_size"):
+        reasons.append(f"out of memory: retried at batch size {attrs['oom_retry_batch_size']}")
+    return "; ".join(r for r in reasons if r)
 
 
 def _last_intermediate(trial: Any) -> float | None:
