@@ -45,6 +45,7 @@ os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "3600")
 METRIC = "best_score"  # best validation score so far (EpochStats); accuracy or R^2, maximised
 TRIAL_NUMBER_KEY = "trial_number"
 NODE_KEY = "node"  # the Ray node a trial ran on, reported with its first result
+DEVICE_KEY = "device"  # and the torch device: cpu or cuda
 OOM_RETRY_KEY = "oom_retry_batch_size"  # set when out-of-memory made a trial halve its batch
 GRACE_EPOCHS = 3
 REDUCTION_FACTOR = 3
@@ -169,7 +170,7 @@ def _make_searcher_class():
             ot_trial = self._ot_trials.get(trial_id)
             if ot_trial is None:
                 return
-            for key in (NODE_KEY, OOM_RETRY_KEY):
+            for key in (NODE_KEY, DEVICE_KEY, OOM_RETRY_KEY):
                 if key in result and key not in ot_trial.user_attrs:
                     ot_trial.set_user_attr(key, result[key])
 
@@ -256,7 +257,10 @@ def run_trial(
     # Reused actors keep global state between trials: reset what training depends on.
     torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
     device = "cuda" if torch.cuda.is_available() and _ray_gpu_assigned() else "cpu"
-    facts: dict[str, Any] = {NODE_KEY: ray.get_runtime_context().get_node_id()[:12]}
+    facts: dict[str, Any] = {
+        NODE_KEY: ray.get_runtime_context().get_node_id()[:12],
+        DEVICE_KEY: device,
+    }
     epoch = 0
 
     def report(stats: EpochStats) -> None:

@@ -129,3 +129,18 @@ def test_when_every_trial_fails_the_fit_fails_with_the_first_reason(ray_local, s
     ):
         est.fit(X, y)
     assert list(studies_dir.glob("*/config.json")) and not list(studies_dir.glob("*/driver.json"))
+
+
+def test_the_default_gpu_share_follows_the_size_of_the_largest_default_network():
+    from automl.data import from_memory
+    from automl.engine import default_gpu_share
+    from automl.pipeline import prepare_data
+    from automl.task import detect_task
+
+    def share(shape):
+        rng = np.random.default_rng(0)
+        dataset = from_memory(rng.random(shape, dtype=np.float32), np.arange(shape[0]) % 2)
+        return default_gpu_share(prepare_data(dataset, detect_task(dataset), 0).task)
+
+    assert share((40, 8, 8)) == 0.25  # small networks: four trials share a GPU
+    assert share((40, 224, 224, 3)) == 0.5  # a DBN over 150 528 inputs: two
