@@ -577,16 +577,20 @@ def refit_on_all_rows(
         params = record["params"]
         torch.manual_seed(settings.seed + record["trial"])
         fresh = get_family(params["family"]).build(params, task).to(device)
-        result = train_model(
-            fresh,
-            task,
-            everything,
-            val,
-            TrainingConfig.from_params(params, epochs, patience=epochs + 1),
-            deadline=deadline,
-            seed=settings.seed + record["trial"],
-            keep_best=False,
-        )
+        try:
+            result = train_model(
+                fresh,
+                task,
+                everything,
+                val,
+                TrainingConfig.from_params(params, epochs, patience=epochs + 1),
+                deadline=deadline,
+                seed=settings.seed + record["trial"],
+                keep_best=False,
+            )
+        except (TrialFailed, RuntimeError):  # e.g. diverged on the larger data: keep the first
+            refit.append(model)
+            continue
         if result.stop_reason == "deadline":
             refit.append(model)
             continue

@@ -101,12 +101,21 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(table, tmp_p
     assert (model.predict(frame.drop(columns="target")) == frame["target"]).mean() > 0.85
 
 
-def test_ctrl_c_stops_the_search_cleanly_and_keeps_everything(table, tmp_path):
+def test_one_driver_per_study_and_ctrl_c_stops_cleanly_keeping_everything(table, tmp_path):
     studies = tmp_path / "studies"
     study_dir = studies / "stopped"
     search = start_fit(table, studies, "--study", "stopped", "--budget", "3m")
     try:
         wait_for_trials(study_dir, lambda ts: len(_finished(ts)) >= 3, search)
+        # while it runs, nobody else may search the same study
+        assert_one_line_error(
+            run_cli("fit", table, "--studies-dir", studies, "--study", "stopped", "--resume"),
+            "is being searched by process",
+        )
+        assert_one_line_error(
+            run_cli("fit", table, "--studies-dir", studies, "--study", "stopped"),
+            "continue it with --resume",
+        )
         search.send_signal(signal.SIGINT)  # what Ctrl-C sends
         log = finish(search, timeout=90)
     finally:
@@ -119,30 +128,16 @@ def test_ctrl_c_stops_the_search_cleanly_and_keeps_everything(table, tmp_path):
     config = json.loads((study_dir / "config.json").read_text())
     assert config["runs"][0]["ended_at"] - config["runs"][0]["started_at"] < 120
     assert not (study_dir / "driver.json").exists()
-
-
-def test_one_driver_per_study_and_resume_checks_its_inputs(table, tmp_path):
-    studies = tmp_path / "studies"
-    search = start_fit(table, studies, "--study", "busy", "--budget", "2m")
-    try:
-        wait_for_trials(studies / "busy", lambda ts: len(ts) >= 1, search)
-        assert_one_line_error(
-            run_cli("fit", table, "--studies-dir", studies, "--study", "busy", "--resume"),
-            "is being searched by process",
-        )
-        assert_one_line_error(
-            run_cli("fit", table, "--studies-dir", studies, "--study", "busy"),
-            "continue it with --resume",
-        )
-    finally:
-        stop_group(search)
-    assert_one_line_error(
-        run_cli("fit", table, "--studies-dir", studies, "--study", "nothing", "--resume"),
-        "no study 'nothing'",
-    )
+    # a resume checks that the data is the one the study searched
     other = tmp_path / "other.csv"
     pd.read_csv(table).head(300).to_csv(other, index=False)
     assert_one_line_error(
-        run_cli("fit", other, "--studies-dir", studies, "--study", "busy", "--resume", "--quiet"),
+        run_cli(
+            "fit", other, "--studies-dir", studies, "--study", "stopped", "--resume", "--quiet"
+        ),
         "differs from the data",
+    )
+    assert_one_line_error(
+        run_cli("fit", table, "--studies-dir", studies, "--study", "nothing", "--resume"),
+        "no study 'nothing'",
     )
