@@ -7,6 +7,7 @@ Optuna and pandas only, so the dashboard can use it without torch or ray.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -219,15 +220,37 @@ def open_storage(study_dir: Path) -> Any:
     return storage
 
 
+def _schema_ready(db: Path) -> bool:
+    """Whether the search has finished creating the study database's tables.
+
+    Opening an Optuna storage on a database without them creates them: a reader arriving in
+    the moment the search does the same would race it (both insert the schema version, one
+    fails). So a reader looks first, read-only, and opens the storage only once they exist.
+    """
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+            return (
+                connection.execute("SELECT version_num FROM alembic_version").fetchone() is not None
+            )
+    except sqlite3.Error:
+        return False
+
+
 def load_trials(study_dir: Path) -> list[Any]:
-    """All Optuna trials of the study (FrozenTrial), read-only."""
+    """All Optuna trials of the study (FrozenTrial), read-only; none while the search is still
+    creating the study."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if not (study_dir / STUDY_DB).is_file():
+    if not _schema_ready(study_dir / STUDY_DB):
         return []
     name = read_config(study_dir)["study_name"]
-    study = optuna.load_study(study_name=name, storage=storage_url(study_dir))
+    try:
+        study = optuna.load_study(study_name=name, storage=storage_url(study_dir))
+    except KeyError:  # the tables exist, the study's row not yet
+        return []
     return study.get_trials(deepcopy=False)
 
 

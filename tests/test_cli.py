@@ -98,6 +98,8 @@ def test_fit_then_predict_round_trip_within_the_budget(
         "pets",
         "--max-epochs",
         "5",
+        "--max-trials",
+        "8",
     )
     wall = time.monotonic() - started
     assert fit.returncode == 0, fit.stderr[-3000:]
@@ -188,51 +190,3 @@ def test_regression_table_from_csv_round_trip(tmp_path: Path):
         (frame["target"] - frame["target"].mean()) ** 2
     )
     assert r2 > 0.3
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_the_search_and_keeps_what_was_found(tmp_path: Path, digits_folder: Path):
-    import select
-    import signal
-
-    studies = tmp_path / "studies"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "automl",
-            "fit",
-            str(digits_folder),
-            "--budget",
-            "2m",
-            "--studies-dir",
-            str(studies),
-            "--max-epochs",
-            "5",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    seen = []
-    give_up = time.monotonic() + 90
-    while time.monotonic() < give_up:  # wait until some trials have finished
-        ready, _, _ = select.select([process.stderr], [], [], 1.0)
-        line = process.stderr.readline() if ready else ""
-        seen.append(line)
-        if line.startswith("trials ") and not line.startswith("trials 0 "):
-            break
-    else:
-        process.kill()
-        pytest.fail("no finished trial within 90 s:\n" + "".join(seen))
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=90)
-    assert process.returncode == 0, "".join(seen) + err
-    assert "search interrupted" in err
-    assert "model: " in out and (studies / "digits" / "best" / "model.safetensors").is_file()
-    from automl.study import leaderboard
-
-    board = leaderboard(studies / "digits")
-    assert (board["status"] == "complete").any()
-    assert not (board["status"] == "running").any()

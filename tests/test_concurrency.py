@@ -21,7 +21,7 @@ def test_two_searches_and_a_reader_share_one_studies_dir(tmp_path):
     data = tmp_path / "cancer.csv"
     load_breast_cancer(as_frame=True).frame.to_csv(data, index=False)
     studies = tmp_path / "studies"
-    args = ("--budget", "2m", "--max-trials", "6", "--max-epochs", "4", "--concurrent-trials", "1")
+    args = ("--budget", "2m", "--max-trials", "4", "--max-epochs", "3", "--families", "mlp")
     # no --study: both ask for the data's name at once, and one must become cancer-2
     searches = [start_fit(data, studies, *args) for _ in range(2)]
     reads, errors, seen_rows = 0, [], 0
@@ -32,17 +32,16 @@ def test_two_searches_and_a_reader_share_one_studies_dir(tmp_path):
                     seen_rows = max(seen_rows, len(leaderboard(studies / name)))
                     reads += 1
                 except Exception as exc:  # noqa: BLE001 - counted, then reported below
-                    if "Record does not exist" not in str(exc):  # the study's first moments
-                        errors.append(repr(exc))
-            time.sleep(0.2)
+                    errors.append(repr(exc))
+            time.sleep(1.0)  # a dashboard refreshes every few seconds
     finally:
         logs = [finish(s) for s in searches]
     assert [s.returncode for s in searches] == [0, 0], logs
-    assert not errors and reads > 10 and seen_rows >= 1
+    assert not errors and reads > 5 and seen_rows >= 1
     assert list_study_names(studies) == ["cancer", "cancer-2"]
     for name in ("cancer", "cancer-2"):
         board = leaderboard(studies / name)
-        assert len(board) == 6 and set(board["status"]) <= {"complete", "stopped early"}
+        assert len(board) == 4 and set(board["status"]) <= {"complete", "stopped early"}
         assert automl.load(studies / name / "best").config["members"]
 
 
@@ -55,7 +54,7 @@ def test_a_seeded_sequential_search_repeats_its_trials(ray_local, studies_dir):
             studies_dir=studies_dir,
             study=name,
             random_state=7,
-            max_trials=6,
+            max_trials=5,
             concurrent_trials=1,
             max_epochs=3,
             verbose=False,
@@ -63,7 +62,7 @@ def test_a_seeded_sequential_search_repeats_its_trials(ray_local, studies_dir):
         board = est.leaderboard().sort_values("trial")
         runs.append(board[["trial", "family", "params", "status", "score"]])
     first, second = runs
-    assert len(first) == 6
+    assert len(first) == 5
     assert first.to_dict("records") == second.to_dict("records")
     config = json.loads((studies_dir / "first" / "config.json").read_text())
     assert config["seed"] == 7 and config["options"]["seed"] == 7
@@ -73,6 +72,6 @@ def test_a_seeded_sequential_search_repeats_its_trials(ray_local, studies_dir):
     )
     assert {"torch", "ray", "optuna", "automl"} <= set(config["versions"])
     settings = config["runs"][0]["settings"]
-    assert settings["concurrent_trials"] == 1 and settings["max_trials"] == 6
+    assert settings["concurrent_trials"] == 1 and settings["max_trials"] == 5
     resolved = config["runs"][0]["search"]
     assert resolved["concurrency"] == 1 and resolved["resources_per_trial"] == {"cpu": 1.0}

@@ -21,7 +21,14 @@ def digits_search(ray_local, tmp_path_factory, digits_images):
     """One short search on 600 digits images, shared by the checks below."""
     images, labels = digits_images
     studies = tmp_path_factory.mktemp("studies")
-    est = AutoDeep(budget="45s", studies_dir=studies, study="digits", random_state=0, max_epochs=8)
+    est = AutoDeep(
+        budget="45s",
+        studies_dir=studies,
+        study="digits",
+        random_state=0,
+        max_epochs=8,
+        max_trials=10,
+    )
     est.fit(images[:600], labels[:600])
     return est, images[600:800], labels[600:800]
 
