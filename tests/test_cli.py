@@ -176,7 +176,18 @@ def test_regression_table_from_csv_round_trip(tmp_path: Path):
     table = tmp_path / "diabetes.csv"
     frame.to_csv(table, index=False)
     studies = tmp_path / "studies"
-    fit = run_cli("fit", table, "--budget", "30s", "--studies-dir", studies, "--max-epochs", "10")
+    fit = run_cli(
+        "fit",
+        table,
+        "--budget",
+        "30s",
+        "--studies-dir",
+        studies,
+        "--max-epochs",
+        "10",
+        "--max-trials",
+        "12",
+    )
     assert fit.returncode == 0, fit.stderr[-3000:]
     assert "target column 'target' chosen by its name" in fit.stderr
     assert "-> regression -> mlp" in fit.stderr

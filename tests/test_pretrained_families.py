@@ -340,6 +340,7 @@ def test_dbn_search_records_pretraining_as_its_own_phase(
         families=["dbn"],
         studies_dir=studies_dir,
         max_epochs=4,
+        max_trials=6,
         random_state=0,
         verbose=False,
     ).fit(frame, y)
