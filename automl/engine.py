@@ -28,7 +28,13 @@ from automl.budget import Deadline, format_seconds
 from automl.errors import ConfigError, TrialFailed
 from automl.families import Family, get_family
 from automl.layers import count_parameters, layer_summary
-from automl.study import open_storage
+from automl.study import (
+    DEVICE_ATTR,
+    NODE_ATTR,
+    OOM_RETRY_ATTR,
+    RUN_ID_ATTR,
+    open_storage,
+)
 from automl.task import TaskInfo
 from automl.trainer import EpochStats, TrainingConfig, to_tensors, train_model
 
@@ -44,9 +50,6 @@ os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "3600")
 
 METRIC = "best_score"  # best validation score so far (EpochStats); accuracy or R^2, maximised
 TRIAL_NUMBER_KEY = "trial_number"
-NODE_KEY = "node"  # the Ray node a trial ran on, reported with its first result
-DEVICE_KEY = "device"  # and the torch device: cpu or cuda
-OOM_RETRY_KEY = "oom_retry_batch_size"  # set when out-of-memory made a trial halve its batch
 GRACE_EPOCHS = 3
 REDUCTION_FACTOR = 3
 TRIALS_DIR = "trials"
@@ -111,7 +114,7 @@ class SearchSpace:
         family = get_family(family_name)
         params = {"family": family_name, **family.suggest(trial, self.task)}
         trial.set_user_attr("family", family_name)
-        trial.set_user_attr("run_id", self.run_id)
+        trial.set_user_attr(RUN_ID_ATTR, self.run_id)
         summary: dict[str, Any] = {"number": trial.number, "family": family_name, "params": params}
         try:
             with torch.device("meta"):
@@ -141,6 +144,7 @@ def _make_searcher_class():
             self._history: dict[str, list[dict[str, Any]]] = {}
             self._started: dict[str, float] = {}
             self._timed_out: dict[str, str] = {}  # trial id -> why the time cap stopped it
+            self._noted: set[str] = set()  # trials whose node and device are recorded
 
         def mark_timed_out(self, trial_id: str, reason: str) -> None:
             """Called by the scheduler just before it stops a trial past its time cap."""
@@ -165,13 +169,14 @@ def _make_searcher_class():
             super().on_trial_result(trial_id, result)
 
         def _note_trial_facts(self, trial_id: str, result: dict) -> None:
-            """Where the trial ran and whether it was retried at a smaller batch (reported
-            with its first epoch, or with its failure)."""
+            """Where the trial ran and whether it was retried at a smaller batch: every
+            result carries them, the first one is recorded (a retry comes before any)."""
             ot_trial = self._ot_trials.get(trial_id)
-            if ot_trial is None:
+            if ot_trial is None or trial_id in self._noted:
                 return
-            for key in (NODE_KEY, DEVICE_KEY, OOM_RETRY_KEY):
-                if key in result and key not in ot_trial.user_attrs:
+            self._noted.add(trial_id)
+            for key in (NODE_ATTR, DEVICE_ATTR, OOM_RETRY_ATTR):
+                if key in result:
                     ot_trial.set_user_attr(key, result[key])
 
         def on_trial_complete(
@@ -200,6 +205,7 @@ def _make_searcher_class():
                 self.on_trial_result(trial_id, result)
             ot_trial = self._ot_trials[trial_id]
             history = self._history.pop(trial_id, [])
+            self._noted.discard(trial_id)
             started = self._started.pop(trial_id, time.time())
             ot_trial.set_user_attr("epochs_completed", len(history))
             ot_trial.set_user_attr("wall_time_s", round(time.time() - started, 3))
@@ -258,8 +264,8 @@ def run_trial(
     torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
     device = "cuda" if torch.cuda.is_available() and _ray_gpu_assigned() else "cpu"
     facts: dict[str, Any] = {
-        NODE_KEY: ray.get_runtime_context().get_node_id()[:12],
-        DEVICE_KEY: device,
+        NODE_ATTR: ray.get_runtime_context().get_node_id()[:12],
+        DEVICE_ATTR: device,
     }
     epoch = 0
 
@@ -292,11 +298,11 @@ def run_trial(
                 raise  # only a trial that has reported nothing restarts cleanly
             _free_device_memory(device)
             smaller = dataclasses.replace(training, batch_size=training.batch_size // 2)
-            facts[OOM_RETRY_KEY] = smaller.batch_size
+            facts[OOM_RETRY_ATTR] = smaller.batch_size
             train(smaller)
     except torch.OutOfMemoryError:
         tried = f"batch size {training.batch_size}" + (
-            f", then {facts[OOM_RETRY_KEY]}" if OOM_RETRY_KEY in facts else ""
+            f", then {facts[OOM_RETRY_ATTR]}" if OOM_RETRY_ATTR in facts else ""
         )
         tune.report({"error": f"out of memory at {tried}", "epoch": epoch, **facts})
     except TrialFailed as exc:

@@ -27,7 +27,6 @@ from automl.budget import Deadline, format_seconds
 from automl.bundle import library_versions, load, save_bundle
 from automl.data import Dataset
 from automl.engine import (
-    OOM_RETRY_KEY,
     SearchData,
     SearchSettings,
     check_address,
@@ -41,6 +40,7 @@ from automl.families import get_family
 from automl.preprocessing import Preprocessing, forecast_window
 from automl.study import (
     BEST_DIR,
+    OOM_RETRY_ATTR,
     check_new_study,
     close_interrupted_trials,
     existing_study_dir,
@@ -468,7 +468,7 @@ def trial_params(trial: Any) -> dict[str, Any]:
     """A trial's parameters as it trained: with the smaller batch it fell back to after
     running out of memory, if it did."""
     params = dict(trial.params)
-    smaller = trial.user_attrs.get(OOM_RETRY_KEY)
+    smaller = trial.user_attrs.get(OOM_RETRY_ATTR)
     if smaller:
         params[f"{params['family']}.train_batch_size"] = smaller
     return params

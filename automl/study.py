@@ -25,6 +25,13 @@ CONFIG_FILE = "config.json"
 BEST_DIR = "best"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
+# User attributes a trial's writer (automl.engine) and its readers (here, the pipeline, the
+# dashboard) share by name.
+RUN_ID_ATTR = "run_id"  # set by the space function after the last parameter
+NODE_ATTR = "node"  # the Ray node a trial ran on
+DEVICE_ATTR = "device"  # the torch device it trained on: cpu or cuda
+OOM_RETRY_ATTR = "oom_retry_batch_size"  # the batch it fell back to after running out of memory
+
 LEADERBOARD_COLUMNS = [
     "rank",
     "trial",
@@ -122,7 +129,7 @@ def close_interrupted_trials(study_dir: Path) -> list[dict[str, Any]]:
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
         # the space function sets run_id after the last parameter: without it, the kill came
         # while the parameters were being chosen, and they are incomplete
-        chosen = "run_id" in trial.user_attrs
+        chosen = RUN_ID_ATTR in trial.user_attrs
         storage.set_trial_user_attr(trial_id, "fail_reason", _RERUN if chosen else _DISCARDED)
         storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
         if chosen:
@@ -144,7 +151,7 @@ def seconds_spent(study_dir: Path, config: dict[str, Any]) -> float:
     last_event: dict[str, float] = {}
     if unfinished:
         for trial in load_trials(study_dir):
-            run_id = trial.user_attrs.get("run_id")
+            run_id = trial.user_attrs.get(RUN_ID_ATTR)
             if run_id in unfinished:
                 moments = [m for m in (trial.datetime_start, trial.datetime_complete) if m]
                 for moment in moments:
@@ -315,8 +322,8 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
 def _reason(attrs: dict[str, Any]) -> str:
     """Why a trial failed or stopped early, and whether it fell back to a smaller batch."""
     reasons = [attrs.get("fail_reason") or attrs.get("stop_reason") or ""]
-    if attrs.get("oom_retry_batch_size"):
-        reasons.append(f"out of memory: retried at batch size {attrs['oom_retry_batch_size']}")
+    if attrs.get(OOM_RETRY_ATTR):
+        reasons.append(f"out of memory: retried at batch size {attrs[OOM_RETRY_ATTR]}")
     return "; ".join(r for r in reasons if r)
 
 

@@ -13,7 +13,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 import automl
-from automl.study import load_trials
+from automl.study import RUN_ID_ATTR, load_trials
 from tests.search_process import (
     finish,
     group_members,
@@ -86,7 +86,7 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(table, tmp_p
         if closed.user_attrs["fail_reason"].endswith("re-run on --resume"):
             assert trial.params in rerun_params
         else:  # killed while its parameters were being chosen
-            assert "run_id" not in trial.user_attrs
+            assert RUN_ID_ATTR not in trial.user_attrs
     # no completed architecture was trained twice
     complete = [json.dumps(t.params, sort_keys=True) for t in after if t.state.name == "COMPLETE"]
     assert len(complete) == len(set(complete))
