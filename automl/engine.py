@@ -288,7 +288,6 @@ def run_trial(
             seed=settings.seed + number,
         )
 
-    training = TrainingConfig(max_epochs=settings.max_epochs)
     try:
         training = TrainingConfig.from_params(params, settings.max_epochs, settings.patience)
         try:
@@ -297,14 +296,9 @@ def run_trial(
             if epoch or training.batch_size < 2:
                 raise  # only a trial that has reported nothing restarts cleanly
             _free_device_memory(device)
-            smaller = dataclasses.replace(training, batch_size=training.batch_size // 2)
-            facts[OOM_RETRY_ATTR] = smaller.batch_size
-            train(smaller)
-    except torch.OutOfMemoryError:
-        tried = f"batch size {training.batch_size}" + (
-            f", then {facts[OOM_RETRY_ATTR]}" if OOM_RETRY_ATTR in facts else ""
-        )
-        tune.report({"error": f"out of memory at {tried}", "epoch": epoch, **facts})
+            # reported with every result from now on, a second failure's included
+            facts[OOM_RETRY_ATTR] = training.batch_size // 2
+            train(dataclasses.replace(training, batch_size=training.batch_size // 2))
     except TrialFailed as exc:
         tune.report({"error": str(exc), "epoch": epoch, **facts})
     except Exception as exc:  # noqa: BLE001 - any failure of one trial is recorded, never fatal
