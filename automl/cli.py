@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -111,7 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--address",
-        default=os.environ.get("RAY_ADDRESS") or None,
         help="a running Ray cluster: auto, host:port or ray://host:port (default: $RAY_ADDRESS, "
         "else a local Ray for this command)",
     )

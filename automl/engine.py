@@ -545,6 +545,13 @@ def _start_ray(address: str | None) -> None:
         ray.init(num_cpus=usable_cpus(), **kwargs)
 
 
+def cluster_address(explicit: str | None) -> str | None:
+    """The Ray cluster to search on: the one given, else $RAY_ADDRESS, else None (a local Ray
+    for this search). Resolved here once: ray.init reads $RAY_ADDRESS by itself, and would
+    then refuse the CPU count a local start passes."""
+    return explicit or os.environ.get("RAY_ADDRESS") or None
+
+
 def check_address(address: str) -> None:
     """Fail in seconds on an address nothing listens at: ray.init itself retries for minutes."""
     import socket
@@ -558,7 +565,8 @@ def check_address(address: str) -> None:
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"Cannot reach a Ray cluster at '{address}' ({exc}); pass auto, host:port or "
-            "ray://host:port of a running cluster, or leave --address out to search locally."
+            "ray://host:port of a running cluster, or leave --address out (and RAY_ADDRESS unset) "
+            "to search locally."
         ) from exc
 
 

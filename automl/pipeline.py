@@ -30,6 +30,7 @@ from automl.engine import (
     SearchData,
     SearchSettings,
     check_address,
+    cluster_address,
     make_progress,
     run_search,
     usable_cpus,
@@ -254,7 +255,7 @@ def check_options(options: FitOptions) -> None:
             f"The trial timeout must be a positive duration; got {options.trial_timeout_s!r}."
         )
     gpus = options.gpus_per_trial
-    if gpus is not None and not (0 <= gpus <= 1 or float(gpus).is_integer()):
+    if gpus is not None and not (0 <= gpus <= 1 or (gpus > 1 and float(gpus).is_integer())):
         raise ConfigError(
             f"--gpus-per-trial must be a fraction from 0 to 1 (e.g. 0.25: four trials share a "
             f"GPU) or a whole number of GPUs; got {gpus!r}."
@@ -272,6 +273,7 @@ def fit_dataset(dataset: Dataset, options: FitOptions, started: float | None = N
     """
     started = time.monotonic() if started is None else started
     say = _printer(options.verbose)
+    options = dataclasses.replace(options, address=cluster_address(options.address))
     check_options(options)
     studies_dir = Path(options.studies_dir)
     with contextlib.ExitStack() as cleanup:

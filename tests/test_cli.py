@@ -201,3 +201,32 @@ def test_regression_table_from_csv_round_trip(tmp_path: Path):
         (frame["target"] - frame["target"].mean()) ** 2
     )
     assert r2 > 0.3
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragment"),
+    [
+        (["--gpus-per-trial", "-1"], {}, "--gpus-per-trial must be a fraction"),
+        (["--max-trials", "0"], {}, "max_trials (--max-trials) must be a positive integer"),
+        (["--concurrent-trials", "-2"], {}, "must be a positive integer"),
+        (["--trial-timeout", "soon"], {}, "--trial-timeout must be a duration"),
+        (["--trial-timeout", "0"], {}, "The trial timeout must be a positive duration"),
+        (["--resume"], {}, "--resume needs the --study name"),
+        (["--resume", "--study", "nope"], {}, "There is no study 'nope'"),
+        ([], {"RAY_ADDRESS": "127.0.0.1:1"}, "Cannot reach a Ray cluster at '127.0.0.1:1'"),
+    ],
+)
+def test_bad_engine_options_give_one_line_before_any_work(
+    tmp_path: Path, capsys, monkeypatch, args, env, fragment
+):
+    from automl.cli import main
+
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"a": range(20), "target": [0, 1] * 10}).to_csv(table, index=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    studies = tmp_path / "studies"
+    assert main(["fit", str(table), "--studies-dir", str(studies), "--quiet", *args]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+    assert not list(studies.glob("*"))  # nothing was started
