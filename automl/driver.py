@@ -24,13 +24,35 @@ from automl.errors import ConfigError
 DRIVER_FILE = "driver.json"
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), which tells a live driver
-    from a later process that reused its pid; None where /proc is not available."""
+def _stat(proc: Path) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, ...);
+    None when the process is gone or /proc is not available (not Linux)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return (proc / "stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot, which tells a live driver from a
+    later process that reused its pid."""
+    fields = _stat(Path(f"/proc/{pid}"))
+    return fields[19] if fields else None
+
+
+def group_members(pgid: int) -> dict[int, str]:
+    """Live (not zombie) processes of a process group: pid -> command."""
+    members = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        fields = _stat(proc)
+        if fields is None or int(fields[2]) != pgid or fields[0] == "Z":
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        members[int(proc.name)] = command.decode(errors="replace")
+    return members
 
 
 def _alive(record: dict[str, Any]) -> bool:
@@ -56,15 +78,15 @@ def read_driver(study_dir: Path) -> dict[str, Any] | None:
 
 def claim(study_dir: Path) -> None:
     """Record this process as the study's driver; refuse if another live process is one."""
-    record = read_driver(study_dir)
-    if record is not None and record["pid"] != os.getpid() and _alive(record):
-        raise ConfigError(
-            f"The study '{study_dir.name}' is being searched by process {record['pid']} "
-            "right now; wait for it to finish, or stop it and then pass --resume."
-        )
-    if record is not None and record["pid"] != os.getpid():
-        reap_orphans(record)
     pid = os.getpid()
+    record = read_driver(study_dir)
+    if record is not None and record["pid"] != pid:
+        if _alive(record):
+            raise ConfigError(
+                f"The study '{study_dir.name}' is being searched by process {record['pid']} "
+                "right now; wait for it to finish, or stop it and then pass --resume."
+            )
+        reap_orphans(record)
     tmp = study_dir / f".{DRIVER_FILE}.tmp"
     tmp.write_text(
         json.dumps(
@@ -92,16 +114,11 @@ def reap_orphans(record: dict[str, Any]) -> list[int]:
     if pgid != int(record["pid"]) or record.get("host") != socket.gethostname():
         return []
     killed = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
-        except (OSError, IndexError):
-            continue
-        if int(stat[2]) == pgid and (command.startswith("ray::") or "/ray/" in command):
+    for pid, command in group_members(pgid).items():
+        if command.startswith("ray::") or "/ray/" in command:
             try:
-                os.kill(int(proc.name), signal.SIGKILL)
-                killed.append(int(proc.name))
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
             except OSError:
                 continue
     return killed

@@ -13,10 +13,10 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 import automl
+from automl.driver import group_members
 from automl.study import RUN_ID_ATTR, load_trials
 from tests.search_process import (
     finish,
-    group_members,
     start_fit,
     stop_group,
     wait_for_trials,
