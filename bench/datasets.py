@@ -114,6 +114,17 @@ def digits(out: Path) -> Path:
     return root
 
 
+def noisy_digits_table() -> tuple[np.ndarray, np.ndarray]:
+    """digits as a flat table, repeated 8x with pixel noise (sd 1 on 0..16): 14 376 rows x 64
+    columns and their labels, for the efficiency and budget benchmarks."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    X = np.concatenate([digits.data + rng.normal(0, 1.0, digits.data.shape) for _ in range(8)])
+    return X, np.tile(digits.target, 8)
+
+
 def breast_cancer(out: Path) -> Path:
     """Wisconsin breast cancer as out/breast_cancer.csv: 30 float features, then `target`."""
     from sklearn.datasets import load_breast_cancer

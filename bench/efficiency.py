@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import torch
+from datasets import noisy_digits_table  # bench/datasets.py, beside this script
 from torch import nn
 
 from automl import AutoDeep
@@ -24,15 +25,6 @@ from automl.families import Family, register_family
 ROWS = frozenset({"classification"})
 EPOCHS = 4
 WIDTH = 512
-
-
-def digits_table() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    rng = np.random.default_rng(0)
-    X = np.concatenate([digits.data + rng.normal(0, 1.0, digits.data.shape) for _ in range(8)])
-    return X.astype(np.float32), np.tile(digits.target, 8)
 
 
 def _network(n_inputs: int, n_outputs: int) -> nn.Module:
@@ -126,7 +118,8 @@ def _tune_defaults(X, y, seconds: float) -> dict:
 
 
 def bench_efficiency(runs_dir, study_figures, budget: str, baseline: bool) -> list[dict]:
-    X, y = digits_table()
+    X, y = noisy_digits_table()
+    X = X.astype(np.float32)
     ours = _automl(X, y, runs_dir, study_figures, budget)
     rows = [{"system": "automl (Ray Tune + Optuna)", **ours}]
     if baseline:
