@@ -44,6 +44,11 @@ class RBM(nn.Module):
     def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(F.linear(v, self.weight, self.hidden_bias))
 
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        """As a layer of a network: its hidden units' probabilities. (A call, not
+        `hidden_probs`, so the architecture summary's hooks see the layer.)"""
+        return self.hidden_probs(v)
+
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
         activation = F.linear(h, self.weight.t(), self.visible_bias)
         return torch.sigmoid(activation) if self.visible == "bernoulli" else activation

@@ -1,4 +1,4 @@
-"""The `automl` command: fit, detect, predict, studies.
+"""The `automl` command: fit, detect, predict, studies, dashboard, report.
 
 Every AutoMLError becomes one line on stderr and exit code 2; nothing prints a traceback for
 bad input.
@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from automl.errors import AutoMLError
+from automl.errors import AutoMLError, ConfigError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -143,6 +143,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     studies = sub.add_parser("studies", help="list stored searches")
     studies.add_argument("studies_dir", nargs="?", default="studies")
+
+    board = sub.add_parser("dashboard", help="watch searches in the browser (live, read-only)")
+    board.add_argument("studies_dir", nargs="?", default="studies")
+    board.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: this machine only; 0.0.0.0 shares it with "
+        "your network, unauthenticated)",
+    )
+    board.add_argument("--port", type=int, default=8050)
+
+    report = sub.add_parser("report", help="write a study's figures to one offline HTML file")
+    report.add_argument("study", help="a study name (in --studies-dir) or a study directory")
+    report.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    report.add_argument("--studies-dir", default="studies", help="where study names are looked up")
     return parser
 
 
@@ -310,7 +325,49 @@ def cmd_studies(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"fit": cmd_fit, "detect": cmd_detect, "predict": cmd_predict, "studies": cmd_studies}
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import socket
+
+    from automl.dashboard.app import serve
+
+    base = Path(args.studies_dir)
+    if base.exists() and not base.is_dir():
+        raise ConfigError(
+            f"{base} is a file, not a studies directory; give the folder 'automl fit' writes studies to."
+        )
+    try:  # a clear error before Flask's own on a taken port
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {args.host}:{args.port} ({exc.strerror}); choose another --port."
+        ) from None
+    note = "" if base.is_dir() else " (none yet: they appear as searches start)"
+    print(
+        f"automl dashboard: http://{args.host}:{args.port}/  studies in {base}/{note}; Ctrl-C stops it"
+    )
+    serve(base, args.host, args.port)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from automl.dashboard.report import write_report
+    from automl.study import resolve_study_dir
+
+    study_dir = resolve_study_dir(args.study, Path(args.studies_dir))
+    output = write_report(study_dir, Path(args.output))
+    print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB, opens offline)")
+    return 0
+
+
+COMMANDS = {
+    "fit": cmd_fit,
+    "detect": cmd_detect,
+    "predict": cmd_predict,
+    "studies": cmd_studies,
+    "dashboard": cmd_dashboard,
+    "report": cmd_report,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from automl.budget import Deadline, format_seconds
 from automl.errors import ConfigError, TrialFailed
@@ -30,6 +31,7 @@ from automl.families import Family, get_family
 from automl.layers import count_parameters, layer_summary
 from automl.study import (
     DEVICE_ATTR,
+    LATENCY_ATTR,
     NODE_ATTR,
     OOM_RETRY_ATTR,
     RUN_ID_ATTR,
@@ -175,7 +177,7 @@ def _make_searcher_class():
             if ot_trial is None or trial_id in self._noted:
                 return
             self._noted.add(trial_id)
-            for key in (NODE_ATTR, DEVICE_ATTR, OOM_RETRY_ATTR):
+            for key in (NODE_ATTR, DEVICE_ATTR, LATENCY_ATTR, OOM_RETRY_ATTR):
                 if key in result:
                     ot_trial.set_user_attr(key, result[key])
 
@@ -278,6 +280,7 @@ def run_trial(
         torch.manual_seed(settings.seed + number)
         model = families[params["family"]].build(params, task).to(device)
         train_split, val_split = data.tensors(task)
+        facts[LATENCY_ATTR] = latency_ms(model, val_split[0][:1].to(device))
         train_model(
             model,
             task,
@@ -307,6 +310,23 @@ def run_trial(
         tune.report({"error": reason.splitlines()[0][:500], "epoch": epoch, **facts})
     finally:
         _free_device_memory(device)
+
+
+@torch.no_grad()
+def latency_ms(model: nn.Module, sample: torch.Tensor, repeats: int = 7) -> float:
+    """Milliseconds to predict one sample on the trial's device (the median of a few runs,
+    after one to warm up). Weights do not change it, so it is measured before training: a
+    trial stopped early still has it, for the dashboard's score-against-latency view."""
+    model.eval()
+    times = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        model(sample)
+        if sample.is_cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - started)
+    model.train()
+    return round(1000 * float(np.median(times[1:])), 4)
 
 
 def _free_device_memory(device: str) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import hashlib
 import importlib.metadata
+import json
 import os
 import sys
 import time
@@ -41,6 +42,7 @@ from automl.families import get_family
 from automl.preprocessing import Preprocessing, forecast_window
 from automl.study import (
     BEST_DIR,
+    CODES_MAP_FILE,
     OOM_RETRY_ATTR,
     check_new_study,
     close_interrupted_trials,
@@ -629,7 +631,34 @@ def _finish(
         prepared.preprocessing,
         extra={**extra, "source": source, "target_name": target_name},
     )
-    return load(bundle_dir)
+    predictor = load(bundle_dir)
+    if not prepared.task.labelled:
+        write_codes_map(study_dir, predictor, prepared.data.X_val, settings.seed)
+    return predictor
+
+
+CODES_SAMPLE = 1000  # validation samples in the dashboard's map of codes
+
+
+def write_codes_map(study_dir: Path, predictor: Any, X_val: np.ndarray, seed: int) -> None:
+    """A sample of validation codes under the exported model, projected to 2-D (principal
+    components), with each sample's anomaly score: the dashboard draws it without torch."""
+    rows = np.sort(np.random.default_rng(seed).permutation(len(X_val))[:CODES_SAMPLE])
+    inputs = torch.from_numpy(X_val[rows])  # already preprocessed: the predictor's own steps
+    codes = predictor._codes(inputs).reshape(len(rows), -1).astype(np.float64)
+    scores = predictor._reconstruction_errors(inputs)
+    centred = codes - codes.mean(axis=0)
+    _, spread, axes = np.linalg.svd(centred, full_matrices=False)
+    projected = np.zeros((len(rows), 2))
+    k = min(2, axes.shape[0])
+    projected[:, :k] = centred @ axes[:k].T
+    shares = (spread**2 / max(float((spread**2).sum()), 1e-12)).tolist() + [0.0, 0.0]
+    points = [
+        {"sample": int(r), "x": float(x), "y": float(y), "anomaly_score": float(s)}
+        for r, (x, y), s in zip(rows, projected, scores, strict=True)
+    ]
+    labels = [f"component {i + 1} ({100 * shares[i]:.0f} % of the codes' variance)" for i in (0, 1)]
+    (study_dir / CODES_MAP_FILE).write_text(json.dumps({"axes": labels, "points": points}))
 
 
 def _printer(verbose: bool):

@@ -31,6 +31,8 @@ RUN_ID_ATTR = "run_id"  # set by the space function after the last parameter
 NODE_ATTR = "node"  # the Ray node a trial ran on
 DEVICE_ATTR = "device"  # the torch device it trained on: cpu or cuda
 OOM_RETRY_ATTR = "oom_retry_batch_size"  # the batch it fell back to after running out of memory
+LATENCY_ATTR = "latency_ms"  # one sample through the network on its device (median, ms)
+CODES_MAP_FILE = "codes_map.json"  # an unlabelled study's sample of codes in 2-D (the finish)
 
 LEADERBOARD_COLUMNS = [
     "rank",

@@ -15,12 +15,12 @@ from typing import Any
 
 import optuna
 import torch
-from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 from torch.nn import functional as F
 
 from automl.families import Family, family_params, register_family
 from automl.layers import ACTIVATIONS, init_for_activation, make_activation
+from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "autoencoder"

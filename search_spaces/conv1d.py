@@ -13,7 +13,6 @@ from typing import Any
 
 import optuna
 import torch
-from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
@@ -24,6 +23,7 @@ from automl.layers import (
     masked_pool,
     suggest_lookback,
 )
+from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "conv1d"

@@ -15,12 +15,12 @@ from typing import Any
 
 import optuna
 import torch
-from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.boltzmann import RBM, VISIBLE_UNITS, VisibleScaling, pretrain_greedily
 from automl.budget import Deadline
 from automl.families import Family, family_params, register_family
+from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "dbn"
@@ -93,7 +93,7 @@ class DeepBeliefNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.scaling(x)
         for rbm in self.rbms:
-            h = self.dropout(rbm.hidden_probs(h))
+            h = self.dropout(rbm(h))
         return self.head(h)
 
     def pretrain(

@@ -10,11 +10,11 @@ import math
 from typing import Any
 
 import optuna
-from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
 from automl.layers import ACTIVATIONS, dense_block, init_for_activation
+from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "mlp"

@@ -15,11 +15,11 @@ from typing import Any
 
 import optuna
 import torch
-from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.boltzmann import RBM, VISIBLE_UNITS, ContrastiveDivergence, VisibleScaling
 from automl.families import Family, family_params, register_family
+from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "rbm"
@@ -73,7 +73,7 @@ class RBMNetwork(nn.Module):
         self.divergence = ContrastiveDivergence(hp["cd_steps"], hp["persistent"])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.rbm.hidden_probs(self.scaling(x))
+        return self.rbm(self.scaling(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         reconstruction = self.rbm.reconstruct(self.scaling(x))

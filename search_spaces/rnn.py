@@ -16,7 +16,6 @@ from typing import Any
 
 import optuna
 import torch
-from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
@@ -28,6 +27,7 @@ from automl.layers import (
     reverse_within_length,
     suggest_lookback,
 )
+from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "rnn"

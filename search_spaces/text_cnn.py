@@ -12,11 +12,11 @@ from typing import Any
 
 import optuna
 import torch
-from automl.search_spaces._training import suggest_training, training_defaults
 from torch import nn
 
 from automl.families import Family, family_params, register_family
 from automl.layers import SequenceInput, init_for_activation, masked_pool
+from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task import TaskInfo
 
 NAME = "text_cnn"
