@@ -632,7 +632,7 @@ def _finish(
         extra={**extra, "source": source, "target_name": target_name},
     )
     predictor = load(bundle_dir)
-    if not prepared.task.labelled:
+    if prepared.task.target_kind == "none":  # a model of unlabelled data: it has codes
         write_codes_map(study_dir, predictor, prepared.data.X_val, settings.seed)
     return predictor
 

@@ -312,7 +312,7 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
                 "n_params": attrs.get("n_params"),
                 "epochs": attrs.get("epochs_completed", 0),
                 "wall_time_s": attrs.get("wall_time_s"),
-                "reason": _reason(attrs),
+                "reason": reason_of(attrs),
                 "params": json.dumps(params, default=str),
             }
         )
@@ -321,7 +321,7 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
     return frame
 
 
-def _reason(attrs: dict[str, Any]) -> str:
+def reason_of(attrs: dict[str, Any]) -> str:
     """Why a trial failed or stopped early, and whether it fell back to a smaller batch."""
     reasons = [attrs.get("fail_reason") or attrs.get("stop_reason") or ""]
     if attrs.get(OOM_RETRY_ATTR):

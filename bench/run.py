@@ -11,6 +11,8 @@
                                                       # bench/sequences.py
     python bench/run.py autoencoder_k8 --budget 5m    # and the other benchmarks of unlabelled
                                                       # data and DBNs in bench/unsupervised.py
+    python bench/run.py dashboard_scale               # a 5 000-trial study's page in Chromium
+                                                      # (bench/dashboard.py)
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -351,6 +353,12 @@ def _efficiency():
     return efficiency
 
 
+def _dashboard_scale(budget: str, baseline: bool) -> list[dict]:
+    import dashboard  # bench/dashboard.py, beside this script
+
+    return dashboard.bench_dashboard_scale(RUNS_DIR)
+
+
 def _gpu_benches() -> dict:
     import gpu  # bench/gpu.py, beside this script
 
@@ -372,6 +380,7 @@ BENCHES = {
     **_sequence_benches(),
     **_unsupervised_benches(),
     **_gpu_benches(),
+    "dashboard_scale": _dashboard_scale,
 }
 
 
@@ -396,6 +405,10 @@ def write_markdown() -> None:
             else "-"
         )
         score = f"{r['test_score']:.4f}" if r.get("test_score") is not None else "-"
+        if "render_s" in r:  # the dashboard's timings (bench/dashboard.py)
+            score = f"{r['render_s']:.2f} s"
+            if "baseline_s" in r:
+                score += f" vs {r['baseline_s']:.2f} s"
         eff = f"{100 * r['efficiency']:.0f} %" if "efficiency" in r else "-"
         wall = f"{r['wall_s']:.1f}" if "wall_s" in r else "-"
         if "over_budget_s" in r:

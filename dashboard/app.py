@@ -310,7 +310,9 @@ def _studies_table(overview: pd.DataFrame) -> html.Table:
 
 def _study_page(study: d.StudyData) -> html.Div:
     families = list(study.task.get("families", []))
-    family = families[0] if families else None
+    # the family with the most scored trials: the one whose parameters say most
+    scored = d.family_scores(study)["family"].value_counts()
+    family = max(families, key=lambda f_: scored.get(f_, 0)) if families else None
     numeric = {"rank", "trial", "score", "n_params", "latency_ms", "epochs", "wall_time_s"}
     board, pages = _board_page(study, 0, None, None)
     title, architecture, layers, curves = _trial_view(study, None, None)
@@ -419,7 +421,7 @@ def _study_page(study: d.StudyData) -> html.Div:
             row(graph("fig-parallel"), graph("fig-importance")),
             html.Div(
                 graph("fig-codes"),
-                style={} if not study.labelled else {"display": "none"},
+                style={} if study.unlabelled else {"display": "none"},
             ),
         ]
     )

@@ -31,6 +31,7 @@ from automl.study import (
     check_study_name,
     list_study_names,
     read_config,
+    reason_of,
 )
 
 STATUS = {
@@ -79,8 +80,9 @@ class StudyData:
         return self.config.get("task", {})
 
     @property
-    def labelled(self) -> bool:
-        return bool(self.task.get("labelled", True))
+    def unlabelled(self) -> bool:
+        """A model of unlabelled data (not a forecaster, which predicts its own series)."""
+        return self.task.get("target_kind") == "none"
 
 
 class StudyNotFound(LookupError):
@@ -116,6 +118,7 @@ def study_version(study_dir: Path) -> tuple:
 
 
 _LOADING = threading.Lock()
+_LAST: dict[Path, StudyData] = {}  # each study as last read
 
 
 def load_study(study_dir: Path) -> StudyData:
@@ -126,7 +129,14 @@ def load_study(study_dir: Path) -> StudyData:
     """
     study_dir = Path(study_dir).resolve()
     with _LOADING:
-        return _load_study(study_dir, study_version(study_dir))
+        try:
+            _LAST[study_dir] = _load_study(study_dir, study_version(study_dir))
+        except sqlite3.DatabaseError:
+            # a search began writing in the instant the file was read as settled: the page
+            # keeps what it showed, and the next refresh reads the write-ahead log too
+            if study_dir not in _LAST:
+                raise
+        return _LAST[study_dir]
 
 
 @functools.lru_cache(maxsize=8)
@@ -140,8 +150,14 @@ def _read_trials(db: Path, study_name: str) -> tuple[pd.DataFrame, pd.DataFrame]
     empty = pd.DataFrame(columns=TRIAL_COLUMNS), pd.DataFrame(columns=["trial", "epoch", "score"])
     if not db.is_file():
         return empty
+    # Without a write-ahead log beside it, no search is writing and the database is settled:
+    # opened immutable, SQLite creates no -wal/-shm files, so reading leaves the study as it
+    # was. While a search writes, the log exists and is read with the file (read-only).
+    settled = not db.with_name(f"{db.name}-wal").exists()
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{db}?mode=ro{'&immutable=1' if settled else ''}", uri=True)
+        ) as connection:
             row = connection.execute(
                 "SELECT study_id FROM studies WHERE study_name = ?", (study_name,)
             ).fetchone()
@@ -185,6 +201,7 @@ _ATTRIBUTES = (
     "stop_reason",
     OOM_RETRY_ATTR,
 )
+_REASON_ATTRIBUTES = ("fail_reason", "stop_reason", OOM_RETRY_ATTR)
 _SPECIAL = {"INF_POS": math.inf, "INF_NEG": -math.inf, "NAN": math.nan}
 
 
@@ -256,12 +273,12 @@ def _attributes(attrs: pd.DataFrame) -> dict[str, pd.Series]:
 def _reasons(attr: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     """Why a trial failed or stopped early, and whether it fell back to a smaller batch (the
     leaderboard's wording, automl.study._reason)."""
-    empty = pd.Series("", index=index, dtype=object)
-    why = attr.get("fail_reason", empty).reindex(index)
-    why = why.fillna(attr.get("stop_reason", empty).reindex(index)).fillna("")
-    retry = attr.get(OOM_RETRY_ATTR, pd.Series(dtype=object)).reindex(index)
-    note = retry.map(lambda b: f"out of memory: retried at batch size {b}", na_action="ignore")
-    return (why + np.where(note.notna() & (why != ""), "; ", "") + note.fillna("")).astype(str)
+    columns = {k: attr.get(k, pd.Series(dtype=object)).to_dict() for k in _REASON_ATTRIBUTES}
+    reasons = []
+    for tid in index:
+        attrs = {k: values[tid] for k, values in columns.items() if tid in values}
+        reasons.append(reason_of(attrs))
+    return pd.Series(reasons, index=index, dtype=object)
 
 
 def _family_params(params: pd.DataFrame, family: pd.Series) -> pd.Series:
@@ -341,8 +358,10 @@ def filter_rows(frame: pd.DataFrame, query: str | None) -> pd.DataFrame:
 
 
 def _filter_part(part: str) -> tuple[str | None, str | None, Any]:
+    """(column, operator, value) of one condition. The table prefixes an operator with 's' or
+    'i' (case-sensitive or not: '{family} scontains dbn'); text is matched ignoring case."""
     for spellings in _OPERATORS:
-        for spelling in spellings:
+        for spelling in (f"{p}{s}" for s in spellings for p in ("", "s", "i")):
             token = f" {spelling} "
             if token in f" {part} ":
                 name, raw = f" {part} ".split(token, 1)

@@ -65,10 +65,9 @@ def _sampled(title: str, shown: int, total: int) -> str:
 
 
 def _score_name(data: StudyData) -> str:
-    task = data.task
-    if not task.get("labelled", True):
-        return "score (negative reconstruction error)"
-    return "R²" if task.get("target_kind") == "regression" else "accuracy"
+    if data.unlabelled:
+        return "score (minus reconstruction MSE)"
+    return "R²" if data.task.get("target_kind") in ("regression", "forecasting") else "accuracy"
 
 
 def overview_figure(overview: pd.DataFrame) -> go.Figure:

@@ -42,7 +42,7 @@ def report_html(study: d.StudyData) -> str:
                 (f"Parameters of {family}",
                  [f.parallel_figure(study, family), f.importance_figure(study, family)], "")
             )  # fmt: skip
-    if not study.labelled:
+    if study.unlabelled:
         sections.append(("Learned codes", [f.codes_figure(study)], ""))
 
     plots = iter(range(10_000))

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,7 +105,9 @@ def dashboard(studies_dir: Path, *args: str) -> Iterator[str]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the dashboard did not start:\n{log.read_text()}") from None
+                    raise AssertionError(
+                        f"the dashboard did not start:\n{log.read_text()}"
+                    ) from None
                 time.sleep(0.2)
         process.log = log  # type: ignore[attr-defined]
         yield url
@@ -113,8 +116,9 @@ def dashboard(studies_dir: Path, *args: str) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def wait_for(driver, condition, timeout: float = 30, poll: float = 0.05, what: str = ""):
-    """Poll `condition(driver)` until it returns a true value; that value."""
+def wait_for(driver, condition, timeout: float = 30, poll: float = 0.05, what: Any = ""):
+    """Poll `condition(driver)` until it returns a true value; that value. `what` names what
+    is awaited in the error, or is called with the driver to describe what the page shows."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -124,7 +128,8 @@ def wait_for(driver, condition, timeout: float = 30, poll: float = 0.05, what: s
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+            shown = what(driver) if callable(what) else what or condition
+            raise AssertionError(f"timed out after {timeout} s waiting for {shown}")
         time.sleep(poll)
 
 

@@ -68,10 +68,8 @@ def write_synthetic_study(study_dir: Path, n_trials: int, seed: int = 0) -> Path
         }
         n_params = 64 * units + (layers - 1) * units * units + units * 10
         quality = 0.97 - 0.25 * abs(math.log10(params[f"{family}.lr"]) + 2.5) / 1.5
-        epochs = rng.randint(1, 20)
-        curve = {
-            e: quality * (1 - math.exp(-e / 3)) + rng.gauss(0, 0.01) for e in range(1, epochs + 1)
-        }
+        epochs = rng.randint(3, 20)  # the score depends on the learning rate, nearly alone
+        curve = {e: quality * (1 - math.exp(-e)) + rng.gauss(0, 0.01) for e in range(1, epochs + 1)}
         began = start + dt.timedelta(seconds=2 * number)
         fate = rng.random()
         state, value, attrs = optuna.trial.TrialState.COMPLETE, curve[epochs], {}

@@ -238,6 +238,18 @@ def test_unlabelled_images_give_anomaly_scores_and_codes(capsys, ray_local, tmp_
     )
     assert code == 2 and "--proba is for classifiers" in err
 
+    # the dashboard's map of codes: the validation samples under the exported model
+    from automl.dashboard import data as dashboard_data
+    from automl.dashboard.figures import codes_figure
+
+    study = dashboard_data.load_study(model.parent)
+    points = dashboard_data.codes_map(study)
+    n_val = json.loads((model.parent / "config.json").read_text())["data"]["n_val"]
+    assert len(points) == n_val and points["sample"].is_unique
+    assert (points["anomaly_score"] >= 0).all() and points[["x", "y"]].abs().sum().sum() > 0
+    assert "% of the codes' variance" in points.attrs["axes"][0]
+    assert len(codes_figure(study).data[0].x) == n_val
+
 
 # -------------------------------------------------------------------------- bad input
 

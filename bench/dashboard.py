@@ -1,0 +1,135 @@
+"""The dashboard at scale: a 5 000-trial study's page, rendered in headless Chromium.
+
+    python bench/run.py dashboard_scale
+
+The study is written through Optuna's API (tests/synthetic_study.py: every trial with its
+parameters, per-epoch scores, size, latency, times and a summary.json) once, into
+bench/runs/dashboard/. Each measurement starts a new `automl dashboard` process (nothing read
+yet) and a new browser, and times inside the page (performance.now(), sampled every 10 ms)
+until every figure shows data and the leaderboard has rows:
+- from the index: the studies page loaded, then a click on the study's link (how a user
+  arrives; the index page has already read each study's trials for its overview);
+- direct: a fresh browser opening the study's URL, so Dash's and Plotly's scripts (4.8 MB)
+  are fetched and compiled first.
+Also timed, in this process: reading the trials through Optuna's API and through the
+dashboard's reader.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import (  # noqa: E402
+    FIGURES,
+    FIGURES_WITH_DATA_JS,
+    chromium,
+    dashboard,
+    require_browser,
+    wait_for,
+)
+from tests.synthetic_study import write_synthetic_study  # noqa: E402
+
+N_TRIALS = 5000
+REPEATS = 3
+
+# Installed before the page's own scripts: records when each figure first shows data and
+# when the leaderboard first has rows, every 10 ms, in the page's own clock.
+WATCHER = """
+window.__ready = {};
+const ids = %s;
+const check = new Function('arguments', %r);
+setInterval(() => {
+  const now = performance.now();
+  try {
+    check([ids]).forEach((ok, i) => { if (ok && !(ids[i] in window.__ready)) window.__ready[ids[i]] = now; });
+  } catch (e) {}
+  if (!('table' in window.__ready) && document.querySelector('#leaderboard td')) window.__ready.table = now;
+}, 10);
+"""
+
+
+def _ready(driver) -> dict | None:
+    ready = driver.execute_script("return window.__ready")
+    return ready if ready and len(ready) == len(FIGURES) + 1 else None
+
+
+def render_from_index(studies: Path, name: str) -> float:
+    with dashboard(studies) as url, chromium() as driver:
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": WATCHER % (list(FIGURES), FIGURES_WITH_DATA_JS)},
+        )
+        driver.get(f"{url}/")
+        link = wait_for(driver, lambda d: d.find_element("link text", name), timeout=120)
+        time.sleep(1)  # the index settled
+        clicked = driver.execute_script(
+            "window.__ready = {}; const t = performance.now(); arguments[0].click(); return t",
+            link,
+        )
+        ready = wait_for(driver, _ready, timeout=60, what="the study page")
+        return (max(ready.values()) - clicked) / 1000
+
+
+def render_direct(studies: Path, name: str) -> float:
+    with dashboard(studies) as url, chromium() as driver:
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": WATCHER % (list(FIGURES), FIGURES_WITH_DATA_JS)},
+        )
+        driver.get(f"{url}/study/{name}")
+        ready = wait_for(driver, _ready, timeout=60, what="the study page")
+        return max(ready.values()) / 1000  # from the navigation's start
+
+
+def reader_seconds(study_dir: Path) -> tuple[float, float]:
+    from automl.dashboard import data
+    from automl.study import load_trials
+
+    started = time.perf_counter()
+    load_trials(study_dir)
+    optuna_s = time.perf_counter() - started
+    started = time.perf_counter()
+    data._load_study(study_dir.resolve(), ())  # uncached
+    return optuna_s, time.perf_counter() - started
+
+
+def bench_dashboard_scale(runs_dir: Path) -> list[dict]:
+    require_browser()
+    studies = runs_dir / "dashboard" / "studies"
+    study_dir = studies / "scale"
+    if not (study_dir / "study.db").is_file():
+        print(f"writing {N_TRIALS} trials through Optuna's API (about 80 s) ...", flush=True)
+        write_synthetic_study(study_dir, N_TRIALS)
+    optuna_s, reader_s = reader_seconds(study_dir)
+    from_index = [render_from_index(studies, "scale") for _ in range(REPEATS)]
+    direct = [render_direct(studies, "scale") for _ in range(REPEATS)]
+    common = {"dataset": f"synthetic study, {N_TRIALS} trials", "budget": "-"}
+    return [
+        {
+            **common,
+            "system": f"dashboard: study page from the index (in-page, median of {REPEATS})",
+            "metric": "render_s",
+            "render_s": statistics.median(from_index),
+            "render_s_all": from_index,
+        },
+        {
+            **common,
+            "system": f"dashboard: study URL in a fresh browser (median of {REPEATS})",
+            "metric": "render_s",
+            "render_s": statistics.median(direct),
+            "render_s_all": direct,
+        },
+        {
+            **common,
+            "system": "read the trials: the dashboard's reader vs Optuna's API, same process",
+            "metric": "read_s",
+            "render_s": reader_s,
+            "baseline_s": optuna_s,
+        },
+    ]

@@ -1,0 +1,307 @@
+"""The dashboard as a user sees it: `automl dashboard` over a real search, in headless Chromium.
+
+One short search of a table (breast cancer, with missing values and a text column) runs in the
+background for the module. The first test watches it live; the others use the finished study.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from automl import cli
+from automl.study import load_trials
+from tests.browser import (
+    FIGURES,
+    chromium,
+    dashboard,
+    figures_with_data,
+    require_browser,
+    wait_for,
+)
+from tests.search_process import finish, start_fit, stop_group
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory, breast_cancer_frame):
+    root = tmp_path_factory.mktemp("dashboard")
+    features, target = breast_cancer_frame
+    data = root / "cancer.csv"
+    features.assign(diagnosis=target).to_csv(data, index=False)
+    studies = root / "studies"
+    process = start_fit(
+        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "40s"
+    )
+    state = SimpleNamespace(process=process, studies=studies, study=studies / "cancer", output=None)
+    yield state
+    stop_group(process)
+
+
+def finished(search) -> SimpleNamespace:
+    if search.output is None:
+        search.output = finish(search.process, timeout=120)
+        assert search.process.returncode == 0, search.output[-3000:]
+    return search
+
+
+def trial_count(driver) -> int:
+    return int(driver.find_element("id", "trial-count").text.replace(",", ""))
+
+
+def test_live_then_every_view_and_a_chosen_trial(search, tmp_path):
+    require_browser()
+    with dashboard(search.studies) as url, chromium() as driver:
+        _wait_until(lambda: (search.study / "config.json").is_file(), timeout=60)
+        driver.get(f"{url}/study/cancer")
+        wait_for(driver, lambda d: d.find_element("id", "trial-count"), what="the study page")
+        driver.execute_script("window.notReloaded = true")
+        seen = trial_count(driver)
+        assert search.process.poll() is None, "the search ended before the page was watched"
+        # live: the count grows while the search runs, without a reload
+        grown = wait_for(driver, lambda d: trial_count(d) > seen, timeout=40, what="new trials")
+        assert grown and driver.execute_script("return window.notReloaded === true")
+        assert "search running" in driver.find_element("id", "search-state").text
+
+        finished(search)
+        total = len(load_trials(search.study))
+        wait_for(driver, lambda d: trial_count(d) == total, timeout=20, what=f"{total} trials")
+        wait_for(
+            driver,
+            lambda d: "no search running" in d.find_element("id", "search-state").text,
+            timeout=20,
+        )
+        assert driver.execute_script("return window.notReloaded === true")
+        reason = driver.find_element("id", "task-reason").text
+        assert "classification" in reason and "mlp, dbn" in reason
+
+        # every view, with data
+        views = wait_for(
+            driver,
+            lambda d: all(figures_with_data(d).values()) and figures_with_data(d),
+            what=lambda d: f"every figure with data; shown: {figures_with_data(d)}",
+        )
+        assert set(views) == set(FIGURES)
+        assert len(_column(driver, "trial")) == min(15, total)  # the first page
+
+        # choose the third trial of the leaderboard: its architecture and curve follow
+        trial = _choose_row(driver, 2)
+        wait_for(
+            driver,
+            lambda d: d.find_element("id", "trial-title").text.startswith(f"Trial {trial}"),
+            what=f"trial {trial}'s details",
+        )
+        wait_for(driver, lambda d: f"trial {trial}" in _figure_title(d, "fig-architecture"))
+        summary = json.loads((search.study / "trials" / str(trial) / "summary.json").read_text())
+        layers = driver.find_elements("css selector", "#architecture-table tbody tr")
+        assert len(layers) - 1 == min(12, len(summary["layers"]))  # a header row; pages of 12
+        names = driver.execute_script(
+            "return document.querySelector('#fig-curves .js-plotly-plot').data.map(t => t.name)"
+        )
+        assert any(n.startswith(f"trial {trial} ") for n in names), names
+        assert figures_with_data(driver, ["fig-architecture", "fig-curves"]) == {
+            "fig-architecture": True,
+            "fig-curves": True,
+        }
+
+        # the leaderboard sorts and filters on the server
+        _filter(driver, "family", "dbn")
+        wait_for(
+            driver,
+            lambda d: {c.text for c in _column(d, "family")} == {"dbn"},
+            what="only dbn rows",
+        )
+        driver.save_screenshot(str(tmp_path / "study.png"))
+        assert (tmp_path / "study.png").stat().st_size > 50_000
+
+
+def test_report_opens_offline_with_every_figure(search, tmp_path, capsys):
+    require_browser()
+    finished(search)
+    report = tmp_path / "report.html"
+    code = cli.main(["report", "cancer", "--studies-dir", str(search.studies), "-o", str(report)])
+    assert code == 0, capsys.readouterr().err
+    with chromium() as driver:
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
+        )
+        driver.get(report.as_uri())
+        plots = wait_for(
+            driver,
+            lambda d: d.execute_script(
+                "const p = [...document.querySelectorAll('.js-plotly-plot')];"
+                "return p.length && p.every(g => g._fullLayout) ? p.map(g =>"
+                " g._fullData.some(t => t._length > 0) || g._fullLayout.shapes.length > 0) : null"
+            ),
+            what="the report's figures",
+        )
+        # best so far, families, size and latency fronts, curves, architecture, 2 per family
+        assert len(plots) >= 9 and all(plots), plots
+        assert "cancer" in driver.title
+        driver.save_screenshot(str(tmp_path / "report.png"))
+
+
+SECRET = "the-secret-next-to-the-studies-dir"
+
+
+def test_read_only_local_and_confined_to_its_folder(search, tmp_path):
+    """No request reaches a file outside the studies dir; nothing in it changes; only this
+    machine can connect."""
+    from tests.test_dashboard_data import files_of
+
+    finished(search)
+    (search.studies.parent / "secret.txt").write_text(SECRET)
+    (search.studies / "not-a-study").mkdir(exist_ok=True)
+    (search.studies / "not-a-study" / "config.txt").write_text(SECRET)
+    before = files_of(search.studies)
+    with dashboard(search.studies) as url:
+        port = urllib.parse.urlsplit(url).port
+        assert _listening_addresses(port) == ["127.0.0.1"]
+        for name in (
+            "../secret.txt",
+            "..%2Fsecret.txt",
+            "%2e%2e/secret.txt",
+            "cancer/../../secret.txt",
+            "/etc/passwd",
+            "not-a-study",
+            "..",
+        ):
+            page = _callback(url, "page.children", "url", "pathname", f"/study/{name}")
+            assert "No study named" in page and SECRET not in page, name
+        ok = _callback(url, "page.children", "url", "pathname", "/study/cancer")
+        assert "Study cancer" in ok
+        # a forged trial number is refused, not looked up as a path
+        forged = _callback(
+            url,
+            "..trial-title.children...fig-architecture.figure...architecture-table.data"
+            "...fig-curves.figure..",
+            "current-trial",
+            "data",
+            "../../secret",
+            extra_inputs=[
+                {"id": "leaderboard", "property": "selected_row_ids", "value": None},
+                {"id": "version", "property": "data", "value": None},
+            ],
+            state=[
+                {"id": "rendered", "property": "data", "value": None},
+                {"id": "url", "property": "pathname", "value": "/study/cancer"},
+            ],
+        )
+        assert SECRET not in forged
+        for path in (
+            "/assets/../secret.txt",
+            "/assets/..%2Fsecret.txt",
+            "/_dash-component-suites/dash/..%2F..%2F..%2Fsecret.txt",
+            "/static/..%2F..%2Fsecret.txt",
+            "/study/..%2F..%2Fsecret.txt",
+        ):
+            assert SECRET not in _get(url + path), path
+    assert files_of(search.studies) == before
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _choose_row(driver, index: int) -> int:
+    cells = wait_for(driver, lambda d: _column(d, "trial"), what="the leaderboard")
+    cell = cells[index]
+    trial = int(cell.text)
+    cell.click()
+    return trial
+
+
+def _column(driver, column_id: str) -> list:
+    return driver.find_elements(
+        "css selector", f"#leaderboard td[data-dash-column='{column_id}']:not(.dash-filter)"
+    )
+
+
+def _filter(driver, column_id: str, text: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(
+        "css selector", f"#leaderboard th.dash-filter[data-dash-column='{column_id}'] input"
+    )
+    box.click()
+    box.send_keys(text + Keys.ENTER)
+
+
+def _figure_title(driver, figure_id: str) -> str:
+    return driver.execute_script(
+        f"const p = document.querySelector('#{figure_id} .js-plotly-plot');"
+        "return p && p._fullLayout ? p._fullLayout.title.text : ''"
+    )
+
+
+def _listening_addresses(port: int) -> list[str]:
+    """The local addresses with a socket listening on `port` (from /proc/net/tcp and tcp6)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":  # LISTEN
+                if len(address) == 8:
+                    found.append(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+                else:
+                    found.append(address)
+    return found
+
+
+def _get(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.read().decode("utf-8", "replace")
+
+
+def _callback(
+    url: str,
+    output: str,
+    component: str,
+    prop: str,
+    value,
+    extra_inputs: list | None = None,
+    state: list | None = None,
+) -> str:
+    """POST a callback request as the page would, with any value a forger likes."""
+    outputs = [
+        {"id": o.split(".")[0], "property": o.split(".")[1]}
+        for o in re.findall(r"[\w-]+\.[\w]+", output)
+    ]
+    body = {
+        "output": output,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": [{"id": component, "property": prop, "value": value}, *(extra_inputs or [])],
+        "changedPropIds": [f"{component}.{prop}"],
+        "state": state or [],
+    }
+    request = urllib.request.Request(
+        f"{url}/_dash-update-component",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}: " + exc.read().decode("utf-8", "replace")
+
+
+def _wait_until(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
