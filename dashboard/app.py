@@ -9,6 +9,7 @@ studies directory; nothing is ever written. Neither torch nor ray is imported.
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -466,4 +467,8 @@ def serve(studies_dir: Path, host: str, port: int) -> None:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    create_app(studies_dir).run(host=host, port=port, debug=False)
+    app = create_app(studies_dir)
+    # read the studies once while the first browser fetches its scripts: the first page then
+    # finds them read (what the index page does on its first visit anyway)
+    threading.Thread(target=d.study_overview, args=(Path(studies_dir),), daemon=True).start()
+    app.run(host=host, port=port, debug=False)

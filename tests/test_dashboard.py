@@ -27,7 +27,7 @@ from tests.browser import (
     require_browser,
     wait_for,
 )
-from tests.search_process import finish, start_fit, stop_group
+from tests.search_process import finish, output, start_fit, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def search(tmp_path_factory, breast_cancer_frame):
     features.assign(diagnosis=target).to_csv(data, index=False)
     studies = root / "studies"
     process = start_fit(
-        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "40s"
+        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "30s"
     )
     state = SimpleNamespace(process=process, studies=studies, study=studies / "cancer", output=None)
     yield state
@@ -61,7 +61,11 @@ def trial_count(driver) -> int:
 def test_live_then_every_view_and_a_chosen_trial(search, tmp_path):
     require_browser()
     with dashboard(search.studies) as url, chromium() as driver:
-        _wait_until(lambda: (search.study / "config.json").is_file(), timeout=60)
+        _wait_until(
+            lambda: (search.study / "config.json").is_file(),
+            timeout=60,
+            why=lambda: f"the search did not start:\n{output(search.process)[-2000:]}",
+        )
         driver.get(f"{url}/study/cancer")
         wait_for(driver, lambda d: d.find_element("id", "trial-count"), what="the study page")
         driver.execute_script("window.notReloaded = true")
@@ -300,8 +304,8 @@ def _callback(
         return f"HTTP {exc.code}: " + exc.read().decode("utf-8", "replace")
 
 
-def _wait_until(condition, timeout: float) -> None:
+def _wait_until(condition, timeout: float, why) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, why()
         time.sleep(0.2)
