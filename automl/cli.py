@@ -222,6 +222,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         )
     print(f"model: {best_dir}")
     print(f"predict: automl predict {best_dir} NEW_DATA -o predictions.csv")
+    study = result.study_dir
+    print(
+        f"explore: automl dashboard {study.parent}  (http://127.0.0.1:8050/study/{study.name}), "
+        f"or automl report {study} -o report.html"
+    )
     return 0
 
 

@@ -419,7 +419,8 @@ def _study_page(study: d.StudyData) -> html.Div:
                 clearable=False,
                 style={"maxWidth": "300px"},
             ),
-            row(graph("fig-parallel"), graph("fig-importance")),
+            graph("fig-parallel", height="480px"),  # full width: one axis per parameter
+            graph("fig-importance"),
             html.Div(
                 graph("fig-codes"),
                 style={} if study.unlabelled else {"display": "none"},
@@ -437,7 +438,7 @@ def _summary(study: d.StudyData) -> list:
         for s in ("complete", "stopped early", "failed", "running")
         if s in counts
     )
-    best = study.trials["value"].max() if len(study.trials) else float("nan")
+    best = d.best_so_far(study)["best"].max() if len(study.trials) else float("nan")
     return [
         html.Div(
             [

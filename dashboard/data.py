@@ -395,9 +395,15 @@ def best_trial(data: StudyData) -> int | None:
     return None if complete.empty else int(ranked(data)["trial"].iloc[0])
 
 
+def _complete(data: StudyData) -> pd.Series:
+    return (data.trials["status"] == "complete") & data.trials["value"].notna()
+
+
 def best_so_far(data: StudyData) -> pd.DataFrame:
-    """The best complete score once each trial ended, in the order trials ended."""
-    done = data.trials[data.trials["value"].notna()].sort_values(["ended_s", "trial"])
+    """The best score of a trial trained to the end, once each such trial ended, in the order
+    they ended. (Optuna gives a trial stopped early its last epoch's score as its value; that
+    is the score of a network not fully trained, so it is left out here.)"""
+    done = data.trials[_complete(data)].sort_values(["ended_s", "trial"])
     best = done["value"].cummax()
     holder = done["family"].where(done["value"] == best).ffill()
     return pd.DataFrame(
@@ -544,15 +550,22 @@ NOT_USED = "not used"  # a conditional parameter the trial's other choices left 
 
 
 def as_labels(values: pd.Series) -> pd.Series:
-    """A parameter's values as text, with NOT_USED where the trial has none."""
-    return values.map(lambda v: NOT_USED if v is None or v != v else str(v)).astype(object)
+    """A parameter's values as text ('0.00316', 'relu', 'True'), with NOT_USED where the trial
+    has none."""
+    return values.map(_label).astype(object)
+
+
+def _label(value: Any) -> str:
+    if value is None or value != value:
+        return NOT_USED
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def pareto(data: StudyData, cost: str = "n_params") -> pd.DataFrame:
     """Complete trials with their cost, and whether each is on the Pareto front (no other
     trial is at least as good on both score and cost and better on one). Trials stopped early
     are left out: their score is of a network not trained to the end."""
-    table = data.trials[data.trials["value"].notna() & data.trials[cost].notna()]
+    table = data.trials[_complete(data) & data.trials[cost].notna()]
     table = table[["trial", "family", "status", "score", cost]].sort_values(
         [cost, "score"], ascending=[True, False]
     )
@@ -599,7 +612,7 @@ def study_overview(studies_dir: Path) -> pd.DataFrame:
     rows = []
     for name in list_study_names(studies_dir):
         data = load_study(studies_dir / name)
-        best = data.trials["value"].max() if len(data.trials) else None
+        best = data.trials.loc[_complete(data), "value"].max() if len(data.trials) else None
         rows.append(
             {
                 "study": name,

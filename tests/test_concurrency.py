@@ -54,6 +54,7 @@ def test_a_seeded_sequential_search_repeats_its_trials(ray_local, studies_dir):
             studies_dir=studies_dir,
             study=name,
             random_state=7,
+            families=["mlp"],  # the sampler's and the trainer's seeding is what is tested
             max_trials=5,
             concurrent_trials=1,
             max_epochs=3,

@@ -40,8 +40,9 @@ def search(tmp_path_factory, breast_cancer_frame):
     features.assign(diagnosis=target).to_csv(data, index=False)
     studies = root / "studies"
     process = start_fit(
-        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "30s"
-    )
+        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "30s",
+        "--max-trials", "10",
+    )  # fmt: skip
     state = SimpleNamespace(process=process, studies=studies, study=studies / "cancer", output=None)
     yield state
     stop_group(process)

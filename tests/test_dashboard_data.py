@@ -63,16 +63,15 @@ def test_reader_matches_optuna(study):
 
 def test_best_so_far_is_the_running_maximum_in_order_of_ending(study):
     table = d.best_so_far(study)
-    done = study.trials.dropna(subset=["value"]).sort_values(["ended_s", "trial"])
+    done = study.trials[study.trials["status"] == "complete"].sort_values(["ended_s", "trial"])
     expected = list(itertools.accumulate(done["value"], max))
     assert table["best"].tolist() == pytest.approx(expected)
-    assert table["best"].iloc[-1] == pytest.approx(study.trials["value"].max())
+    assert table["best"].iloc[-1] == pytest.approx(d.ranked(study)["score"].iloc[0])
 
 
 def test_pareto_front_is_exactly_the_undominated_trials(study):
     table = d.pareto(study)
-    complete = study.trials.dropna(subset=["value"])
-    assert len(table) == len(complete)
+    assert len(table) == (study.trials["status"] == "complete").sum()
     for row in table.itertuples():
         others = table.drop(row.Index)
         dominated = (
