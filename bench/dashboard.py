@@ -61,12 +61,17 @@ def _ready(driver) -> dict | None:
     return ready if ready and len(ready) == len(FIGURES) + 1 else None
 
 
+def _watch(driver, ids=FIGURES) -> None:
+    """Install WATCHER in every page this browser opens, before the page's own scripts."""
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {"source": WATCHER % (list(ids), FIGURES_WITH_DATA_JS)},
+    )
+
+
 def render_from_index(studies: Path, name: str) -> float:
     with dashboard(studies) as url, chromium() as driver:
-        driver.execute_cdp_cmd(
-            "Page.addScriptToEvaluateOnNewDocument",
-            {"source": WATCHER % (list(FIGURES), FIGURES_WITH_DATA_JS)},
-        )
+        _watch(driver)
         driver.get(f"{url}/")
         link = wait_for(driver, lambda d: d.find_element("link text", name), timeout=120)
         time.sleep(1)  # the index settled
@@ -80,10 +85,7 @@ def render_from_index(studies: Path, name: str) -> float:
 
 def render_direct(studies: Path, name: str) -> float:
     with dashboard(studies) as url, chromium() as driver:
-        driver.execute_cdp_cmd(
-            "Page.addScriptToEvaluateOnNewDocument",
-            {"source": WATCHER % (list(FIGURES), FIGURES_WITH_DATA_JS)},
-        )
+        _watch(driver)
         driver.get(f"{url}/study/{name}")
         ready = wait_for(driver, _ready, timeout=60, what="the study page")
         return max(ready.values()) / 1000  # from the navigation's start
@@ -106,10 +108,7 @@ def render_trivial_dash() -> float:
     threading.Thread(target=lambda: app.run(port=port), daemon=True).start()
     time.sleep(1)
     with chromium() as driver:
-        driver.execute_cdp_cmd(
-            "Page.addScriptToEvaluateOnNewDocument",
-            {"source": WATCHER % (["fig-best"], FIGURES_WITH_DATA_JS)},
-        )
+        _watch(driver, ["fig-best"])
         driver.get(f"http://127.0.0.1:{port}/")
         ready = wait_for(
             driver, lambda d: d.execute_script("return window.__ready['fig-best']"), timeout=60

@@ -63,7 +63,6 @@ def create_app(studies_dir: Path, refresh_s: float = REFRESH_S) -> Dash:
             dcc.Location(id="url"),
             dcc.Interval(id="tick", interval=int(refresh_s * 1000)),
             dcc.Store(id="version"),
-            dcc.Store(id="current-trial"),
             html.Div(
                 [
                     dcc.Link("automl", href="/", style={"fontWeight": "bold", "fontSize": "20px"}),
@@ -336,6 +335,7 @@ def _study_page(study: d.StudyData) -> html.Div:
     )
     return html.Div(
         [
+            dcc.Store(id="current-trial"),  # the trial last clicked, on this page
             html.H2(f"Study {study.name}"),
             html.Div(_summary(study), id="summary", style=_CARD),
             html.H3("Leaderboard"),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.io as pio
+from plotly.offline import get_plotlyjs
 
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
@@ -45,18 +46,15 @@ def report_html(study: d.StudyData) -> str:
     if study.unlabelled:
         sections.append(("Learned codes", [f.codes_figure(study)], ""))
 
-    plots = iter(range(10_000))
-
     def embed(fig) -> str:
-        # the first figure carries plotly.js; the others use it
-        first = next(plots) == 0
-        return pio.to_html(fig, full_html=False, include_plotlyjs=first, default_width="100%")
+        return pio.to_html(fig, full_html=False, include_plotlyjs=False, default_width="100%")
 
     task = study.task
     counts = study.trials["status"].value_counts().to_dict()
     shown = board.head(TOP_ROWS).drop(columns=["value", "started_s", "ended_s"])
     shown["params"] = shown["params"].map(d.describe_params)
     parts = [
+        f"<script>{get_plotlyjs()}</script>",  # once, for every figure: the file needs no network
         f"<h1>automl study {html.escape(study.name)}</h1>",
         f"<p><b>Task:</b> {html.escape(str(task.get('row', '?')))} "
         f"({html.escape(str(task.get('modality', '?')))}) &rarr; families "
