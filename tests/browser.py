@@ -48,7 +48,7 @@ return arguments[0].map(id => {
 
 
 def require_browser() -> None:
-    if Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists():
+    if browser_installed():
         return
     why = "headless Chromium is not installed (apt-get install chromium chromium-driver)"
     if os.environ.get("AUTOML_REQUIRE_BROWSER") == "1":
@@ -131,6 +131,31 @@ def wait_for(driver, condition, timeout: float = 30, poll: float = 0.05, what: A
             shown = what(driver) if callable(what) else what or condition
             raise AssertionError(f"timed out after {timeout} s waiting for {shown}")
         time.sleep(poll)
+
+
+def browser_installed() -> bool:
+    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+def open_offline(driver, html: Path) -> dict[str, bool]:
+    """Open a report file with the network off; each figure's title and whether it shows
+    data, once Plotly has drawn them all."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
+    )
+    driver.get(html.as_uri())
+    plots = wait_for(
+        driver,
+        lambda d: d.execute_script(
+            "const p = [...document.querySelectorAll('.js-plotly-plot')];"
+            "return p.length && p.every(g => g._fullLayout) ? p.map(g => [g._fullLayout.title.text,"
+            " g._fullData.some(t => t._length > 0) || g._fullLayout.shapes.length > 0]) : null"
+        ),
+        what="the report's figures",
+    )
+    return dict(plots)
 
 
 def figures_with_data(driver, ids=FIGURES) -> dict[str, bool]:

@@ -13,7 +13,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import automl
 from automl import cli
-from tests import formats
+from tests import browser, formats
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
@@ -249,6 +249,12 @@ def test_unlabelled_images_give_anomaly_scores_and_codes(capsys, ray_local, tmp_
     assert (points["anomaly_score"] >= 0).all() and points[["x", "y"]].abs().sum().sum() > 0
     assert "% of the codes' variance" in points.attrs["axes"][0]
     assert len(codes_figure(study).data[0].x) == n_val
+    if browser.browser_installed():  # CI requires it: the view drawn by a real browser
+        assert cli.main(["report", str(model.parent), "-o", str(tmp_path / "r.html")]) == 0
+        with browser.chromium() as driver:
+            plots = browser.open_offline(driver, tmp_path / "r.html")
+        codes = [shown for title, shown in plots.items() if title.startswith("Learned codes")]
+        assert codes == [True], plots
 
 
 # -------------------------------------------------------------------------- bad input
