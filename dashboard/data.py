@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.errors import ConfigError
 from automl.study import (
     CODES_MAP_FILE,
     CONFIG_FILE,
@@ -97,7 +98,7 @@ def study_path(studies_dir: Path, name: str) -> Path:
     """
     try:
         check_study_name(name)
-    except Exception as exc:  # noqa: BLE001 - ConfigError: not a study name at all
+    except ConfigError as exc:  # not a study name at all ('..', a path)
         raise StudyNotFound(name) from exc
     if name not in list_study_names(studies_dir):
         raise StudyNotFound(name)
