@@ -200,19 +200,21 @@ class Predictor:
         """Anomaly scores of a model of unlabelled data: mean squared reconstruction error per
         sample, on the standardised inputs (higher is more unusual)."""
         self._need_unlabelled("score_samples")
-        return self._reconstruction_errors(self._inputs(X))
+        return self.reconstruction_errors(self._inputs(X))
 
     def transform(self, X: Any) -> np.ndarray:
         """The codes a model of unlabelled data gives each sample."""
         self._need_unlabelled("transform")
-        return self._codes(self._inputs(X))
+        return self.codes(self._inputs(X))
 
-    def _reconstruction_errors(self, inputs: torch.Tensor) -> np.ndarray:
+    def reconstruction_errors(self, inputs: torch.Tensor) -> np.ndarray:
+        """Anomaly scores of inputs already preprocessed (`score_samples` preprocesses)."""
         outputs = predict_outputs(self.model, inputs).reshape(inputs.shape)
         return ((outputs - inputs) ** 2).reshape(len(inputs), -1).mean(dim=1).numpy()
 
     @torch.no_grad()
-    def _codes(self, inputs: torch.Tensor) -> np.ndarray:
+    def codes(self, inputs: torch.Tensor) -> np.ndarray:
+        """Codes of inputs already preprocessed (`transform` preprocesses)."""
         return self.model.members[0].eval().encode(inputs).numpy()
 
     def _need_unlabelled(self, what: str) -> None:
@@ -256,9 +258,9 @@ class Predictor:
             return self._forecast_frame(ids, X)
         if self.task.target_kind == "none":
             inputs = self._inputs(X)  # once, for both the scores and the codes
-            frame = pd.DataFrame({"id": ids, "anomaly_score": self._reconstruction_errors(inputs)})
+            frame = pd.DataFrame({"id": ids, "anomaly_score": self.reconstruction_errors(inputs)})
             if codes:
-                values = self._codes(inputs)
+                values = self.codes(inputs)
                 for i in range(values.shape[1]):
                     frame[f"code_{i}"] = values[:, i]
             return frame

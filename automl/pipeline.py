@@ -25,7 +25,7 @@ from sklearn.model_selection import train_test_split
 
 from automl import driver
 from automl.budget import Deadline, format_seconds
-from automl.bundle import library_versions, load, save_bundle
+from automl.bundle import Predictor, library_versions, load, save_bundle
 from automl.data import Dataset
 from automl.engine import (
     SearchData,
@@ -640,13 +640,13 @@ def _finish(
 CODES_SAMPLE = 1000  # validation samples in the dashboard's map of codes
 
 
-def write_codes_map(study_dir: Path, predictor: Any, X_val: np.ndarray, seed: int) -> None:
+def write_codes_map(study_dir: Path, predictor: Predictor, X_val: np.ndarray, seed: int) -> None:
     """A sample of validation codes under the exported model, projected to 2-D (principal
     components), with each sample's anomaly score: the dashboard draws it without torch."""
     rows = np.sort(np.random.default_rng(seed).permutation(len(X_val))[:CODES_SAMPLE])
-    inputs = torch.from_numpy(X_val[rows])  # already preprocessed: the predictor's own steps
-    codes = predictor._codes(inputs).reshape(len(rows), -1).astype(np.float64)
-    scores = predictor._reconstruction_errors(inputs)
+    inputs = torch.from_numpy(X_val[rows])  # the validation split is preprocessed already
+    codes = predictor.codes(inputs).reshape(len(rows), -1).astype(np.float64)
+    scores = predictor.reconstruction_errors(inputs)
     centred = codes - codes.mean(axis=0)
     _, spread, axes = np.linalg.svd(centred, full_matrices=False)
     projected = np.zeros((len(rows), 2))

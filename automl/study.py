@@ -263,7 +263,7 @@ def load_trials(study_dir: Path) -> list[Any]:
     return study.get_trials(deepcopy=False)
 
 
-_STATUS = {
+STATUS = {  # how a trial's state reads in every leaderboard
     "COMPLETE": "complete",
     "PRUNED": "stopped early",
     "FAIL": "failed",
@@ -306,7 +306,7 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
             {
                 "trial": t.number,
                 "family": family,
-                "status": _STATUS.get(t.state.name, t.state.name.lower()),
+                "status": STATUS.get(t.state.name, t.state.name.lower()),
                 "score": score,
                 "val_loss": attrs.get("best_val_loss"),
                 "n_params": attrs.get("n_params"),

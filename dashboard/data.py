@@ -10,7 +10,6 @@ cannot go unnoticed. Nothing here imports torch or ray, or writes anything.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
 import sqlite3
@@ -28,6 +27,7 @@ from automl.study import (
     CONFIG_FILE,
     LATENCY_ATTR,
     OOM_RETRY_ATTR,
+    STATUS,
     STUDY_DB,
     check_study_name,
     list_study_names,
@@ -35,13 +35,6 @@ from automl.study import (
     reason_of,
 )
 
-STATUS = {
-    "COMPLETE": "complete",
-    "PRUNED": "stopped early",
-    "FAIL": "failed",
-    "RUNNING": "running",
-    "WAITING": "waiting",
-}
 TRIAL_COLUMNS = [
     "trial",
     "family",
@@ -119,7 +112,8 @@ def study_version(study_dir: Path) -> tuple:
 
 
 _LOADING = threading.Lock()
-_LAST: dict[Path, StudyData] = {}  # each study as last read
+_CACHE: dict[Path, tuple[tuple, StudyData]] = {}  # each study as last read, with its version
+_CACHED_STUDIES = 8
 
 
 def load_study(study_dir: Path) -> StudyData:
@@ -130,18 +124,24 @@ def load_study(study_dir: Path) -> StudyData:
     """
     study_dir = Path(study_dir).resolve()
     with _LOADING:
-        try:
-            _LAST[study_dir] = _load_study(study_dir, study_version(study_dir))
-        except sqlite3.DatabaseError:
-            # a search began writing in the instant the file was read as settled: the page
-            # keeps what it showed, and the next refresh reads the write-ahead log too
-            if study_dir not in _LAST:
-                raise
-        return _LAST[study_dir]
+        version = study_version(study_dir)
+        cached = _CACHE.pop(study_dir, None)
+        if cached is None or cached[0] != version:
+            try:
+                cached = version, read_study(study_dir)
+            except sqlite3.DatabaseError:
+                # a search began writing in the instant the file was read as settled: the
+                # page keeps what it showed, and the next refresh reads the log too
+                if cached is None:
+                    raise
+        _CACHE[study_dir] = cached  # the most recent last
+        while len(_CACHE) > _CACHED_STUDIES:
+            _CACHE.pop(next(iter(_CACHE)))
+        return cached[1]
 
 
-@functools.lru_cache(maxsize=8)
-def _load_study(study_dir: Path, _version: tuple) -> StudyData:
+def read_study(study_dir: Path) -> StudyData:
+    """Read a study from disk, uncached."""
     config = read_config(study_dir)
     trials, curves = _read_trials(study_dir / STUDY_DB, config.get("study_name", study_dir.name))
     return StudyData(study_dir.name, study_dir, config, trials, curves)
@@ -258,7 +258,7 @@ def _trials_frame(
     frame["started_s"] = (start - origin).dt.total_seconds()
     frame["ended_s"] = (end - origin).dt.total_seconds()
     frame["reason"] = _reasons(attr, frame.index)
-    frame["params"] = _family_params(params, frame["family"])
+    frame["params"] = _family_params(params, frame.index)
     return frame.reset_index(drop=True)[TRIAL_COLUMNS], curves
 
 
@@ -273,7 +273,7 @@ def _attributes(attrs: pd.DataFrame) -> dict[str, pd.Series]:
 
 def _reasons(attr: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     """Why a trial failed or stopped early, and whether it fell back to a smaller batch (the
-    leaderboard's wording, automl.study._reason)."""
+    leaderboard's wording, automl.study.reason_of)."""
     columns = {k: attr.get(k, pd.Series(dtype=object)).to_dict() for k in _REASON_ATTRIBUTES}
     reasons = []
     for tid in index:
@@ -282,9 +282,9 @@ def _reasons(attr: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     return pd.Series(reasons, index=index, dtype=object)
 
 
-def _family_params(params: pd.DataFrame, family: pd.Series) -> pd.Series:
-    """Each trial's parameters of its own family (prefixed 'family.'), in Optuna's external
-    form (a categorical is stored as the index of its choice)."""
+def _family_params(params: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """Each trial's parameters but 'family', named without their 'family.' prefix, in
+    Optuna's external form (a categorical is stored as the index of its choice)."""
     params = params[params["param_name"] != "family"]
     external = pd.Series(index=params.index, dtype=object)
     for dist_json, rows in params.groupby("distribution_json", sort=False):
@@ -293,11 +293,11 @@ def _family_params(params: pd.DataFrame, family: pd.Series) -> pd.Series:
         lookup = {v: dist.to_external_repr(v) for v in values.unique()}
         external[rows.index] = values.map(lookup)
     names = params["param_name"].str.split(".", n=1).str[-1]
-    out: dict[int, dict[str, Any]] = {tid: {} for tid in family.index}
+    out: dict[int, dict[str, Any]] = {tid: {} for tid in index}
     for tid, name, value in zip(params["trial_id"], names, external, strict=True):
         if tid in out:
             out[tid][name] = value
-    return pd.Series(out, dtype=object).reindex(family.index)
+    return pd.Series(out, dtype=object).reindex(index)
 
 
 def _distribution(dist_json: str) -> Any:
