@@ -152,13 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default: this machine only; 0.0.0.0 shares it with "
         "your network, unauthenticated)",
     )
-    board.add_argument("--port", type=int, default=8050)
+    board.add_argument("--port", type=_port, default=8050)
 
     report = sub.add_parser("report", help="write a study's figures to one offline HTML file")
     report.add_argument("study", help="a study name (in --studies-dir) or a study directory")
     report.add_argument("-o", "--output", required=True, help="the HTML file to write")
     report.add_argument("--studies-dir", default="studies", help="where study names are looked up")
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535; got {text!r}")
+    return int(text)
 
 
 def _families(text: str | None) -> list[str] | None:
@@ -345,7 +351,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             pass
     except OSError as exc:
         raise ConfigError(
-            f"Cannot listen on {args.host}:{args.port} ({exc.strerror}); choose another --port."
+            f"Cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); choose another "
+            "--port, or a --host address of this machine."
         ) from None
     note = "" if base.is_dir() else " (none yet: they appear as searches start)"
     print(

@@ -21,6 +21,7 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
 from automl.driver import read_driver
+from automl.errors import AutoMLError
 
 REFRESH_S = 2.0
 PAGE_SIZE = 15
@@ -137,9 +138,12 @@ def _register(app: Dash, studies_dir: Path) -> None:
                 style={"color": "#b00"},
             )
         rendered = dcc.Store(id="rendered", data=version_of(pathname))
-        if study_dir is None:
-            return [rendered, _index_page(d.study_overview(studies_dir))]
-        return [rendered, _study_page(d.load_study(study_dir))]
+        try:
+            if study_dir is None:
+                return [rendered, _index_page(d.study_overview(studies_dir))]
+            return [rendered, _study_page(d.load_study(study_dir))]
+        except AutoMLError as exc:  # a damaged study: say so on the page
+            return html.P(str(exc), id="not-found", style={"color": "#b00"})
 
     @app.callback(
         Output("studies", "children"),

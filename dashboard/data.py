@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import ConfigError
+from automl.errors import ConfigError, DataError
 from automl.study import (
     CODES_MAP_FILE,
     CONFIG_FILE,
@@ -129,11 +129,14 @@ def load_study(study_dir: Path) -> StudyData:
         if cached is None or cached[0] != version:
             try:
                 cached = version, read_study(study_dir)
-            except sqlite3.DatabaseError:
+            except sqlite3.DatabaseError as exc:
                 # a search began writing in the instant the file was read as settled: the
                 # page keeps what it showed, and the next refresh reads the log too
                 if cached is None:
-                    raise
+                    raise DataError(
+                        f"{study_dir / STUDY_DB} cannot be read as a study database ({exc}); "
+                        "it was damaged or is not one: run the search again into a new study."
+                    ) from None
         _CACHE[study_dir] = cached  # the most recent last
         while len(_CACHE) > _CACHED_STUDIES:
             _CACHE.pop(next(iter(_CACHE)))

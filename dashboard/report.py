@@ -14,6 +14,7 @@ from plotly.offline import get_plotlyjs
 
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
+from automl.errors import ConfigError
 
 TOP_ROWS = 50  # leaderboard rows in the report
 CURVES = 5  # learning curves of the top trials
@@ -84,6 +85,12 @@ def _table(frame: pd.DataFrame) -> str:
 
 def write_report(study_dir: Path, output: Path) -> Path:
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report_html(d.load_study(study_dir)), encoding="utf-8")
+    text = report_html(d.load_study(study_dir))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write the report to {output} ({exc.strerror}); choose another -o."
+        ) from None
     return output

@@ -199,6 +199,25 @@ def files_of(directory: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in directory.rglob("*") if not p.name.endswith("-shm")}
 
 
+def test_bad_report_and_dashboard_arguments_are_one_line_errors(study, tmp_path, capsys):
+    damaged = tmp_path / "studies" / "damaged"
+    write_config(damaged, {"study_name": "damaged", "task": {}})
+    (damaged / "study.db").write_text("not a database")
+    cases = [
+        (["report", str(damaged), "-o", str(tmp_path / "r.html")], "cannot be read as a study"),
+        (["report", str(study.directory), "-o", "/proc/no/r.html"], "Cannot write the report"),
+        (["dashboard", str(tmp_path), "--port", "99999"], "a port is a number from 1 to 65535"),
+        (["dashboard", str(tmp_path), "--host", "no.such.host.invalid"], "Cannot listen on"),
+    ]
+    for args, expected in cases:
+        try:
+            code = cli.main(args)
+        except SystemExit as exc:  # argparse's own usage error, one line as well
+            code = exc.code
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and expected in err[0], (args, err)
+
+
 def test_report_writes_nothing_into_the_study(study, tmp_path):
     before = files_of(study.directory)
     write_report(study.directory, tmp_path / "r.html")
