@@ -2,11 +2,14 @@
 
 A bundle is a directory: `model.safetensors` (weights; loading it executes no code) and
 `bundle.json` (each member's family and parameters, TaskInfo, preprocessing, label names,
-versions). The networks are rebuilt from the registry, so nothing is unpickled.
+versions). The networks are rebuilt from the registry, so nothing is unpickled. `automl
+export` may add the network as `model.onnx` or `model.pt2` (see automl.export); a Predictor
+runs either in place of the PyTorch network.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import sys
@@ -26,11 +29,19 @@ from automl.errors import DataError
 from automl.families import get_family
 from automl.preprocessing import Preprocessing
 from automl.task import TaskInfo
-from automl.trainer import predict_outputs
+from automl.trainer import EVAL_BATCH_SIZE, predict_outputs
 
 BUNDLE_FORMAT = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "bundle.json"
+GRAPH_FILES = {"onnx": "model.onnx", "pt2": "model.pt2"}
+RUNTIMES = ("torch", *GRAPH_FILES)
+INPUT_NAME = "x"
+
+
+def output_names(task: TaskInfo) -> list[str]:
+    """The exported graph's outputs: the network's, plus the codes of unlabelled models."""
+    return ["reconstruction", "codes"] if task.target_kind == "none" else ["output"]
 
 
 def library_versions() -> dict[str, str]:
@@ -80,25 +91,46 @@ def save_bundle(
     return directory
 
 
-def load(directory: str | Path) -> Predictor:
-    """Rebuild a predictor from a bundle directory (or a study directory, using its best/)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    directory = Path(directory).expanduser()
-    if not (directory / CONFIG_FILE).is_file() and (directory / "best" / CONFIG_FILE).is_file():
-        directory = directory / "best"
-    if not (directory / CONFIG_FILE).is_file():
+def bundle_directory(path: Path) -> Path:
+    """The bundle a path names: itself, or a study's best/."""
+    path = Path(path).expanduser()
+    if not (path / CONFIG_FILE).is_file() and (path / "best" / CONFIG_FILE).is_file():
+        path = path / "best"
+    if not (path / CONFIG_FILE).is_file():
         raise DataError(
-            f"'{directory}' is not a model bundle (no {CONFIG_FILE}); pass studies/<name>/best "
-            "or a directory written by export."
+            f"'{path}' is not a model bundle (no {CONFIG_FILE}); pass studies/<name>/best, "
+            "a directory written by export, or an exported .onnx/.pt2 file."
         )
+    return path
+
+
+def load(path: str | Path, runtime: str | None = None) -> Predictor:
+    """Rebuild a predictor from a bundle directory (or a study directory, using its best/),
+    or from an exported .onnx/.pt2 file with its .json beside it.
+
+    `runtime` runs the PyTorch network ("torch", the default for a directory) or the graph
+    the bundle was exported to ("onnx" through onnxruntime, "pt2" through torch.export).
+    """
+    path = Path(path).expanduser()
+    graph = None
+    if path.suffix[1:] in GRAPH_FILES and path.is_file():
+        graph, config_file = path, path.with_suffix(".json")
+        runtime = runtime or path.suffix[1:]
+        if not config_file.is_file() and (path.parent / CONFIG_FILE).is_file():
+            config_file = path.parent / CONFIG_FILE  # the graph inside an exported bundle
+        if not config_file.is_file():
+            raise DataError(
+                f"'{path}' has no {config_file.name} beside it (the preprocessing and labels "
+                "automl export writes with it); export it again."
+            )
+    else:
+        config_file = bundle_directory(path) / CONFIG_FILE
+    if runtime not in (None, *RUNTIMES):
+        raise DataError(f"Unknown runtime '{runtime}'; choose one of {', '.join(RUNTIMES)}.")
     try:
-        config = json.loads((directory / CONFIG_FILE).read_text())
+        config = json.loads(config_file.read_text())
     except json.JSONDecodeError as exc:
-        raise DataError(
-            f"The bundle config {directory / CONFIG_FILE} is not valid JSON: {exc}"
-        ) from exc
+        raise DataError(f"The bundle config {config_file} is not valid JSON: {exc}") from exc
     if config.get("bundle_format", 0) > BUNDLE_FORMAT:
         raise DataError(
             f"The bundle was written by a newer automl (format {config['bundle_format']}); "
@@ -106,16 +138,41 @@ def load(directory: str | Path) -> Predictor:
         )
     try:
         task = TaskInfo.from_dict(config["task"])
-        model = Ensemble(
-            [get_family(m["family"]).build(m["params"], task) for m in config["members"]],
-            task.is_classification,
-        )
         preprocessing = Preprocessing.from_dict(config["preprocessing"])
+        if runtime in (None, "torch"):
+            model = _load_network(config, task, config_file.parent)
+            return Predictor(model, config, task, preprocessing)
+    except DataError:
+        raise  # already says what is wrong (a DataError is a ValueError too)
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(
-            f"The bundle config {directory / CONFIG_FILE} is incomplete or damaged "
+            f"The bundle config {config_file} is incomplete or damaged "
             f"({type(exc).__name__}: {exc}); re-export the model."
         ) from exc
+    record = config.get("exports", {}).get(runtime)
+    if record is None:
+        raise DataError(
+            f"{config_file} records no {runtime} export; write one with: automl export "
+            f"{config_file.parent} --format {runtime} -o {config_file.parent}"
+        )
+    graph = graph or config_file.parent / record["file"]
+    if not graph.is_file() or file_digest(graph) != record.get("sha256"):
+        raise DataError(
+            f"Refusing to load {graph}: it is missing or differs from the file automl exported "
+            f"(its sha256 is recorded in {config_file.name}; a {runtime} file may run code). "
+            "Export the model again."
+        )
+    return Predictor(None, config, task, preprocessing, runner=load_graph(graph, runtime))
+
+
+def _load_network(config: dict[str, Any], task: TaskInfo, directory: Path) -> nn.Module:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    model = Ensemble(
+        [get_family(m["family"]).build(m["params"], task) for m in config["members"]],
+        task.is_classification,
+    )
     try:
         state = load_file(str(directory / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
@@ -130,8 +187,40 @@ def load(directory: str | Path) -> Predictor:
             f"The weights in {directory / WEIGHTS_FILE} do not fit the networks its "
             f"{CONFIG_FILE} describes ({str(exc).splitlines()[0]}); re-export the model."
         ) from exc
-    model.eval()
-    return Predictor(model, config, task, preprocessing)
+    return model.eval()
+
+
+def load_graph(path: Path, runtime: str):
+    """A callable: inputs (n, ...) -> the saved graph's outputs as numpy arrays."""
+    if runtime == "onnx":
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+
+        def run_onnx(x: torch.Tensor) -> tuple[np.ndarray, ...]:
+            return tuple(session.run(None, {INPUT_NAME: x.numpy()}))
+
+        return run_onnx
+    module = torch.export.load(path).module()
+
+    def run_program(x: torch.Tensor) -> tuple[np.ndarray, ...]:
+        with torch.no_grad():
+            out = module(x)
+        return tuple(o.numpy() for o in (out if isinstance(out, tuple) else (out,)))
+
+    return run_program
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class Predictor:
@@ -142,16 +231,38 @@ class Predictor:
 
     Classifiers and regressors predict labels or values; a forecaster predicts the next
     `horizon` values after each series it is given; a model of unlabelled data predicts
-    anomaly scores (reconstruction error per sample) and `transform` gives its codes.
+    anomaly scores (reconstruction error per sample) and `transform` gives its codes. The
+    network is the PyTorch `model`, or an exported graph's `runner` (then `model` is None).
     """
 
     def __init__(
-        self, model: nn.Module, config: dict[str, Any], task: TaskInfo, preprocessing: Preprocessing
+        self,
+        model: nn.Module | None,
+        config: dict[str, Any],
+        task: TaskInfo,
+        preprocessing: Preprocessing,
+        runner=None,
     ) -> None:
         self.model = model
         self.config = config
         self.task = task
         self.preprocessing = preprocessing
+        self.runner = runner
+
+    def _run(self, inputs: torch.Tensor, which: int) -> np.ndarray:
+        """The exported graph's output number `which`, over batches."""
+        chunks = [
+            self.runner(inputs[i : i + EVAL_BATCH_SIZE])[which]
+            for i in range(0, len(inputs), EVAL_BATCH_SIZE)
+        ]
+        return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
+
+    def network_outputs(self, inputs: torch.Tensor) -> np.ndarray:
+        """The network's outputs for inputs already preprocessed (logits, standardised
+        values, or reconstructions)."""
+        if self.model is None:
+            return self._run(inputs, 0)
+        return predict_outputs(self.model, inputs).numpy()
 
     @property
     def classes_(self) -> np.ndarray | None:
@@ -178,7 +289,7 @@ class Predictor:
         return [values.reshape(len(values), -1)]
 
     def _outputs(self, X: Any) -> np.ndarray:
-        return predict_outputs(self.model, self._inputs(X)).numpy()
+        return self.network_outputs(self._inputs(X))
 
     def _probabilities(self, outputs: np.ndarray) -> np.ndarray:
         if not self.task.is_classification:
@@ -209,12 +320,14 @@ class Predictor:
 
     def reconstruction_errors(self, inputs: torch.Tensor) -> np.ndarray:
         """Anomaly scores of inputs already preprocessed (`score_samples` preprocesses)."""
-        outputs = predict_outputs(self.model, inputs).reshape(inputs.shape)
+        outputs = torch.from_numpy(self.network_outputs(inputs)).reshape(inputs.shape)
         return ((outputs - inputs) ** 2).reshape(len(inputs), -1).mean(dim=1).numpy()
 
     @torch.no_grad()
     def codes(self, inputs: torch.Tensor) -> np.ndarray:
         """Codes of inputs already preprocessed (`transform` preprocesses)."""
+        if self.model is None:
+            return self._run(inputs, 1)
         return self.model.members[0].eval().encode(inputs).numpy()
 
     def _need_unlabelled(self, what: str) -> None:

@@ -1,4 +1,4 @@
-"""The `automl` command: fit, detect, predict, studies, dashboard, report.
+"""The `automl` command: fit, detect, predict, export, studies, dashboard, report.
 
 Every AutoMLError becomes one line on stderr and exit code 2; nothing prints a traceback for
 bad input.
@@ -122,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--json", action="store_true", help="print the TaskInfo as JSON")
 
     predict = sub.add_parser("predict", help="predict with an exported model")
-    predict.add_argument("model", help="a bundle directory, a study directory or a study name")
+    predict.add_argument(
+        "model",
+        help="a bundle directory, a study directory or name, or an exported .onnx/.pt2 file",
+    )
     predict.add_argument(
         "data", help="new data in the training data's form (a file or a folder of files)"
     )
@@ -139,7 +142,32 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--codes", action="store_true", help="models of unlabelled data: add the learnt codes"
     )
+    predict.add_argument(
+        "--runtime",
+        choices=["torch", "onnx", "pt2"],
+        help="run the bundle's PyTorch network (default for a directory) or its exported graph",
+    )
     predict.add_argument("--studies-dir", default="studies", help="where study names are looked up")
+
+    export = sub.add_parser(
+        "export", help="write a study's model as a bundle, an ONNX graph or a torch.export program"
+    )
+    export.add_argument("study", help="a study name or directory, or a bundle directory")
+    export.add_argument(
+        "--format",
+        default="bundle",
+        choices=["bundle", "onnx", "pt2"],
+        help="bundle: weights + JSON (default); onnx / pt2: the network as a graph, checked "
+        "against it on sample inputs",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="a directory (a bundle; onnx and pt2 add model.onnx / model.pt2 to it), or a "
+        ".onnx / .pt2 file (its JSON is written beside it)",
+    )
+    export.add_argument("--studies-dir", default="studies", help="where study names are looked up")
 
     studies = sub.add_parser("studies", help="list stored searches")
     studies.add_argument("studies_dir", nargs="?", default="studies")
@@ -293,14 +321,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    from automl.bundle import load
+def _model_path(name: str, studies_dir: str) -> Path:
     from automl.study import resolve_study_dir
 
-    model_path = Path(args.model)
-    if not model_path.exists():
-        model_path = resolve_study_dir(args.model, Path(args.studies_dir))
-    predictor = load(model_path)
+    path = Path(name)
+    return path if path.exists() else resolve_study_dir(name, Path(studies_dir))
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from automl.bundle import load
+
+    predictor = load(_model_path(args.model, args.studies_dir), runtime=args.runtime)
     frame = predictor.predict_path(
         args.data, proba=args.proba, scores=args.scores, codes=args.codes
     )
@@ -310,6 +341,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
     print(f"wrote {len(frame)} predictions to {output}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from automl.export import export_model
+
+    written = export_model(_model_path(args.study, args.studies_dir), args.output, args.format)
+    if args.format == "bundle":
+        print(f"wrote the bundle {written}; load it with automl.load('{written}')")
+        return 0
+    config = written.with_suffix(".json")
+    config = config if config.is_file() else written.parent / "bundle.json"
+    checked = json.loads(config.read_text())["exports"][args.format]["checked"]
+    print(
+        f"wrote {written} ({written.stat().st_size / 1e6:.2f} MB) and {config}; checked on "
+        f"sample inputs: max abs difference {checked['max_abs_diff']:.1e} from the PyTorch "
+        f"network (tolerance {checked['tolerance']:g})"
+    )
     return 0
 
 
@@ -376,6 +425,7 @@ COMMANDS = {
     "fit": cmd_fit,
     "detect": cmd_detect,
     "predict": cmd_predict,
+    "export": cmd_export,
     "studies": cmd_studies,
     "dashboard": cmd_dashboard,
     "report": cmd_report,

@@ -419,6 +419,68 @@ class Preprocessing:
         )
 
 
+def describe_preprocessing(pre: Preprocessing) -> list[str]:
+    """The steps from raw data to the network's input, in words, for a program outside
+    Python; every number they name is under `preprocessing` in the bundle JSON."""
+    from automl.data.text import TOKEN_PATTERN
+
+    tokens = (
+        f"lower-case the text and split it into tokens with the regular expression "
+        f"{TOKEN_PATTERN.pattern!r} (runs of letters, runs of digits, single punctuation)"
+    )
+    series = (
+        "standardise each step's features: (value - series.mean[f]) / series.std[f], a "
+        "missing value becoming 0; keep the last series.max_steps steps; pad a batch to its "
+        "longest series with all-NaN steps (the network reads them as absent)"
+    )
+    if pre.table is not None:
+        return [
+            "columns are read by name (table.columns lists the training columns)",
+            "numeric and date columns (table.numeric; a date as days since 1970-01-01 UTC): a "
+            "missing value becomes median, then (value - mean) / std",
+            "table.missing_indicators: 1.0 where that column's value is missing, else 0.0",
+            "table.categorical: one-hot over the listed values, plus a last slot for any other "
+            "value or a missing one",
+            f"table.text: {tokens}; log(1 + count) of each listed word",
+            "the input concatenates, in this order: the numeric columns, the missing "
+            "indicators, the one-hot blocks, the word counts",
+        ]
+    if pre.image is not None:
+        return [
+            "decode the image and resize it to image.height x image.width, in image.channels "
+            "channels (1: grey, 3: RGB)",
+            "pixels / image.scale, then (value - image.mean[c]) / image.std[c] per channel",
+            "lay it out channels first: (channels, height, width)",
+        ]
+    if pre.text is not None and pre.text.bag_of_words:
+        return [f"{tokens}; log(1 + count) of each word of text.vocabulary, in its order"]
+    if pre.text is not None:
+        return [
+            f"{tokens}; keep the first text.max_tokens tokens",
+            "a token's id is 2 + its index in text.vocabulary; 1 for any other token; an "
+            "empty document is one 1",
+            "pad with 0 to text.max_tokens (a graph with a dynamic steps axis takes any "
+            "length of at least 2)",
+        ]
+    if pre.audio is not None:
+        return [
+            "read the waveform as floats in [-1, 1] at audio.frames.sample_rate",
+            "log-mel frames: Hann windows of win_length samples every hop_length samples, "
+            "power spectrum over n_fft points, n_mels triangular HTK mel filters from 0 Hz to "
+            "half the sample rate, log(energy + 1e-6)",
+            series.replace("series.", "audio.series."),
+        ]
+    if pre.forecast is not None:
+        return [
+            "the last forecast.window steps of the series, each step's features "
+            "standardised: (value - forecast.series.mean[f]) / forecast.series.std[f], a "
+            "missing value becoming 0; feature 0 is the forecast one"
+        ]
+    if pre.series is not None and pre.series.fixed_steps:
+        return [series.split("; pad")[0] + "; pad with 0 steps to series.max_steps"]
+    return [series]
+
+
 def _top_words(documents: Any, limit: int, min_count: int) -> list[str]:
     """The most frequent tokens (ties broken alphabetically, so fitting is deterministic)."""
     counts: dict[str, int] = {}

@@ -1,0 +1,350 @@
+"""Export a trained model as a bundle, an ONNX graph or a torch.export program.
+
+Every format carries the bundle's JSON (preprocessing, label names, versions). ONNX and pt2
+add the network as a graph with a dynamic batch axis (and a dynamic sequence axis for
+networks over token or step sequences). Each graph is reloaded and run on sample inputs
+before it is kept: a graph that differs from the PyTorch network by more than `TOLERANCE`
+is not written.
+
+    automl export studies/pets --format onnx -o pets.onnx      # pets.onnx + pets.json
+    automl export studies/pets --format pt2 -o deploy/         # a bundle with model.pt2
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from automl.bundle import (
+    CONFIG_FILE,
+    GRAPH_FILES,
+    INPUT_NAME,
+    Predictor,
+    bundle_directory,
+    file_digest,
+    load,
+    load_graph,
+    output_names,
+)
+from automl.errors import AutoMLError, ConfigError
+from automl.task import TaskInfo
+
+FORMATS = ("bundle", "onnx", "pt2")
+TOLERANCE = 1e-4  # max abs difference from the PyTorch network on the sample inputs
+ONNX_OPSET = 18
+MIN_STEPS = 2  # a length-1 axis would be specialised by torch.export
+
+
+class ExportError(AutoMLError):
+    """A graph could not be produced or does not reproduce the network."""
+
+
+class DeployedNetwork(nn.Module):
+    """What the graph computes: the network's outputs, and for a model of unlabelled data
+    its reconstruction and codes (anomaly scores are one line from them)."""
+
+    def __init__(self, model: nn.Module, unlabelled: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.unlabelled = unlabelled
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.unlabelled:
+            return self.model(x).reshape(x.shape), self.model.members[0].encode(x)
+        return self.model(x)
+
+
+def export_model(source: str | Path, output: str | Path, format: str = "bundle") -> Path:
+    """Write the model of a study (or a bundle) to `output` in `format`; returns what was
+    written. A path ending in .onnx or .pt2 gets the graph alone, with its JSON beside it
+    (same name, .json); any other path becomes a bundle directory (with the graph inside)."""
+    if format not in FORMATS:
+        raise ConfigError(f"Unknown export format '{format}'; choose one of {', '.join(FORMATS)}.")
+    source_dir = bundle_directory(Path(source))
+    output = Path(output).expanduser()
+    graph_file = output if output.suffix in (".onnx", ".pt2") else None
+    if graph_file is not None and graph_file.suffix != f".{format}":
+        raise ConfigError(
+            f"-o {output} ends in {output.suffix} but the format is {format}; name the file "
+            f"*.{format} or pass --format {output.suffix[1:]}."
+        )
+    if graph_file is None and output.exists() and not output.is_dir():
+        raise ConfigError(f"-o {output} is a file; a {format} export writes a directory there.")
+    if graph_file is None:
+        if output.resolve() != source_dir.resolve():
+            shutil.copytree(source_dir, output, dirs_exist_ok=True)
+        if format == "bundle":
+            return output
+    predictor = load(source_dir)
+    config = dict(predictor.config)
+    target = graph_file or output / GRAPH_FILES[format]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    record = write_graph(predictor, target, format)
+    config.setdefault("exports", {})[format] = record
+    config["model_io"] = model_io(predictor)
+    config_file = graph_file.with_suffix(".json") if graph_file else output / CONFIG_FILE
+    config_file.write_text(json.dumps(config, indent=2, default=str))
+    return target
+
+
+def write_graph(predictor: Predictor, target: Path, format: str) -> dict[str, Any]:
+    """Export, reload and check the predictor's network; the record for the bundle JSON."""
+    task = predictor.task
+    network = DeployedNetwork(predictor.model, task.target_kind == "none").eval()
+    steps = sequence_axis(task)
+    example = example_inputs(task, 4)
+    batch = torch.export.Dim("batch")
+    axes = {0: batch} if steps is None else {0: batch, 1: torch.export.Dim("steps", min=MIN_STEPS)}
+    with tempfile.TemporaryDirectory() as scratch, quiet_exporter():
+        scratch_file = Path(scratch) / target.name
+        try:
+            if format == "onnx":
+                _export_onnx(network, example, axes, scratch_file, task)
+            else:
+                program = torch.export.export(network, (example,), dynamic_shapes=(axes,))
+                torch.export.save(program, scratch_file)
+        except Exception as exc:  # the exporter raises many types; none is the user's fault
+            raise ExportError(
+                f"Exporting the {predictor.config.get('family', '?')} network to {format} "
+                f"failed ({type(exc).__name__}: {_first_line(exc)}); the bundle format always "
+                "works: --format bundle."
+            ) from exc
+        runner = load_graph(scratch_file, format)
+        checked = check_graph(network, runner, task, steps)
+        shutil.move(scratch_file, target)
+    return {
+        "file": target.name,
+        "sha256": file_digest(target),  # automl.load refuses a graph file that differs
+        "dynamic_axes": {"0": "batch", **({} if steps is None else {"1": "steps"})},
+        **({"opset": ONNX_OPSET} if format == "onnx" else {}),
+        "checked": checked,
+    }
+
+
+def _export_onnx(network: nn.Module, example, axes, path: Path, task: TaskInfo) -> None:
+    program = torch.onnx.export(
+        network,
+        (example,),
+        dynamo=True,
+        dynamic_shapes=(axes,),
+        input_names=[INPUT_NAME],
+        output_names=output_names(task),
+        opset_version=ONNX_OPSET,
+        verbose=False,
+    )
+    program.save(str(path))
+
+
+def check_graph(network: nn.Module, runner, task: TaskInfo, steps: int | None) -> dict[str, Any]:
+    """Run the graph and the network on sample inputs of several batch sizes (and sequence
+    lengths); raise ExportError past TOLERANCE."""
+    shapes = [(1, None), (3, None), (8, None)]
+    if steps is not None:
+        shapes += [(2, max(MIN_STEPS, steps // 2)), (3, steps * 2)]
+    worst = 0.0
+    for n, length in shapes:
+        x = example_inputs(task, n, length, seed=n)
+        with torch.no_grad():
+            expected = network(x)
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        got = runner(x)
+        for want, have in zip(expected, got, strict=True):
+            if tuple(want.shape) != tuple(have.shape):
+                raise ExportError(
+                    f"The exported graph gives shape {tuple(have.shape)} where the network "
+                    f"gives {tuple(want.shape)} (batch {n}, steps {length}); not written."
+                )
+            worst = max(worst, float(np.abs(want.numpy() - have).max(initial=0.0)))
+    if not worst <= TOLERANCE:
+        raise ExportError(
+            f"The exported graph differs from the network by {worst:.2e} on sample inputs "
+            f"(tolerance {TOLERANCE:g}); not written. Use --format bundle."
+        )
+    checked = {"max_abs_diff": worst, "tolerance": TOLERANCE, "batch_sizes": [1, 3, 8]}
+    if steps is not None:
+        checked["steps"] = sorted({length or steps for _, length in shapes})
+    return checked
+
+
+def sequence_axis(task: TaskInfo) -> int | None:
+    """The trained sequence length where axis 1 may vary: token ids and padded step
+    sequences. A forecaster's window and fixed-width inputs keep their shape."""
+    if task.target_kind in ("forecasting", "none"):
+        return None
+    if task.vocab_size is not None or task.modality in ("series", "audio"):
+        return int(task.input_shape[0])
+    return None
+
+
+def example_inputs(task: TaskInfo, n: int, steps: int | None = None, seed: int = 0) -> torch.Tensor:
+    """Inputs as preprocessing makes them: token ids padded with 0 in some rows, series padded
+    with all-NaN steps in some rows, other values within the training inputs' range."""
+    generator = torch.Generator().manual_seed(seed)
+    shape = tuple(task.input_shape)
+    if steps is not None:
+        shape = (steps, *shape[1:])
+    half = shape[0] // 2 if shape else 0
+    if task.vocab_size is not None:
+        x = torch.randint(2, max(3, task.vocab_size), (n, *shape), generator=generator)
+        x[: n // 2, max(1, half) :] = 0
+        return x
+    if task.input_range is not None:
+        low, high = task.input_range
+        x = low + (high - low) * torch.rand(n, *shape, generator=generator)
+    else:
+        x = torch.randn(n, *shape, generator=generator)
+    if sequence_axis(task) is not None:
+        x[: n // 2, max(1, half) :] = float("nan")
+    return x
+
+
+def input_spec(task: TaskInfo, steps: int | None) -> dict[str, Any]:
+    shape: list[Any] = ["batch", *task.input_shape]
+    if steps is not None:
+        shape[1] = "steps"
+    dtype = "int64" if task.vocab_size is not None else "float32"
+    return {"dtype": dtype, "shape": shape}
+
+
+def model_io(predictor: Predictor) -> dict[str, Any]:
+    """How a program in any language turns raw data into the graph's input and its outputs
+    into predictions; every number it needs is under `preprocessing` in the same file."""
+    from automl.preprocessing import describe_preprocessing
+
+    task = predictor.task
+    steps = sequence_axis(task)
+    return {
+        "input": {"name": INPUT_NAME, **input_spec(task, steps)},
+        "preprocessing_steps": describe_preprocessing(predictor.preprocessing),
+        "outputs": output_names(task),
+        "postprocessing": describe_outputs(predictor),
+    }
+
+
+def describe_outputs(predictor: Predictor) -> str:
+    target = predictor.preprocessing.target
+    kind = predictor.task.target_kind
+    if kind == "none":
+        return (
+            "reconstruction has the input's shape; anomaly_score = mean over a sample's values "
+            "of (reconstruction - input)^2 (higher is more unusual); codes are the learnt "
+            "features."
+        )
+    if target.classes is not None:
+        return (
+            "output holds log class probabilities: probabilities = softmax(output); the label "
+            "is label_names[argmax(output)]."
+        )
+    what = "the next horizon values" if kind == "forecasting" else "the value"
+    return f"{what} = output * {target.std!r} + {target.mean!r} (preprocessing.target)."
+
+
+@contextlib.contextmanager
+def quiet_exporter() -> Iterator[None]:
+    """The exporters print progress, warn about torchvision and deprecations; a user
+    exporting a model needs none of it. Recurrent layers are traced as loops, so their
+    sequence length stays a dynamic axis (torch's default decomposition unrolls them)."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    # Traces of an earlier export are cached; one of an LSTM broke a later tanh RNN's ONNX
+    # export ("Node.meta ... missing val field"), so every export starts afresh.
+    torch._dynamo.reset()
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            recurrences_as_loops(),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def recurrences_as_loops() -> Iterator[None]:
+    """torch's while_loop decompositions of GRU and LSTM (which torch.onnx uses only while
+    capturing, so a bidirectional pattern still froze the length: pytorch#191855), plus the
+    same for the plain tanh RNN, which torch lacks; active for the whole export."""
+    try:
+        from torch.export import _patches
+    except ImportError:  # an older torch: recurrent nets then fail to export, in one line
+        yield
+        return
+    with (
+        _patches.register_lstm_while_loop_decomposition(),
+        _patches.register_gru_while_loop_decomposition(),
+        _patches._register_rnn_while_loop_decomposition(
+            torch.ops.aten.rnn_tanh.input, _rnn_tanh_while_loop
+        ),
+    ):
+        yield
+
+
+def _rnn_tanh_while_loop(
+    input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first
+):
+    from torch._decomp.decompositions import _rnn_helper, gather_params
+
+    out, final = _rnn_helper(
+        input,
+        list(hx.unbind(0)),
+        gather_params(params, has_biases, False),
+        has_biases,
+        num_layers,
+        dropout,
+        train,
+        bidirectional,
+        batch_first,
+        _one_layer_tanh_loop,
+    )
+    return out, torch.stack(final, 0)
+
+
+def _one_layer_tanh_loop(inp, hidden, params, has_biases, reverse=False):
+    """One tanh RNN layer over (T, n, F) as a while_loop (torch's GRU loop, tanh cell)."""
+    from torch._higher_order_ops.while_loop import while_loop
+    from torch.export._patches import _clone_tensors_that_alias
+
+    ih_weight, hh_weight = params[0], params[1]
+    ih_bias = params[2] if has_biases else None
+    hh_bias = params[3] if has_biases else None
+    steps = nn.functional.linear(inp, ih_weight, ih_bias)
+    steps = steps.flip(0) if reverse else steps
+    hh_weight, hh_bias = _clone_tensors_that_alias((hh_weight, hh_bias))
+    state = hidden.unsqueeze(0)
+    outputs = torch.empty(steps.size(0), *state.shape[1:], dtype=state.dtype, device=state.device)
+
+    def more(i, out, state):
+        return i < steps.size(0)
+
+    def step(index, out, state):
+        i = index.item()
+        torch._check(i >= 0)
+        torch._check(i < steps.size(0))
+        state = torch.tanh(nn.functional.linear(state, hh_weight, hh_bias) + steps[i])
+        out = out.clone()
+        out[i] = state.squeeze(0)
+        return index + 1, out, state
+
+    start = torch.zeros((), dtype=torch.int64, device=state.device)  # an op, not a constant
+    _, outputs, state = while_loop(more, step, [start, outputs, state])
+    return (outputs.flip(0) if reverse else outputs), state.squeeze(0)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__

@@ -1,0 +1,183 @@
+"""Every registered family, trained on small real data, exported to a bundle, ONNX and pt2;
+each export reloaded (ONNX through onnxruntime) predicts what the PyTorch network predicts,
+on raw inputs of other batch sizes and sequence lengths than the export saw."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+
+import automl
+from automl import cli
+from automl.bundle import CONFIG_FILE, save_bundle
+from automl.data import from_memory
+from automl.ensemble import Ensemble
+from automl.export import export_model
+from automl.families import available_families, get_family
+from automl.pipeline import prepare_data
+from automl.task import detect_task
+from automl.trainer import TrainingConfig, train_model
+from tests import formats
+
+
+def _cancer():
+    frame = load_breast_cancer(as_frame=True).frame.sample(200, random_state=0)
+    return frame.drop(columns=["target"]), frame["target"].to_numpy(), {}
+
+
+def _diabetes():
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    return X.iloc[:200], y.to_numpy()[:200], {}
+
+
+def _digits(labelled: bool):
+    digits = load_digits()
+    return digits.images[:240], digits.target[:240] if labelled else None, {}
+
+
+def _text():
+    docs, labels = formats.documents(80, seed=3)
+    return docs, np.asarray(labels), {}
+
+
+def _series():  # variable lengths: the predictor pads a batch to its longest series
+    series, labels = formats.labelled_series(60, seed=2)
+    return series, labels, {"modality": "series"}
+
+
+def _forecast():
+    t = np.arange(200)
+    values = 10 + 3 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(0).normal(size=200)
+    return values, None, {"horizon": 4}
+
+
+# family, parameters over its defaults, data; the recurrent cases cover every cell type, both
+# directions and the poolings that read the sequence's own length
+CASES = [
+    ("mlp", {}, _cancer),
+    ("dbn", {}, _diabetes),
+    ("cnn", {}, lambda: _digits(True)),
+    ("rbm", {}, lambda: _digits(False)),
+    ("autoencoder", {}, lambda: (_cancer()[0], None, {})),
+    ("rnn", {"cell": "lstm", "pooling": "last", "n_layers": 2}, _text),
+    ("rnn", {"cell": "rnn", "pooling": "attention"}, _series),
+    ("rnn", {"cell": "gru", "bidirectional": False, "pooling": "max"}, _forecast),
+    ("text_cnn", {}, _text),
+    ("conv1d", {}, _series),
+]
+
+
+def test_every_registered_family_has_an_export_case():
+    assert {name for name, _, _ in CASES} == set(available_families())
+
+
+def trained_bundle(directory: Path, family: str, changes: dict, data) -> tuple[Path, object]:
+    """A bundle of one network trained for two epochs; the raw inputs to predict on."""
+    X, y, options = data()
+    dataset = from_memory(X, y, **options)
+    task = detect_task(dataset)
+    prepared = prepare_data(dataset, task, seed=0)
+    task = prepared.task
+    spec = get_family(family)
+    params = {"family": family, **spec.defaults(task)}
+    params.update({f"{family}.{key}": value for key, value in changes.items()})
+    model = spec.build(params, task)
+    train, val = prepared.data.tensors(task)
+    train_model(model, task, train, val, TrainingConfig.from_params(params, 2, 2), seed=0)
+    ensemble = Ensemble([model], task.is_classification)
+    records = [{"family": family, "params": params}]
+    save_bundle(directory, ensemble, records, task, prepared.preprocessing)
+    raw = X[-60:] if task.target_kind == "forecasting" else X[:50]
+    return directory, raw
+
+
+def predictions(predictor, X) -> list[np.ndarray]:
+    if predictor.task.target_kind == "none":
+        return [predictor.score_samples(X), predictor.transform(X)]
+    if predictor.task.is_classification:
+        return [predictor.predict_proba(X)]
+    return [np.asarray(predictor.predict(X), dtype=np.float64)]
+
+
+@pytest.mark.parametrize(("family", "changes", "data"), CASES)
+def test_export_reload_and_predict_the_same(tmp_path, family, changes, data):
+    bundle, X = trained_bundle(tmp_path / "best", family, changes, data)
+    reference = automl.load(bundle)
+    expected = predictions(reference, X)
+    task = reference.task
+    scale = reference.preprocessing.target.std if task.target_kind != "none" else 1.0
+
+    targets = {"bundle": tmp_path / "b", "onnx": tmp_path / "m.onnx", "pt2": tmp_path / "p"}
+    for format, target in targets.items():
+        written = export_model(bundle, target, format)
+        loaded = automl.load(written)
+        assert (loaded.model is None) == (format != "bundle")
+        for want, got in zip(expected, predictions(loaded, X), strict=True):
+            # regression values are in the target's units: the tolerance scales with them
+            np.testing.assert_allclose(got, want, atol=1e-4 * scale, rtol=0, err_msg=format)
+        if task.is_classification:
+            assert list(loaded.predict(X)) == list(reference.predict(X))
+        if format != "bundle":
+            config = exported_config(written)
+            record = config["exports"][format]
+            assert record["checked"]["max_abs_diff"] < 1e-4
+            sequences = task.modality in ("text", "series") and task.target_kind != "forecasting"
+            assert (record["dynamic_axes"].get("1") == "steps") == sequences
+            assert config["model_io"]["preprocessing_steps"]
+
+
+def exported_config(graph: Path) -> dict:
+    """The JSON beside a .onnx/.pt2 file, or the bundle's it sits in."""
+    beside = graph.with_suffix(".json")
+    return json.loads((beside if beside.is_file() else graph.parent / CONFIG_FILE).read_text())
+
+
+def test_cli_export_then_predict_with_the_graph(tmp_path, capsys):
+    """`automl export` writes each format; `automl predict` runs the ONNX graph and the pt2
+    program on a CSV exactly as the bundle's PyTorch network does; bad requests are one line."""
+    bundle, X = trained_bundle(tmp_path / "best", "mlp", {}, _cancer)
+    table = tmp_path / "new.csv"
+    X.to_csv(table, index=False)
+
+    def cli_run(*args) -> tuple[int, str]:
+        code = cli.main([str(a) for a in args])
+        return code, capsys.readouterr().err
+
+    code, err = cli_run("predict", bundle, table, "-o", tmp_path / "torch.csv", "--proba")
+    assert code == 0, err
+    reference = pd.read_csv(tmp_path / "torch.csv")
+    for format, model in [("onnx", tmp_path / "m.onnx"), ("pt2", tmp_path / "deploy")]:
+        code, err = cli_run("export", bundle, "--format", format, "-o", model)
+        assert code == 0, err
+        out = tmp_path / f"{format}.csv"
+        code, err = cli_run("predict", model, table, "-o", out, "--proba", "--runtime", format)
+        assert code == 0, err
+        got = pd.read_csv(out)
+        assert got["prediction"].tolist() == reference["prediction"].tolist()
+        np.testing.assert_allclose(
+            got.filter(like="proba_"), reference.filter(like="proba_"), atol=1e-5
+        )
+
+    def one_line(*args) -> str:
+        code, err = cli_run(*args)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+        return lines[0]
+
+    assert "name the file *.pt2" in one_line(
+        "export", bundle, "--format", "pt2", "-o", tmp_path / "a.onnx"
+    )
+    assert "no onnx export" in one_line(
+        "predict", tmp_path / "deploy", table, "-o", tmp_path / "p.csv", "--runtime", "onnx"
+    )
+    # a program that differs from the one exported is refused before torch.export.load runs it
+    program = tmp_path / "deploy" / "model.pt2"
+    program.write_bytes(pickle.dumps({"evil": print}))
+    assert "Refusing to load" in one_line("predict", program, table, "-o", tmp_path / "p.csv")
+    assert not (tmp_path / "p.csv").exists()
