@@ -22,11 +22,25 @@ if (_CHECKOUT_ROOT / "search_spaces" / "__init__.py").is_file() and (
 
 from automl.errors import AutoMLError  # noqa: E402
 
-__version__ = "0.1.0"
-__all__ = ["AutoDeep", "AutoMLError", "Predictor", "load", "__version__"]
+__version__ = "0.2.0"
+__all__ = [
+    "AutoDeep",
+    "AutoDeepClassifier",
+    "AutoDeepRegressor",
+    "AutoMLError",
+    "Predictor",
+    "load",
+    "__version__",
+]
 
 # Imported lazily: the dashboard and `automl --help` must not pay for (or need) torch and ray.
-_LAZY = {"AutoDeep": "automl.estimator", "Predictor": "automl.bundle", "load": "automl.bundle"}
+_LAZY = {
+    "AutoDeep": "automl.estimator",
+    "AutoDeepClassifier": "automl.estimator",
+    "AutoDeepRegressor": "automl.estimator",
+    "Predictor": "automl.bundle",
+    "load": "automl.bundle",
+}
 
 
 def __getattr__(name: str):
