@@ -7,20 +7,21 @@ class AutoMLError(Exception):
     """A problem the user can fix; the message says what was expected, what was got, and how."""
 
 
-class DataError(AutoMLError):
-    """The data cannot be read or does not fit the task."""
+class DataError(AutoMLError, ValueError):
+    """The data cannot be read or does not fit the task (a ValueError, as scikit-learn's
+    conventions expect of bad input)."""
 
 
-class ConfigError(AutoMLError):
+class DataTypeError(DataError, TypeError):
+    """Data of the wrong type (objects where numbers are needed)."""
+
+
+class ConfigError(AutoMLError, ValueError):
     """An argument or option is invalid."""
 
 
 class SearchError(AutoMLError):
     """The search produced no usable model."""
-
-
-class NotFittedError(AutoMLError, AttributeError):
-    """A method that needs a fitted estimator was called before fit()."""
 
 
 class TrialFailed(Exception):

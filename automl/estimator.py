@@ -3,19 +3,159 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
 
 from automl.budget import parse_budget, parse_duration
-from automl.errors import NotFittedError
+from automl.errors import DataError
 
 
-class AutoDeep(BaseEstimator):
+def _keep_arguments(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+    """Store each constructor argument unchanged under its own name, as scikit-learn's
+    get_params / clone expect (and nothing else)."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+class _Search(BaseEstimator):
+    """The search behind every estimator here: fit, predict, the leaderboard, export."""
+
+    def fit(self, X: Any, y: Any = None) -> _Search:
+        from automl.data import from_memory
+        from automl.pipeline import FitOptions, fit_dataset
+
+        started = time.monotonic()
+        budget_s = parse_budget(self.budget) if self.budget is not None else None
+        timeout_s = None
+        if self.trial_timeout is not None:
+            timeout_s = parse_duration(self.trial_timeout, "trial_timeout")
+        families = [self.families] if isinstance(self.families, str) else self.families
+        options = FitOptions(
+            budget_s=budget_s,
+            task=self.task,
+            families=list(families) if families else None,
+            seed=0 if self.random_state is None else int(self.random_state),
+            studies_dir=Path(self.studies_dir),
+            study=self.study,
+            address=self.address,
+            max_epochs=self.max_epochs,
+            code_size=self.code_size,
+            verbose=bool(self.verbose),
+            resume=bool(self.resume),
+            max_trials=self.max_trials,
+            concurrent_trials=self.concurrent_trials,
+            trial_timeout_s=timeout_s,
+            gpus_per_trial=self.gpus_per_trial,
+        )
+        dataset = from_memory(
+            X, y, modality=self.modality, horizon=self.horizon, sample_rate=self.sample_rate
+        )
+        result = fit_dataset(dataset, options, started)
+        self.task_ = result.task
+        self.model_ = result.predictor
+        self.study_dir_ = result.study_dir
+        self.best_params_ = result.members[0]["params"]
+        self.best_score_ = result.validation_score
+        if dataset.modality in ("table", "image"):
+            self.n_features_in_ = int(np.prod(dataset.data_shape[1:]))
+        if isinstance(X, pd.DataFrame) and dataset.modality == "table":
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        if self.task_.is_classification:
+            self.classes_ = self.model_.classes_
+        if isinstance(y, pd.Series) and y.name is not None:
+            self.target_name_ = str(y.name)
+        return self
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "model_")
+
+    def _checked(self, X: Any) -> Any:
+        """X, once the estimator is fitted and X has the training table's features. An array
+        given to a model fitted on a DataFrame is read as its columns in order (with
+        scikit-learn's warning); a DataFrame's columns are matched by name when it is read."""
+        self._check_fitted()
+        n = getattr(self, "n_features_in_", None)
+        if n is None or self.task_.modality != "table" or isinstance(X, pd.DataFrame):
+            return X
+        shape = np.shape(X) if isinstance(X, np.ndarray | list) else ()
+        if len(shape) == 2 and shape[1] != n:
+            raise DataError(
+                f"X has {shape[1]} features, but {type(self).__name__} is expecting {n} "
+                "features as input (the training table's columns, in the same order)."
+            )
+        names = getattr(self, "feature_names_in_", None)
+        if len(shape) == 2 and names is not None:
+            warnings.warn(
+                f"X does not have valid feature names, but {type(self).__name__} was fitted "
+                "with feature names; its columns are read in the training order.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return pd.DataFrame(np.asarray(X), columns=list(names))
+        return X
+
+    def set_output(self, *, transform: str | None = None) -> _Search:
+        """transform="pandas": predict gives a Series, predict_proba and transform give
+        DataFrames (class or code columns), indexed like X when X is a DataFrame. Also
+        follows sklearn.set_config(transform_output="pandas")."""
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def _pandas_output(self) -> bool:
+        from sklearn import get_config
+
+        chosen = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
+        return (chosen if chosen != "default" else get_config()["transform_output"]) == "pandas"
+
+    def _wrap(self, values: np.ndarray, X: Any, columns: list[str] | None = None) -> Any:
+        if not self._pandas_output():
+            return values
+        index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
+        if columns is None:
+            return pd.Series(values, index=index, name=getattr(self, "target_name_", None))
+        return pd.DataFrame(values, index=index, columns=columns)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self._wrap(self.model_.predict(self._checked(X)), X)
+
+    gives_probabilities = True
+
+    @available_if(lambda estimator: estimator.gives_probabilities)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (columns in the order of `classes_`); classification only."""
+        probabilities = self.model_.predict_proba(self._checked(X))
+        return self._wrap(probabilities, X, [str(c) for c in self.classes_])
+
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial of the search, best first."""
+        from automl.study import leaderboard
+
+        self._check_fitted()
+        return leaderboard(self.study_dir_)
+
+    def export(self, path: str | Path, format: str = "bundle") -> Path:
+        """Write the best model: a bundle directory (load it with `automl.load`), or with
+        format="onnx" / "pt2" its network as a graph checked against it on sample inputs
+        (`path` a directory, or a .onnx / .pt2 file with its JSON beside it)."""
+        from automl.export import export_model
+
+        self._check_fitted()
+        return export_model(self.study_dir_, path, format)
+
+
+class AutoDeep(_Search):
     """Search deep architectures for (X, y) within a time budget and keep the best network.
 
     The families searched follow the decision table (tables: MLP, DBN; images: CNN, DBN; text,
@@ -59,92 +199,24 @@ class AutoDeep(BaseEstimator):
         gpus_per_trial: float | None = None,
         resume: bool = False,
     ) -> None:
-        self.budget = budget
-        self.task = task
-        self.families = families
-        self.random_state = random_state
-        self.studies_dir = studies_dir
-        self.study = study
-        self.max_epochs = max_epochs
-        self.address = address
-        self.verbose = verbose
-        self.modality = modality
-        self.horizon = horizon
-        self.sample_rate = sample_rate
-        self.code_size = code_size
-        self.max_trials = max_trials
-        self.concurrent_trials = concurrent_trials
-        self.trial_timeout = trial_timeout
-        self.gpus_per_trial = gpus_per_trial
-        self.resume = resume
-
-    def fit(self, X: Any, y: Any = None) -> AutoDeep:
-        from automl.data import from_memory
-        from automl.pipeline import FitOptions, fit_dataset
-
-        started = time.monotonic()
-        budget_s = parse_budget(self.budget) if self.budget is not None else None
-        timeout_s = None
-        if self.trial_timeout is not None:
-            timeout_s = parse_duration(self.trial_timeout, "trial_timeout")
-        families = [self.families] if isinstance(self.families, str) else self.families
-        options = FitOptions(
-            budget_s=budget_s,
-            task=self.task,
-            families=list(families) if families else None,
-            seed=0 if self.random_state is None else int(self.random_state),
-            studies_dir=Path(self.studies_dir),
-            study=self.study,
-            address=self.address,
-            max_epochs=self.max_epochs,
-            code_size=self.code_size,
-            verbose=bool(self.verbose),
-            resume=bool(self.resume),
-            max_trials=self.max_trials,
-            concurrent_trials=self.concurrent_trials,
-            trial_timeout_s=timeout_s,
-            gpus_per_trial=self.gpus_per_trial,
-        )
-        dataset = from_memory(
-            X, y, modality=self.modality, horizon=self.horizon, sample_rate=self.sample_rate
-        )
-        result = fit_dataset(dataset, options, started)
-        self.task_ = result.task
-        self.model_ = result.predictor
-        self.study_dir_ = result.study_dir
-        self.best_params_ = result.members[0]["params"]
-        self.best_score_ = result.validation_score
-        if dataset.modality in ("table", "image"):
-            self.n_features_in_ = int(np.prod(dataset.data_shape[1:]))
-        if isinstance(X, pd.DataFrame) and dataset.modality == "table":
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        if self.task_.is_classification:
-            self.classes_ = self.model_.classes_
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
-            )
-
-    def predict(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        return self.model_.predict(X)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        return self.model_.predict_proba(X)
+        _keep_arguments(self, locals())
 
     def transform(self, X: Any) -> np.ndarray:
         """Codes of a model of unlabelled data (fit without y)."""
+        codes = self.model_.transform(self._checked(X))
+        return self._wrap(codes, X, list(self.get_feature_names_out()))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The names of `transform`'s columns: code_0, code_1, ..."""
         self._check_fitted()
-        return self.model_.transform(X)
+        from automl.export import example_inputs
+
+        width = self.model_.codes(example_inputs(self.task_, 1)).shape[1]
+        return np.asarray([f"code_{i}" for i in range(width)], dtype=object)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly scores of a model of unlabelled data: reconstruction error per sample."""
-        self._check_fitted()
-        return self.model_.score_samples(X)
+        return self._wrap(self.model_.score_samples(self._checked(X)), X)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression."""
@@ -155,20 +227,82 @@ class AutoDeep(BaseEstimator):
             return float(accuracy_score(y, predictions))
         return float(r2_score(y, predictions))
 
-    def leaderboard(self) -> pd.DataFrame:
-        """One row per trial of the search, best first."""
-        from automl.study import leaderboard
 
-        self._check_fitted()
-        return leaderboard(self.study_dir_)
+class _Supervised(_Search):
+    """AutoDeep for one kind of target, with scikit-learn's estimator contract: the task is
+    fixed by the class (so a classifier treats numeric labels as classes and a regressor
+    integer targets as values); y is required."""
 
-    def export(self, directory: str | Path) -> Path:
-        """Copy the best model's bundle to `directory` (load it with `automl.load`)."""
-        import shutil
+    horizon = None  # forecasting and unlabelled data are AutoDeep's, not these estimators'
+    code_size = None
 
-        from automl.study import BEST_DIR
+    def __init__(
+        self,
+        budget: str | float | None = None,
+        families: list[str] | None = None,
+        random_state: int | None = None,
+        studies_dir: str | Path = "studies",
+        study: str | None = None,
+        max_epochs: int = 30,
+        address: str | None = None,
+        verbose: bool = True,
+        modality: str = "auto",
+        sample_rate: int | None = None,
+        max_trials: int | None = None,
+        concurrent_trials: int | None = None,
+        trial_timeout: str | float | None = None,
+        gpus_per_trial: float | None = None,
+        resume: bool = False,
+    ) -> None:
+        _keep_arguments(self, locals())
 
-        self._check_fitted()
-        target = Path(directory)
-        shutil.copytree(self.study_dir_ / BEST_DIR, target, dirs_exist_ok=True)
-        return target
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # a table's missing values are imputed
+        return tags
+
+    def fit(self, X: Any, y: Any) -> _Supervised:
+        name = type(self).__name__
+        if y is None:
+            raise DataError(
+                f"{name} requires y to be passed, but the target y is None; for unlabelled "
+                "data use AutoDeep().fit(X)."
+            )
+        if not isinstance(y, pd.Series | pd.DataFrame):  # a Series keeps its name
+            y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:  # a column vector, as scikit-learn allows
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is read as "
+                "y.ravel().",
+                DataConversionWarning,
+                stacklevel=2,
+            )
+            y = y.iloc[:, 0] if isinstance(y, pd.DataFrame) else y.ravel()
+        if self.task == "classification" and y.ndim == 1:
+            kind = type_of_target(np.asarray(y)) if len(y) else "unknown"
+            if kind == "continuous":
+                raise DataError(
+                    f"Unknown label type: continuous. {name} needs class labels; for numeric "
+                    "values use AutoDeepRegressor."
+                )
+        return super().fit(X, y)
+
+
+class AutoDeepClassifier(ClassifierMixin, _Supervised):
+    """Architecture search for classification: labels may be strings or numbers.
+
+    >>> clf = AutoDeepClassifier(budget="2m").fit(X, y)   # doctest: +SKIP
+    >>> clf.predict_proba(X_new)                          # doctest: +SKIP
+    """
+
+    task = "classification"
+
+
+class AutoDeepRegressor(RegressorMixin, _Supervised):
+    """Architecture search for regression: a numeric target, integers included.
+
+    >>> reg = AutoDeepRegressor(budget="2m").fit(X, y)    # doctest: +SKIP
+    """
+
+    task = "regression"
+    gives_probabilities = False  # so hasattr(reg, 'predict_proba') is False

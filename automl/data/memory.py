@@ -19,7 +19,7 @@ from automl.data.images import images_from_array
 from automl.data.series import describe_lengths, series_from_array, series_from_list
 from automl.data.tables import dated_series
 from automl.data.text import is_free_text
-from automl.errors import DataError
+from automl.errors import DataError, DataTypeError
 
 MODALITY_CHOICES = ("auto", *MODALITIES)
 
@@ -128,7 +128,15 @@ def _features(
         return "series", series_from_array(arr, layout="ntf")  # in memory: always (n, T, F)
     if modality == "table" or (modality == "auto" and arr.ndim == 2):
         if arr.ndim != 2:
-            raise DataError(f"Expected a 2-D table of features; got shape {arr.shape}.")
+            raise DataError(
+                f"Expected a 2-D table of features; got shape {arr.shape}. Reshape your data: "
+                "X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one sample."
+            )
+        if arr.shape[1] == 0:
+            raise DataError(
+                f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                "required; give X at least one column."
+            )
         return "table", pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
     if arr.ndim in (3, 4):
         return "image", images_from_array(arr)
@@ -153,10 +161,20 @@ def _ragged(items: Any) -> bool:
 
 
 def _as_numeric_array(X: Any) -> np.ndarray:
-    try:
-        return np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse, without importing scipy
         raise DataError(
+            "Sparse input is not supported; pass a dense array (X.toarray()) or a DataFrame."
+        )
+    try:
+        arr = np.asarray(X)
+        if arr.dtype.kind == "c":
+            raise DataError("Complex data not supported; pass real numbers (e.g. X.real, abs(X)).")
+        return arr.astype(np.float32)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        error = DataTypeError if isinstance(exc, TypeError) else DataError
+        raise error(
             "X must be numeric (an array or a DataFrame; pass a DataFrame for text or "
             f"categorical columns, a list of arrays for series): {exc}"
         ) from exc

@@ -1,0 +1,74 @@
+"""AutoDeepClassifier and AutoDeepRegressor inside scikit-learn's own machinery: clone,
+get/set_params, cross_val_score, Pipeline, and pandas in and out (set_output). Each fit is a
+real (one-trial) search on the session's local Ray."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import config_context
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.model_selection import cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from automl import AutoDeep, AutoDeepClassifier, AutoDeepRegressor
+
+pytestmark = pytest.mark.slow
+
+
+def tiny(cls, tmp_path, **extra):
+    options = dict(budget="30s", max_trials=1, max_epochs=3, random_state=0, verbose=False)
+    return cls(studies_dir=tmp_path / "studies", **options, **extra)
+
+
+def test_params_clone_and_kinds(tmp_path):
+    clf = tiny(AutoDeepClassifier, tmp_path, families=["mlp"])
+    assert is_classifier(clf) and is_regressor(tiny(AutoDeepRegressor, tmp_path))
+    assert "task" not in clf.get_params()  # fixed by the class
+    copy = clone(clf.set_params(max_epochs=2))
+    assert copy.get_params() == clf.get_params() and copy is not clf
+    assert not hasattr(tiny(AutoDeepRegressor, tmp_path), "predict_proba")
+    assert {"task", "horizon", "code_size"} <= set(AutoDeep().get_params())
+
+
+def test_cross_validated_pipeline_with_pandas_in_and_out(ray_local, tmp_path):
+    frame = load_breast_cancer(as_frame=True).frame.sample(240, random_state=0)
+    X, y = frame.drop(columns=["target"]), frame["target"].rename("malignant")
+    pipeline = make_pipeline(StandardScaler(), tiny(AutoDeepClassifier, tmp_path))
+    with config_context(transform_output="pandas"):  # the scaler hands on named columns
+        folds = cross_validate(pipeline, X, y, cv=2, return_estimator=True)
+        assert folds["test_score"].shape == (2,) and folds["test_score"].min() > 0.8
+        fitted = folds["estimator"][0]
+        model = fitted[-1]
+        assert list(model.feature_names_in_) == list(X.columns)
+        new = X.iloc[:7].set_index(pd.Index([f"p{i}" for i in range(7)]))
+        labels = fitted.predict(new)
+        probabilities = fitted.predict_proba(new)
+    assert isinstance(labels, pd.Series) and labels.name == "malignant"
+    assert list(labels.index) == list(new.index)
+    assert isinstance(probabilities, pd.DataFrame) and list(probabilities.columns) == ["0", "1"]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    # without pandas output the scaler hands on an array: read in the training column order,
+    # with scikit-learn's warning, and the predictions are a plain array
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        plain = fitted.predict(new)
+    assert isinstance(plain, np.ndarray) and list(plain) == list(labels)
+    with pytest.raises(ValueError, match="lacks 1 column"):
+        model.predict(X.iloc[:5, 1:])
+    with pytest.raises(
+        ValueError, match="X has 29 features, but AutoDeepClassifier is expecting 30"
+    ):
+        model.predict(X.iloc[:5, 1:].to_numpy())
+
+
+def test_regressor_takes_integer_targets_as_values(ray_local, tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    reg = tiny(AutoDeepRegressor, tmp_path).set_output(transform="pandas")
+    reg.fit(X[:200], np.round(y[:200]).astype(int))  # whole numbers: still regression
+    assert reg.task_.target_kind == "regression"
+    predictions = reg.predict(X[200:230])
+    assert isinstance(predictions, pd.Series) and predictions.dtype == np.float64
+    assert reg.score(X[200:300], y[200:300]) > 0.0
