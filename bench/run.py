@@ -13,6 +13,8 @@
                                                       # data and DBNs in bench/unsupervised.py
     python bench/run.py dashboard_scale               # a 5 000-trial study's page in Chromium
                                                       # (bench/dashboard.py)
+    python bench/run.py export_latency                # ONNX / pt2 graphs against the PyTorch
+                                                      # network: predict latency (bench/export.py)
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -359,6 +361,13 @@ def _dashboard_scale(budget: str, baseline: bool) -> list[dict]:
     return dashboard.bench_dashboard_scale(RUNS_DIR)
 
 
+def _export_latency(budget: str, baseline: bool) -> list[dict]:
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    import export  # bench/export.py, beside this script
+
+    return export.bench_export_latency(RUNS_DIR)
+
+
 def _gpu_benches() -> dict:
     import gpu  # bench/gpu.py, beside this script
 
@@ -381,6 +390,7 @@ BENCHES = {
     **_unsupervised_benches(),
     **_gpu_benches(),
     "dashboard_scale": _dashboard_scale,
+    "export_latency": _export_latency,
 }
 
 
@@ -409,6 +419,10 @@ def write_markdown() -> None:
             score = f"{r['render_s']:.2f} s"
             if "baseline_s" in r:
                 score += f" vs {r['baseline_s']:.2f} s"
+        if "latency_ms" in r:  # exported graphs (bench/export.py)
+            score = f"{r['latency_ms']:.3f} ms vs torch {r['baseline_ms']:.3f} ms"
+            if "export_s" in r:
+                score += f", export {r['export_s']:.1f} s"
         eff = f"{100 * r['efficiency']:.0f} %" if "efficiency" in r else "-"
         wall = f"{r['wall_s']:.1f}" if "wall_s" in r else "-"
         if "over_budget_s" in r:

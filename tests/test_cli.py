@@ -186,7 +186,7 @@ def test_regression_table_from_csv_round_trip(tmp_path: Path):
         "--max-epochs",
         "10",
         "--max-trials",
-        "12",
+        "6",
     )
     assert fit.returncode == 0, fit.stderr[-3000:]
     assert "target column 'target' chosen by its name" in fit.stderr

@@ -1,6 +1,7 @@
 """AutoDeepClassifier and AutoDeepRegressor inside scikit-learn's own machinery: clone,
-get/set_params, cross_val_score, Pipeline, and pandas in and out (set_output). Each fit is a
-real (one-trial) search on the session's local Ray."""
+get/set_params, cross_validate, Pipeline, and pandas in and out (set_output). Each fit is a
+real (one-trial) search on the session's local Ray; with tests/test_estimator_checks.py they
+are CI's second step (python -m pytest -m estimator_checks)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from automl import AutoDeep, AutoDeepClassifier, AutoDeepRegressor
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.estimator_checks
 
 
 def tiny(cls, tmp_path, **extra):

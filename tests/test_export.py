@@ -15,14 +15,10 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import automl
 from automl import cli
-from automl.bundle import CONFIG_FILE, save_bundle
+from automl.bundle import CONFIG_FILE
 from automl.data import from_memory
-from automl.ensemble import Ensemble
 from automl.export import export_model
-from automl.families import available_families, get_family
-from automl.pipeline import prepare_data
-from automl.task import detect_task
-from automl.trainer import TrainingConfig, train_model
+from automl.families import available_families
 from tests import formats
 
 
@@ -73,28 +69,21 @@ CASES = [
 ]
 
 
-def test_every_registered_family_has_an_export_case():
-    assert {name for name, _, _ in CASES} == set(available_families())
+def test_every_built_in_family_has_an_export_case():
+    built_in = {  # other tests register failing families of their own
+        name
+        for name, family in available_families().items()
+        if family.build.__module__.startswith("automl.search_spaces.")
+    }
+    assert {name for name, _, _ in CASES} == built_in
 
 
 def trained_bundle(directory: Path, family: str, changes: dict, data) -> tuple[Path, object]:
     """A bundle of one network trained for two epochs; the raw inputs to predict on."""
     X, y, options = data()
     dataset = from_memory(X, y, **options)
-    task = detect_task(dataset)
-    prepared = prepare_data(dataset, task, seed=0)
-    task = prepared.task
-    spec = get_family(family)
-    params = {"family": family, **spec.defaults(task)}
-    params.update({f"{family}.{key}": value for key, value in changes.items()})
-    model = spec.build(params, task)
-    train, val = prepared.data.tensors(task)
-    train_model(model, task, train, val, TrainingConfig.from_params(params, 2, 2), seed=0)
-    ensemble = Ensemble([model], task.is_classification)
-    records = [{"family": family, "params": params}]
-    save_bundle(directory, ensemble, records, task, prepared.preprocessing)
-    raw = X[-60:] if task.target_kind == "forecasting" else X[:50]
-    return directory, raw
+    bundle = formats.quick_bundle(dataset, directory, family, changes)
+    return bundle, X[-60:] if "horizon" in options else X[:50]
 
 
 def predictions(predictor, X) -> list[np.ndarray]:

@@ -145,6 +145,8 @@ def _fit(capsys, tmp_path: Path, data: Path, *extra: str) -> Path:
         "30s",
         "--max-epochs",
         "4",
+        "--max-trials",
+        "4",  # the families' defaults come first; the data path is what is tested
         "--studies-dir",
         studies,
         "--study",
@@ -336,34 +338,6 @@ def test_in_memory_data_follows_the_same_rules():
 # -------------------------------------------------------------------------- predict, every format
 
 
-def _quick_bundle(dataset, directory: Path) -> Path:
-    """A bundle trained for two epochs without a search: the data path is what is tested."""
-    from automl.bundle import save_bundle
-    from automl.ensemble import Ensemble
-    from automl.families import get_family
-    from automl.pipeline import prepare_data
-    from automl.task import detect_task
-    from automl.trainer import TrainingConfig, train_model
-
-    prepared = prepare_data(dataset, detect_task(dataset), seed=0)
-    task = prepared.task
-    family = get_family(task.families[0])
-    params = {"family": family.name, **family.defaults(task)}
-    model = family.build(params, task)
-    config = TrainingConfig.from_params(params, max_epochs=2, patience=2)
-    train_model(model, task, *prepared.data.tensors(task), config)
-    members = [{"trial": 0, "family": family.name, "params": params}]
-    extra = {"source": dataset.source, "target_name": dataset.target_name}
-    return save_bundle(
-        directory,
-        Ensemble([model], task.is_classification),
-        members,
-        task,
-        prepared.preprocessing,
-        extra,
-    )
-
-
 @pytest.mark.parametrize(
     "name", ["text_csv", "wide_csv", "long_csv", "npz", "amplitude_npz", "npy", "parquet"]
 )
@@ -372,7 +346,7 @@ def test_predict_reads_new_files_like_the_training_data(capsys, tmp_path, files,
     from automl.data.series import read_array_file
 
     dataset = load_path(files[name])
-    model = _quick_bundle(dataset, tmp_path / "bundle")
+    model = formats.quick_bundle(dataset, tmp_path / "bundle")
     frame = _predict(capsys, tmp_path, model, files[name])
     predictor = automl.load(model)
     if name == "npy":  # unlabelled: anomaly scores
