@@ -41,9 +41,11 @@ def search(tmp_path_factory, breast_cancer_frame):
     data = root / "cancer.csv"
     features.assign(diagnosis=target).to_csv(data, index=False)
     studies = root / "studies"
+    # 8 trials end it; the budget is slack for a loaded machine (CI once finished no trial
+    # in 30 s while Chromium drew the page beside it)
     process = start_fit(
-        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "30s",
-        "--max-trials", "10",
+        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "45s",
+        "--max-trials", "8",
     )  # fmt: skip
     state = SimpleNamespace(process=process, studies=studies, study=studies / "cancer", output=None)
     yield state

@@ -15,6 +15,7 @@ from sklearn.model_selection import cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import automl
 from automl import AutoDeep, AutoDeepClassifier, AutoDeepRegressor
 
 pytestmark = pytest.mark.estimator_checks
@@ -73,3 +74,8 @@ def test_regressor_takes_integer_targets_as_values(ray_local, tmp_path):
     predictions = reg.predict(X[200:230])
     assert isinstance(predictions, pd.Series) and predictions.dtype == np.float64
     assert reg.score(X[200:300], y[200:300]) > 0.0
+    # the estimator's export is automl export's: the ONNX graph predicts the same values
+    graph = reg.export(tmp_path / "regressor.onnx", format="onnx")
+    np.testing.assert_allclose(
+        automl.load(graph).predict(X[200:230]), predictions.to_numpy(), rtol=1e-5, atol=1e-3
+    )

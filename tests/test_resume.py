@@ -104,7 +104,7 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(table, tmp_p
 def test_one_driver_per_study_and_ctrl_c_stops_cleanly_keeping_everything(table, tmp_path):
     studies = tmp_path / "studies"
     study_dir = studies / "stopped"
-    search = start_fit(table, studies, "--study", "stopped", "--budget", "3m")
+    search = start_fit(table, studies, "--study", "stopped", "--budget", "3m", "--max-epochs", "6")
     try:
         wait_for_trials(study_dir, lambda ts: len(_finished(ts)) >= 3, search)
         # while it runs, nobody else may search the same study
