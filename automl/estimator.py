@@ -128,14 +128,16 @@ class _Search(BaseEstimator):
         return pd.DataFrame(values, index=index, columns=columns)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self._wrap(self.model_.predict(self._checked(X)), X)
+        checked = self._checked(X)  # before self.model_ is looked up: NotFittedError first
+        return self._wrap(self.model_.predict(checked), X)
 
     gives_probabilities = True
 
     @available_if(lambda estimator: estimator.gives_probabilities)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (columns in the order of `classes_`); classification only."""
-        probabilities = self.model_.predict_proba(self._checked(X))
+        checked = self._checked(X)
+        probabilities = self.model_.predict_proba(checked)
         return self._wrap(probabilities, X, [str(c) for c in self.classes_])
 
     def leaderboard(self) -> pd.DataFrame:
@@ -203,7 +205,8 @@ class AutoDeep(_Search):
 
     def transform(self, X: Any) -> np.ndarray:
         """Codes of a model of unlabelled data (fit without y)."""
-        codes = self.model_.transform(self._checked(X))
+        checked = self._checked(X)
+        codes = self.model_.transform(checked)
         return self._wrap(codes, X, list(self.get_feature_names_out()))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -216,7 +219,8 @@ class AutoDeep(_Search):
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly scores of a model of unlabelled data: reconstruction error per sample."""
-        return self._wrap(self.model_.score_samples(self._checked(X)), X)
+        checked = self._checked(X)
+        return self._wrap(self.model_.score_samples(checked), X)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification, R^2 for regression."""
