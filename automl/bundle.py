@@ -104,6 +104,14 @@ def bundle_directory(path: Path) -> Path:
     return path
 
 
+def graph_config_file(graph: Path) -> Path:
+    """The JSON of an exported graph: beside it with the same name (model.onnx ->
+    model.json), or the bundle.json of the bundle directory it sits in."""
+    beside = graph.with_suffix(".json")
+    inside = graph.parent / CONFIG_FILE
+    return inside if not beside.is_file() and inside.is_file() else beside
+
+
 def load(path: str | Path, runtime: str | None = None) -> Predictor:
     """Rebuild a predictor from a bundle directory (or a study directory, using its best/),
     or from an exported .onnx/.pt2 file with its .json beside it.
@@ -114,10 +122,8 @@ def load(path: str | Path, runtime: str | None = None) -> Predictor:
     path = Path(path).expanduser()
     graph = None
     if path.suffix[1:] in GRAPH_FILES and path.is_file():
-        graph, config_file = path, path.with_suffix(".json")
+        graph, config_file = path, graph_config_file(path)
         runtime = runtime or path.suffix[1:]
-        if not config_file.is_file() and (path.parent / CONFIG_FILE).is_file():
-            config_file = path.parent / CONFIG_FILE  # the graph inside an exported bundle
         if not config_file.is_file():
             raise DataError(
                 f"'{path}' has no {config_file.name} beside it (the preprocessing and labels "

@@ -345,14 +345,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from automl.bundle import graph_config_file
     from automl.export import export_model
 
     written = export_model(_model_path(args.study, args.studies_dir), args.output, args.format)
     if args.format == "bundle":
         print(f"wrote the bundle {written}; load it with automl.load('{written}')")
         return 0
-    config = written.with_suffix(".json")
-    config = config if config.is_file() else written.parent / "bundle.json"
+    config = graph_config_file(written)
     checked = json.loads(config.read_text())["exports"][args.format]["checked"]
     print(
         f"wrote {written} ({written.stat().st_size / 1e6:.2f} MB) and {config}; checked on "

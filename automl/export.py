@@ -74,25 +74,29 @@ def export_model(source: str | Path, output: str | Path, format: str = "bundle")
         raise ConfigError(f"Unknown export format '{format}'; choose one of {', '.join(FORMATS)}.")
     source_dir = bundle_directory(Path(source))
     output = Path(output).expanduser()
-    graph_file = output if output.suffix in (".onnx", ".pt2") else None
+    graph_file = output if output.suffix[1:] in GRAPH_FILES else None
     if graph_file is not None and graph_file.suffix != f".{format}":
         raise ConfigError(
             f"-o {output} ends in {output.suffix} but the format is {format}; name the file "
             f"*.{format} or pass --format {output.suffix[1:]}."
         )
     if graph_file is None and output.exists() and not output.is_dir():
-        raise ConfigError(f"-o {output} is a file; a {format} export writes a directory there.")
-    if graph_file is None:
+        raise ConfigError(f"-o {output} is a file; this export writes a directory there.")
+    if format == "bundle":
         if output.resolve() != source_dir.resolve():
             shutil.copytree(source_dir, output, dirs_exist_ok=True)
-        if format == "bundle":
-            return output
+        return output
     predictor = load(source_dir)
-    config = dict(predictor.config)
     target = graph_file or output / GRAPH_FILES[format]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    record = write_graph(predictor, target, format)
-    config.setdefault("exports", {})[format] = record
+    with tempfile.TemporaryDirectory() as staging:  # nothing lands before the check passes
+        staged = Path(staging) / target.name
+        record = write_graph(predictor, staged, format)
+        if graph_file is None and output.resolve() != source_dir.resolve():
+            shutil.copytree(source_dir, output, dirs_exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staged, target)
+    config = dict(predictor.config)
+    config["exports"] = {**config.get("exports", {}), format: record}
     config["model_io"] = model_io(predictor)
     config_file = graph_file.with_suffix(".json") if graph_file else output / CONFIG_FILE
     config_file.write_text(json.dumps(config, indent=2, default=str))
@@ -100,30 +104,28 @@ def export_model(source: str | Path, output: str | Path, format: str = "bundle")
 
 
 def write_graph(predictor: Predictor, target: Path, format: str) -> dict[str, Any]:
-    """Export, reload and check the predictor's network; the record for the bundle JSON."""
+    """Export the predictor's network to `target`, reload it and check it; the record for
+    the bundle JSON. Raises ExportError (leaving `target` to the caller) on any failure."""
     task = predictor.task
     network = DeployedNetwork(predictor.model, task.target_kind == "none").eval()
     steps = sequence_axis(task)
     example = example_inputs(task, 4)
     batch = torch.export.Dim("batch")
     axes = {0: batch} if steps is None else {0: batch, 1: torch.export.Dim("steps", min=MIN_STEPS)}
-    with tempfile.TemporaryDirectory() as scratch, quiet_exporter():
-        scratch_file = Path(scratch) / target.name
+    with quiet_exporter():
         try:
             if format == "onnx":
-                _export_onnx(network, example, axes, scratch_file, task)
+                _export_onnx(network, example, axes, target, task)
             else:
                 program = torch.export.export(network, (example,), dynamic_shapes=(axes,))
-                torch.export.save(program, scratch_file)
+                torch.export.save(program, target)
         except Exception as exc:  # the exporter raises many types; none is the user's fault
             raise ExportError(
                 f"Exporting the {predictor.config.get('family', '?')} network to {format} "
                 f"failed ({type(exc).__name__}: {_first_line(exc)}); the bundle format always "
                 "works: --format bundle."
             ) from exc
-        runner = load_graph(scratch_file, format)
-        checked = check_graph(network, runner, task, steps)
-        shutil.move(scratch_file, target)
+        checked = check_graph(network, load_graph(target, format), task, steps)
     return {
         "file": target.name,
         "sha256": file_digest(target),  # automl.load refuses a graph file that differs
@@ -172,7 +174,11 @@ def check_graph(network: nn.Module, runner, task: TaskInfo, steps: int | None) -
             f"The exported graph differs from the network by {worst:.2e} on sample inputs "
             f"(tolerance {TOLERANCE:g}); not written. Use --format bundle."
         )
-    checked = {"max_abs_diff": worst, "tolerance": TOLERANCE, "batch_sizes": [1, 3, 8]}
+    checked = {
+        "max_abs_diff": worst,
+        "tolerance": TOLERANCE,
+        "batch_sizes": sorted({n for n, _ in shapes}),
+    }
     if steps is not None:
         checked["steps"] = sorted({length or steps for _, length in shapes})
     return checked

@@ -15,7 +15,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import automl
 from automl import cli
-from automl.bundle import CONFIG_FILE
+from automl.bundle import graph_config_file
 from automl.data import from_memory
 from automl.export import export_model
 from automl.families import available_families
@@ -113,18 +113,12 @@ def test_export_reload_and_predict_the_same(tmp_path, family, changes, data):
         if task.is_classification:
             assert list(loaded.predict(X)) == list(reference.predict(X))
         if format != "bundle":
-            config = exported_config(written)
+            config = json.loads(graph_config_file(written).read_text())
             record = config["exports"][format]
             assert record["checked"]["max_abs_diff"] < 1e-4
             sequences = task.modality in ("text", "series") and task.target_kind != "forecasting"
             assert (record["dynamic_axes"].get("1") == "steps") == sequences
             assert config["model_io"]["preprocessing_steps"]
-
-
-def exported_config(graph: Path) -> dict:
-    """The JSON beside a .onnx/.pt2 file, or the bundle's it sits in."""
-    beside = graph.with_suffix(".json")
-    return json.loads((beside if beside.is_file() else graph.parent / CONFIG_FILE).read_text())
 
 
 def test_cli_export_then_predict_with_the_graph(tmp_path, capsys):

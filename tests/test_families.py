@@ -10,6 +10,7 @@ import optuna
 import pytest
 import torch
 
+from automl.export import example_inputs  # inputs as preprocessing makes them, padded
 from automl.families import available_families
 from automl.task import TaskInfo
 from automl.trainer import batch_objective
@@ -100,19 +101,6 @@ TASKS = {
 }
 
 
-def example_inputs(task: TaskInfo, n: int = 8) -> torch.Tensor:
-    """Inputs as preprocessing makes them: token ids padded with 0, series padded with NaN."""
-    generator = torch.Generator().manual_seed(1)
-    if task.vocab_size is not None:
-        x = torch.randint(2, task.vocab_size, (n, *task.input_shape), generator=generator)
-        x[: n // 2, task.input_shape[0] // 2 :] = 0
-        return x
-    x = torch.randn(n, *task.input_shape, generator=generator)
-    if task.modality in ("series", "audio") and task.target_kind != "forecasting":
-        x[: n // 2, task.input_shape[0] // 2 :] = float("nan")  # forecast windows are full
-    return x
-
-
 CASES = [
     (name, row)
     for name, family in sorted(available_families().items())
@@ -135,7 +123,7 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
     ]:
         torch.manual_seed(0)
         model = family.build(params, task)
-        x = example_inputs(task)
+        x = example_inputs(task, 8)
         out = model(x)
         expected = task.input_shape if task.target_kind == "none" else (task.output_dim,)
         assert out.shape == (8, *expected)

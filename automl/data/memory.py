@@ -167,17 +167,15 @@ def _as_numeric_array(X: Any) -> np.ndarray:
         )
     try:
         arr = np.asarray(X)
-        if arr.dtype.kind == "c":
-            raise DataError("Complex data not supported; pass real numbers (e.g. X.real, abs(X)).")
-        return arr.astype(np.float32)
+        if arr.dtype.kind != "c":  # complex would lose its imaginary part, silently
+            return arr.astype(np.float32)
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, DataError):
-            raise
         error = DataTypeError if isinstance(exc, TypeError) else DataError
         raise error(
             "X must be numeric (an array or a DataFrame; pass a DataFrame for text or "
             f"categorical columns, a list of arrays for series): {exc}"
         ) from exc
+    raise DataError("Complex data not supported; pass real numbers (e.g. X.real, abs(X)).")
 
 
 def _forecast_series(X: Any, horizon: int) -> Dataset:
