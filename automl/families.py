@@ -1,12 +1,22 @@
 """The family registry: model families register by name; the engine looks them up.
 
-Each family lives in one file under `search_spaces/` and registers a `Family`; nothing else
-in the code branches on family names.
+Each built-in family lives in one file under `search_spaces/` with the same small surface,
+registered by `register_family_module(__name__)` at its end:
+
+    NAME = "mlp"; SUPPORTS = frozenset({...}); SUMMARY = "..."
+    def suggest(hp: Hyperparameters, task) -> None     # hp.int("width_0", 16, 256, log=True)
+    def defaults(task) -> dict                          # {"width_0": 64, ...}
+    def build(hp: dict, task) -> nn.Module              # hp["width_0"]
+
+A family writes each parameter name once, without a prefix: the registry stores it as
+`<family>.<name>` (so each family's parameters are modelled apart by the sampler, and a study or
+bundle names them unambiguously). Nothing else in the code branches on family names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,18 +26,19 @@ if TYPE_CHECKING:
     import optuna
     from torch import nn
 
-    from automl.task import TaskInfo
+    from automl.task_info import TaskInfo
 
 Params = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Family:
-    """A searchable model family.
+    """A searchable model family, in the prefixed form the engine and bundles use.
 
     `suggest(trial, task)` asks Optuna for parameters (names prefixed with `name.`);
     `build(params, task)` turns them into an `nn.Module` (pure: no training, no I/O);
     `defaults(task)` is a cheap known-good parameter set that is tried first.
+    Families of a user's own may be registered in this form directly.
     """
 
     name: str
@@ -38,6 +49,46 @@ class Family:
     summary: str = ""
 
 
+class Hyperparameters:
+    """A family's view of an Optuna trial: it names a parameter once (`hp.int("width", ...)`),
+    the trial records it as `<family>.width`, and `values` keeps what was chosen.
+
+    >>> hp = Hyperparameters(trial, "mlp")              # doctest: +SKIP
+    >>> hp.int("n_layers", 1, 4)                        # doctest: +SKIP
+    """
+
+    def __init__(self, trial: optuna.Trial, family: str) -> None:
+        self._trial = trial
+        self._prefix = f"{family}."
+        self.values: Params = {}
+
+    def int(self, name: str, low: int, high: int, *, log: bool = False) -> int:
+        return self._keep(name, self._trial.suggest_int(self._prefix + name, low, high, log=log))
+
+    def float(self, name: str, low: float, high: float, *, log: bool = False) -> float:
+        value = self._trial.suggest_float(self._prefix + name, low, high, log=log)
+        return self._keep(name, value)
+
+    def categorical(self, name: str, choices: Iterable[Any]) -> Any:
+        value = self._trial.suggest_categorical(self._prefix + name, list(choices))
+        return self._keep(name, value)
+
+    def _keep(self, name: str, value: Any) -> Any:
+        self.values[name] = value
+        return value
+
+
+def prefixed(values: Params, name: str) -> Params:
+    """{'width_0': 64} -> {'mlp.width_0': 64}."""
+    return {f"{name}.{k}": v for k, v in values.items()}
+
+
+def family_params(params: Params, name: str) -> Params:
+    """The parameters of one family, without its prefix: {'mlp.width_0': 64} -> {'width_0': 64}."""
+    prefix = f"{name}."
+    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+
 _REGISTRY: dict[str, Family] = {}
 
 
@@ -45,6 +96,29 @@ def register_family(family: Family) -> Family:
     """Add a family to the registry (a later registration of the same name replaces it)."""
     _REGISTRY[family.name] = family
     return family
+
+
+def register_family_module(module_name: str) -> Family:
+    """Register the family a module defines with the surface above (NAME, SUPPORTS, SUMMARY,
+    suggest, defaults, build), wrapping its unprefixed names into the prefixed `Family`."""
+    module = sys.modules[module_name]
+    name: str = module.NAME
+
+    def suggest(trial: optuna.Trial, task: TaskInfo) -> Params:
+        hp = Hyperparameters(trial, name)
+        module.suggest(hp, task)
+        return prefixed(hp.values, name)
+
+    def defaults(task: TaskInfo) -> Params:
+        return prefixed(module.defaults(task), name)
+
+    def build(params: Params, task: TaskInfo) -> nn.Module:
+        return module.build(family_params(params, name), task)
+
+    build.__module__ = module_name  # where a worker imports it from (engine.ship_user_families)
+    return register_family(
+        Family(name, frozenset(module.SUPPORTS), suggest, build, defaults, module.SUMMARY)
+    )
 
 
 def _ensure_builtin_families() -> None:
@@ -63,9 +137,3 @@ def get_family(name: str) -> Family:
             f"Unknown model family '{name}'; available: {', '.join(sorted(families))}."
         )
     return families[name]
-
-
-def family_params(params: Params, name: str) -> Params:
-    """The parameters of one family, without its prefix: {'mlp.width_0': 64} -> {'width_0': 64}."""
-    prefix = f"{name}."
-    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}

@@ -140,16 +140,15 @@ class AttentionPool(nn.Module):
         return (torch.softmax(scores, dim=1)[..., None] * h).sum(dim=1)
 
 
-def suggest_lookback(trial, prefix: str, task) -> dict:
+def suggest_lookback(hp, task) -> None:
     """A forecaster's input window, searched within the window the preprocessing cut."""
-    if task.target_kind != "forecasting":
-        return {}
-    longest = int(task.input_shape[0])
-    return {prefix + "lookback": trial.suggest_int(prefix + "lookback", min(4, longest), longest)}
+    if task.target_kind == "forecasting":
+        longest = int(task.input_shape[0])
+        hp.int("lookback", min(4, longest), longest)
 
 
-def default_lookback(prefix: str, task) -> dict:
+def default_lookback(task) -> dict:
     """A forecaster's default window: all of what the preprocessing cut."""
     if task.target_kind != "forecasting":
         return {}
-    return {prefix + "lookback": int(task.input_shape[0])}
+    return {"lookback": int(task.input_shape[0])}

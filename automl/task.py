@@ -7,17 +7,14 @@ registry (`automl.families`) says which of them are available to search.
 from __future__ import annotations
 
 import collections
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 
 from automl.data import Dataset
 from automl.errors import ConfigError, DataError
-
-TargetKind = Literal["binary", "multiclass", "regression", "forecasting", "none"]
+from automl.task_info import TargetKind, TaskInfo
 
 # A table's whole-number target is a regression target when it has many distinct values with
 # few rows each (diabetes: 214 values, ~2 rows each); with at least MIN_ROWS_PER_INTEGER_CLASS
@@ -52,84 +49,6 @@ MODALITY_ROWS = {
     "audio": "speech_recognition",
     "series": "time_series",
 }
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """What the data is and what will be searched, with the reason in words.
-
-    >>> info = detect_task(dataset)             # doctest: +SKIP
-    >>> info.row, info.families, info.reason    # doctest: +SKIP
-    ('image_recognition', ('cnn',), '1 797 PNG files in 10 class folders -> ...')
-    """
-
-    modality: str
-    target_kind: TargetKind
-    row: str
-    families: tuple[str, ...]
-    reason: str
-    n_samples: int
-    data_shape: tuple[int, ...]
-    n_classes: int | None = None
-    class_counts: dict[str, int] = field(default_factory=dict)
-    unavailable_families: tuple[str, ...] = ()
-    input_shape: tuple[int, ...] = ()  # the model's input per sample, set once preprocessing is fit
-    vocab_size: int | None = None  # text: token ids run from 0 (padding) to vocab_size - 1
-    horizon: int | None = None  # forecasting: steps predicted at once
-    labelled: bool = True
-    # (min, max) of the model inputs over the training rows: Bernoulli units of RBMs need [0, 1]
-    input_range: tuple[float, float] | None = None
-    code_size: int | None = None  # unlabelled data: the code width the user asked for
-
-    @property
-    def is_classification(self) -> bool:
-        return self.target_kind in ("binary", "multiclass")
-
-    @property
-    def output_dim(self) -> int:
-        """Logits per class; one value (regression); `horizon` values (forecasting); the whole
-        input again (unlabelled data is learnt by reconstructing it)."""
-        if self.is_classification:
-            return int(self.n_classes)
-        if self.target_kind == "forecasting":
-            return int(self.horizon)
-        if self.target_kind == "none":
-            return int(np.prod(self.input_shape))
-        return 1
-
-    @property
-    def metric(self) -> str:
-        """The validation score maximised by the search: accuracy; R^2 for regression and
-        forecasting; minus the reconstruction MSE per feature for unlabelled data."""
-        if self.is_classification:
-            return "accuracy"
-        return "neg_mse" if self.target_kind == "none" else "r2"
-
-    def with_inputs(
-        self,
-        shape: tuple[int, ...],
-        vocab_size: int | None = None,
-        input_range: tuple[float, float] | None = None,
-    ) -> TaskInfo:
-        return dataclasses.replace(
-            self,
-            input_shape=tuple(int(s) for s in shape),
-            vocab_size=vocab_size,
-            input_range=None if input_range is None else tuple(float(v) for v in input_range),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TaskInfo:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in fields}
-        for key in ("families", "data_shape", "unavailable_families", "input_shape"):
-            values[key] = tuple(values.get(key, ()))
-        if values.get("input_range") is not None:
-            values["input_range"] = tuple(values["input_range"])
-        return cls(**values)
 
 
 def target_kind_of(y: np.ndarray, modality: str = "table") -> TargetKind:

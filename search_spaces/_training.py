@@ -1,6 +1,6 @@
 """The optimiser part of every family's space: optimiser, learning rate, schedule, batch, clip.
 
-Names carry the family prefix (`mlp.train_lr`), so each family's optimiser settings are
+Named `train_*` inside each family (`mlp.train_lr`), so each family's optimiser settings are
 modelled separately by the sampler: a good CNN learning rate says little about an MLP's.
 """
 
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
-
-from automl.task import TaskInfo
+from automl.families import Hyperparameters
+from automl.task_info import TaskInfo
 
 BATCH_SIZES = (16, 32, 64, 128, 256)
 
@@ -21,29 +20,23 @@ def batch_size_choices(task: TaskInfo) -> tuple[int, ...]:
     return fitting or BATCH_SIZES[:1]
 
 
-def suggest_training(trial: optuna.Trial, family: str, task: TaskInfo) -> dict[str, Any]:
-    p = f"{family}.train_"
-    return {
-        p + "optimizer": trial.suggest_categorical(p + "optimizer", ["adamw", "sgd"]),
-        p + "lr": trial.suggest_float(p + "lr", 1e-4, 1e-1, log=True),
-        p + "weight_decay": trial.suggest_float(p + "weight_decay", 1e-6, 1e-2, log=True),
-        p + "batch_size": trial.suggest_categorical(
-            p + "batch_size", list(batch_size_choices(task))
-        ),
-        p + "schedule": trial.suggest_categorical(p + "schedule", ["cosine", "constant"]),
-        p + "grad_clip": trial.suggest_categorical(p + "grad_clip", [0.0, 1.0, 5.0]),
-    }
+def suggest_training(hp: Hyperparameters, task: TaskInfo) -> None:
+    hp.categorical("train_optimizer", ["adamw", "sgd"])
+    hp.float("train_lr", 1e-4, 1e-1, log=True)
+    hp.float("train_weight_decay", 1e-6, 1e-2, log=True)
+    hp.categorical("train_batch_size", batch_size_choices(task))
+    hp.categorical("train_schedule", ["cosine", "constant"])
+    hp.categorical("train_grad_clip", [0.0, 1.0, 5.0])
 
 
-def training_defaults(family: str, task: TaskInfo, lr: float = 2e-3) -> dict[str, Any]:
+def training_defaults(task: TaskInfo, lr: float = 2e-3) -> dict[str, Any]:
     """AdamW with a cosine schedule: the setting that most often works untouched."""
     choices = batch_size_choices(task)
-    p = f"{family}.train_"
     return {
-        p + "optimizer": "adamw",
-        p + "lr": lr,
-        p + "weight_decay": 1e-4,
-        p + "batch_size": 64 if 64 in choices else choices[-1],
-        p + "schedule": "cosine",
-        p + "grad_clip": 0.0,
+        "train_optimizer": "adamw",
+        "train_lr": lr,
+        "train_weight_decay": 1e-4,
+        "train_batch_size": 64 if 64 in choices else choices[-1],
+        "train_schedule": "cosine",
+        "train_grad_clip": 0.0,
     }

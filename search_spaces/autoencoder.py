@@ -13,18 +13,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import optuna
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.layers import ACTIVATIONS, init_for_activation, make_activation
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "autoencoder"
 SUPPORTS = frozenset({"unsupervised"})
+SUMMARY = "autoencoder: deep, denoising or contractive; dense (tied or not) or conv"
 VARIANTS = ("deep", "denoising", "contractive")
 MAX_LAYERS = 3
 MAX_CONV_BLOCKS = 3
@@ -45,51 +45,42 @@ def _conv_blocks(task: TaskInfo) -> int:
     return max(0, min(MAX_CONV_BLOCKS, int(math.log2(side / MIN_CONV_SIDE))))
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     widest, largest_code = _limits(task)
-    variant = trial.suggest_categorical(p + "variant", list(VARIANTS))
-    params: dict[str, Any] = {p + "variant": variant}
+    variant = hp.categorical("variant", VARIANTS)
     if variant == "denoising":
-        params[p + "noise"] = trial.suggest_float(p + "noise", 0.05, 0.5)
+        hp.float("noise", 0.05, 0.5)
     if variant == "contractive":
-        params[p + "contraction"] = trial.suggest_float(p + "contraction", 1e-5, 1.0, log=True)
+        hp.float("contraction", 1e-5, 1.0, log=True)
     layouts = ["dense", "conv"] if _conv_blocks(task) else ["dense"]
-    layout = trial.suggest_categorical(p + "layout", layouts)
-    params[p + "layout"] = layout
-    if layout == "conv":
-        n_blocks = trial.suggest_int(p + "n_blocks", 1, _conv_blocks(task))
-        params[p + "n_blocks"] = n_blocks
-        params[p + "channels"] = trial.suggest_int(p + "channels", 8, 64, log=True)
+    if hp.categorical("layout", layouts) == "conv":
+        hp.int("n_blocks", 1, _conv_blocks(task))
+        hp.int("channels", 8, 64, log=True)
     else:
-        n_layers = trial.suggest_int(p + "n_layers", 1, MAX_LAYERS)
-        params[p + "n_layers"] = n_layers
-        for i in range(n_layers):
-            params[p + f"width_{i}"] = trial.suggest_int(p + f"width_{i}", 16, widest, log=True)
-        params[p + "tied"] = trial.suggest_categorical(p + "tied", [False, True])
+        for i in range(hp.int("n_layers", 1, MAX_LAYERS)):
+            hp.int(f"width_{i}", 16, widest, log=True)
+        hp.categorical("tied", [False, True])
     if task.code_size is None:
-        params[p + "code_size"] = trial.suggest_int(p + "code_size", 2, largest_code, log=True)
-    params[p + "activation"] = trial.suggest_categorical(p + "activation", list(ACTIVATIONS))
-    params.update(suggest_training(trial, NAME, task))
-    return params
+        hp.int("code_size", 2, largest_code, log=True)
+    hp.categorical("activation", ACTIVATIONS)
+    suggest_training(hp, task)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
     widest, largest_code = _limits(task)
     params = {
-        p + "variant": "denoising",
-        p + "noise": 0.1,
-        p + "layout": "dense",
-        p + "n_layers": 2,
-        p + "width_0": min(256, widest),
-        p + "width_1": min(128, widest),
-        p + "tied": False,
-        p + "activation": "relu",
-        **training_defaults(NAME, task),
+        "variant": "denoising",
+        "noise": 0.1,
+        "layout": "dense",
+        "n_layers": 2,
+        "width_0": min(256, widest),
+        "width_1": min(128, widest),
+        "tied": False,
+        "activation": "relu",
+        **training_defaults(task),
     }
     if task.code_size is None:
-        params[p + "code_size"] = min(16, largest_code)
+        params["code_size"] = min(16, largest_code)
     return params
 
 
@@ -197,17 +188,8 @@ class AutoEncoder(nn.Module):
         return loss + self.contraction * jacobian_t_probe.pow(2).flatten(1).sum(dim=1).mean()
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    return AutoEncoder(family_params(params, NAME), task)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return AutoEncoder(hp, task)
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="autoencoder: deep, denoising or contractive; dense (tied or not) or conv",
-    )
-)
+FAMILY = register_family_module(__name__)

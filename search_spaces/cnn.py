@@ -11,16 +11,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import optuna
 from torch import nn
 
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.layers import ACTIVATIONS, dense_block, init_for_activation, make_activation
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "cnn"
 SUPPORTS = frozenset({"image_recognition"})
+SUMMARY = "convolutional net (conv/ReLU/pool blocks, optional residuals, dense head)"
 MAX_BLOCKS = 4
 MIN_SIDE_AFTER_POOLING = 2
 
@@ -71,46 +71,40 @@ class ConvBlock(nn.Module):
         return self.pool(out)
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
-    n_blocks = trial.suggest_int(p + "n_blocks", 1, max_blocks(task))
-    params: dict[str, Any] = {p + "n_blocks": n_blocks}
-    for i in range(n_blocks):
-        params[p + f"channels_{i}"] = trial.suggest_int(p + f"channels_{i}", 8, 128, log=True)
-    params[p + "convs_per_block"] = trial.suggest_int(p + "convs_per_block", 1, 2)
-    params[p + "kernel"] = trial.suggest_categorical(p + "kernel", [3, 5])
-    params[p + "residual"] = trial.suggest_categorical(p + "residual", [False, True])
-    params[p + "pool"] = trial.suggest_categorical(p + "pool", ["max", "avg"])
-    params[p + "batch_norm"] = trial.suggest_categorical(p + "batch_norm", [True, False])
-    params[p + "activation"] = trial.suggest_categorical(p + "activation", list(ACTIVATIONS))
-    params[p + "global_pool"] = trial.suggest_categorical(p + "global_pool", [True, False])
-    params[p + "head_width"] = trial.suggest_categorical(p + "head_width", [0, 64, 128, 256])
-    params[p + "dropout"] = trial.suggest_float(p + "dropout", 0.0, 0.5)
-    params.update(suggest_training(trial, NAME, task))
-    return params
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    for i in range(hp.int("n_blocks", 1, max_blocks(task))):
+        hp.int(f"channels_{i}", 8, 128, log=True)
+    hp.int("convs_per_block", 1, 2)
+    hp.categorical("kernel", [3, 5])
+    hp.categorical("residual", [False, True])
+    hp.categorical("pool", ["max", "avg"])
+    hp.categorical("batch_norm", [True, False])
+    hp.categorical("activation", ACTIVATIONS)
+    hp.categorical("global_pool", [True, False])
+    hp.categorical("head_width", [0, 64, 128, 256])
+    hp.float("dropout", 0.0, 0.5)
+    suggest_training(hp, task)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
     n_blocks = min(2, max_blocks(task))
     return {
-        p + "n_blocks": n_blocks,
-        **{p + f"channels_{i}": 32 * 2**i for i in range(n_blocks)},
-        p + "convs_per_block": 1,
-        p + "kernel": 3,
-        p + "residual": False,
-        p + "pool": "max",
-        p + "batch_norm": True,
-        p + "activation": "relu",
-        p + "global_pool": False,
-        p + "head_width": 128,
-        p + "dropout": 0.2,
-        **training_defaults(NAME, task),
+        "n_blocks": n_blocks,
+        **{f"channels_{i}": 32 * 2**i for i in range(n_blocks)},
+        "convs_per_block": 1,
+        "kernel": 3,
+        "residual": False,
+        "pool": "max",
+        "batch_norm": True,
+        "activation": "relu",
+        "global_pool": False,
+        "head_width": 128,
+        "dropout": 0.2,
+        **training_defaults(task),
     }
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    hp = family_params(params, NAME)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
     channels, height, width = task.input_shape
     blocks: list[nn.Module] = []
     for i in range(hp["n_blocks"]):
@@ -148,13 +142,4 @@ def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
     return model
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="convolutional net (conv/ReLU/pool blocks, optional residuals, dense head)",
-    )
-)
+FAMILY = register_family_module(__name__)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
 import torch
 from torch import nn
 
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.layers import (
     SequenceInput,
     default_lookback,
@@ -24,43 +23,39 @@ from automl.layers import (
     suggest_lookback,
 )
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "conv1d"
 SUPPORTS = frozenset({"time_series", "speech_recognition"})
+SUMMARY = "1-D CNN over time (FCN/ResNet-style blocks, global pooling)"
 MAX_BLOCKS = 4
 KERNELS = (3, 5, 7, 9)
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
-    n_blocks = trial.suggest_int(p + "n_blocks", 1, MAX_BLOCKS)
-    params: dict[str, Any] = {p + "n_blocks": n_blocks}
-    for i in range(n_blocks):
-        params[p + f"channels_{i}"] = trial.suggest_int(p + f"channels_{i}", 16, 128, log=True)
-    params[p + "kernel"] = trial.suggest_categorical(p + "kernel", list(KERNELS))
-    params[p + "residual"] = trial.suggest_categorical(p + "residual", [True, False])
-    params[p + "pooling"] = trial.suggest_categorical(p + "pooling", ["mean", "max"])
-    params[p + "dropout"] = trial.suggest_float(p + "dropout", 0.0, 0.5)
-    params.update(suggest_lookback(trial, p, task))
-    params.update(suggest_training(trial, NAME, task))
-    return params
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    for i in range(hp.int("n_blocks", 1, MAX_BLOCKS)):
+        hp.int(f"channels_{i}", 16, 128, log=True)
+    hp.categorical("kernel", KERNELS)
+    hp.categorical("residual", [True, False])
+    hp.categorical("pooling", ["mean", "max"])
+    hp.float("dropout", 0.0, 0.5)
+    suggest_lookback(hp, task)
+    suggest_training(hp, task)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """FCN's shape (three blocks, 128-256-128 filters in the paper) at a CPU-friendly width."""
-    p = f"{NAME}."
     return {
-        p + "n_blocks": 3,
-        p + "channels_0": 64,
-        p + "channels_1": 128,
-        p + "channels_2": 64,
-        p + "kernel": 7,
-        p + "residual": False,
-        p + "pooling": "mean",
-        p + "dropout": 0.1,
-        **default_lookback(p, task),
-        **training_defaults(NAME, task, lr=3e-3),
+        "n_blocks": 3,
+        "channels_0": 64,
+        "channels_1": 128,
+        "channels_2": 64,
+        "kernel": 7,
+        "residual": False,
+        "pooling": "mean",
+        "dropout": 0.1,
+        **default_lookback(task),
+        **training_defaults(task, lr=3e-3),
     }
 
 
@@ -109,17 +104,8 @@ class TemporalCNN(nn.Module):
         return self.head(self.dropout(pooled))
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    return TemporalCNN(family_params(params, NAME), task)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return TemporalCNN(hp, task)
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="1-D CNN over time (FCN/ResNet-style blocks, global pooling)",
-    )
-)
+FAMILY = register_family_module(__name__)

@@ -13,59 +13,48 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import optuna
 import torch
 from torch import nn
 
 from automl.boltzmann import RBM, VISIBLE_UNITS, VisibleScaling, pretrain_greedily
 from automl.budget import Deadline
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "dbn"
 SUPPORTS = frozenset({"classification", "regression", "image_recognition"})
+SUMMARY = "deep belief net (RBMs pretrained greedily by CD-k, then fine-tuned)"
 MAX_LAYERS = 3
 MAX_WIDTH = 1024
 MAX_PRETRAIN_EPOCHS = 30
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
-    n_layers = trial.suggest_int(p + "n_layers", 1, MAX_LAYERS)
-    params: dict[str, Any] = {p + "n_layers": n_layers}
-    for i in range(n_layers):
-        params[p + f"width_{i}"] = trial.suggest_int(p + f"width_{i}", 32, MAX_WIDTH, log=True)
-    params.update(
-        {
-            p + "visible": trial.suggest_categorical(p + "visible", list(VISIBLE_UNITS)),
-            p + "pretrain_epochs": trial.suggest_int(
-                p + "pretrain_epochs", 1, MAX_PRETRAIN_EPOCHS, log=True
-            ),
-            p + "cd_steps": trial.suggest_int(p + "cd_steps", 1, 3),
-            p + "persistent": trial.suggest_categorical(p + "persistent", [False, True]),
-            p + "pretrain_lr": trial.suggest_float(p + "pretrain_lr", 1e-3, 0.2, log=True),
-            p + "dropout": trial.suggest_float(p + "dropout", 0.0, 0.5),
-        }
-    )
-    params.update(suggest_training(trial, NAME, task))
-    return params
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    for i in range(hp.int("n_layers", 1, MAX_LAYERS)):
+        hp.int(f"width_{i}", 32, MAX_WIDTH, log=True)
+    hp.categorical("visible", VISIBLE_UNITS)
+    hp.int("pretrain_epochs", 1, MAX_PRETRAIN_EPOCHS, log=True)
+    hp.int("cd_steps", 1, 3)
+    hp.categorical("persistent", [False, True])
+    hp.float("pretrain_lr", 1e-3, 0.2, log=True)
+    hp.float("dropout", 0.0, 0.5)
+    suggest_training(hp, task)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Hinton & Salakhutdinov's recipe, scaled down: two layers, CD-1, ten epochs per layer."""
-    p = f"{NAME}."
     return {
-        p + "n_layers": 2,
-        p + "width_0": 256,
-        p + "width_1": 128,
-        p + "visible": "bernoulli" if task.modality == "image" else "gaussian",
-        p + "pretrain_epochs": 10,
-        p + "cd_steps": 1,
-        p + "persistent": False,
-        p + "pretrain_lr": 0.1 if task.modality == "image" else 0.01,
-        p + "dropout": 0.1,
-        **training_defaults(NAME, task),
+        "n_layers": 2,
+        "width_0": 256,
+        "width_1": 128,
+        "visible": "bernoulli" if task.modality == "image" else "gaussian",
+        "pretrain_epochs": 10,
+        "cd_steps": 1,
+        "persistent": False,
+        "pretrain_lr": 0.1 if task.modality == "image" else 0.01,
+        "dropout": 0.1,
+        **training_defaults(task),
     }
 
 
@@ -109,17 +98,8 @@ class DeepBeliefNet(nn.Module):
         )
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    return DeepBeliefNet(family_params(params, NAME), task)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return DeepBeliefNet(hp, task)
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="deep belief net (RBMs pretrained greedily by CD-k, then fine-tuned)",
-    )
-)
+FAMILY = register_family_module(__name__)

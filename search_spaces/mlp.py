@@ -9,16 +9,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import optuna
 from torch import nn
 
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.layers import ACTIVATIONS, dense_block, init_for_activation
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "mlp"
 SUPPORTS = frozenset({"classification", "regression", "image_recognition"})
+SUMMARY = "multilayer perceptron (ReLU family, batch norm, dropout)"
 MAX_LAYERS = 4
 
 
@@ -27,40 +27,31 @@ def max_width(task: TaskInfo) -> int:
     return int(min(1024, max(64, 2 ** math.ceil(math.log2(max(task.n_samples, 2)) - 1))))
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
-    n_layers = trial.suggest_int(p + "n_layers", 1, MAX_LAYERS)
-    params: dict[str, Any] = {p + "n_layers": n_layers}
-    for i in range(n_layers):
-        params[p + f"width_{i}"] = trial.suggest_int(
-            p + f"width_{i}", 16, max_width(task), log=True
-        )
-    params[p + "activation"] = trial.suggest_categorical(p + "activation", list(ACTIVATIONS))
-    params[p + "dropout"] = trial.suggest_float(p + "dropout", 0.0, 0.5)
-    params[p + "batch_norm"] = trial.suggest_categorical(p + "batch_norm", [True, False])
-    params.update(suggest_training(trial, NAME, task))
-    return params
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    for i in range(hp.int("n_layers", 1, MAX_LAYERS)):
+        hp.int(f"width_{i}", 16, max_width(task), log=True)
+    hp.categorical("activation", ACTIVATIONS)
+    hp.float("dropout", 0.0, 0.5)
+    hp.categorical("batch_norm", [True, False])
+    suggest_training(hp, task)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
     width = min(256, max_width(task))
     return {
-        p + "n_layers": 2,
-        p + "width_0": width,
-        p + "width_1": max(16, width // 2),
-        p + "activation": "relu",
-        p + "dropout": 0.1,
-        p + "batch_norm": True,
-        **training_defaults(NAME, task),
+        "n_layers": 2,
+        "width_0": width,
+        "width_1": max(16, width // 2),
+        "activation": "relu",
+        "dropout": 0.1,
+        "batch_norm": True,
+        **training_defaults(task),
     }
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    hp = family_params(params, NAME)
-    in_features = math.prod(task.input_shape)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
     layers: list[nn.Module] = [nn.Flatten()]
-    width = in_features
+    width = math.prod(task.input_shape)
     for i in range(hp["n_layers"]):
         out = hp[f"width_{i}"]
         layers.append(dense_block(width, out, hp["activation"], hp["batch_norm"], hp["dropout"]))
@@ -71,13 +62,4 @@ def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
     return model
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="multilayer perceptron (ReLU family, batch norm, dropout)",
-    )
-)
+FAMILY = register_family_module(__name__)

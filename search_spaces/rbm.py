@@ -13,50 +13,44 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import optuna
 import torch
 from torch import nn
 
 from automl.boltzmann import RBM, VISIBLE_UNITS, ContrastiveDivergence, VisibleScaling
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "rbm"
 SUPPORTS = frozenset({"unsupervised"})
+SUMMARY = "restricted Boltzmann machine (CD-k / persistent CD, Bernoulli or Gaussian)"
 MAX_HIDDEN = 1024
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
-    params: dict[str, Any] = {
-        p + "visible": trial.suggest_categorical(p + "visible", list(VISIBLE_UNITS)),
-        p + "cd_steps": trial.suggest_int(p + "cd_steps", 1, 5),
-        p + "persistent": trial.suggest_categorical(p + "persistent", [False, True]),
-    }
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    hp.categorical("visible", VISIBLE_UNITS)
+    hp.int("cd_steps", 1, 5)
+    hp.categorical("persistent", [False, True])
     if task.code_size is None:
-        params[p + "hidden"] = trial.suggest_int(p + "hidden", 8, MAX_HIDDEN, log=True)
-    training = suggest_training(trial, NAME, task)
-    if training[p + "train_optimizer"] == "sgd":  # the classic CD optimiser: momentum searched
-        name = p + "train_momentum"
-        training[name] = trial.suggest_float(name, 0.0, 0.95)
-    return {**params, **training}
+        hp.int("hidden", 8, MAX_HIDDEN, log=True)
+    suggest_training(hp, task)
+    if hp.values["train_optimizer"] == "sgd":  # the classic CD optimiser: momentum searched
+        hp.float("train_momentum", 0.0, 0.95)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Hinton's practical guide: CD-1, SGD at a constant rate with momentum 0.5."""
-    p = f"{NAME}."
     params = {
-        p + "visible": "bernoulli" if task.modality == "image" else "gaussian",
-        p + "cd_steps": 1,
-        p + "persistent": False,
-        **training_defaults(NAME, task, lr=0.1 if task.modality == "image" else 0.01),
-        p + "train_optimizer": "sgd",
-        p + "train_momentum": 0.5,
-        p + "train_schedule": "constant",
+        "visible": "bernoulli" if task.modality == "image" else "gaussian",
+        "cd_steps": 1,
+        "persistent": False,
+        **training_defaults(task, lr=0.1 if task.modality == "image" else 0.01),
+        "train_optimizer": "sgd",
+        "train_momentum": 0.5,
+        "train_schedule": "constant",
     }
     if task.code_size is None:
-        params[p + "hidden"] = 128
+        params["hidden"] = 128
     return params
 
 
@@ -87,17 +81,8 @@ class RBMNetwork(nn.Module):
         return {} if math.isnan(likelihood) else {"pseudo_log_likelihood": likelihood}
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    return RBMNetwork(family_params(params, NAME), task)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return RBMNetwork(hp, task)
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="restricted Boltzmann machine (CD-k / persistent CD, Bernoulli or Gaussian)",
-    )
-)
+FAMILY = register_family_module(__name__)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
 import torch
 from torch import nn
 
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.layers import (
     AttentionPool,
     SequenceInput,
@@ -28,48 +27,43 @@ from automl.layers import (
     suggest_lookback,
 )
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "rnn"
 SUPPORTS = frozenset({"text_processing", "speech_recognition", "time_series"})
+SUMMARY = "recurrent net (GRU/LSTM/tanh RNN, masked pooling)"
 CELLS: dict[str, type[nn.RNNBase]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 POOLINGS = ("last", "mean", "max", "attention")
 MAX_LAYERS = 3
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
-    params: dict[str, Any] = {
-        p + "cell": trial.suggest_categorical(p + "cell", list(CELLS)),
-        p + "n_layers": trial.suggest_int(p + "n_layers", 1, MAX_LAYERS),
-        p + "hidden": trial.suggest_int(p + "hidden", 16, 256, log=True),
-        p + "bidirectional": trial.suggest_categorical(p + "bidirectional", [True, False]),
-        p + "dropout": trial.suggest_float(p + "dropout", 0.0, 0.5),
-        p + "pooling": trial.suggest_categorical(p + "pooling", list(POOLINGS)),
-    }
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    hp.categorical("cell", CELLS)
+    hp.int("n_layers", 1, MAX_LAYERS)
+    hp.int("hidden", 16, 256, log=True)
+    hp.categorical("bidirectional", [True, False])
+    hp.float("dropout", 0.0, 0.5)
+    hp.categorical("pooling", POOLINGS)
     if task.vocab_size is not None:
-        params[p + "embed_dim"] = trial.suggest_int(p + "embed_dim", 16, 256, log=True)
-    params.update(suggest_lookback(trial, p, task))
-    params.update(suggest_training(trial, NAME, task))
-    return params
+        hp.int("embed_dim", 16, 256, log=True)
+    suggest_lookback(hp, task)
+    suggest_training(hp, task)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
     params: dict[str, Any] = {
-        p + "cell": "gru",
-        p + "n_layers": 1,
-        p + "hidden": 64,
-        p + "bidirectional": True,
-        p + "dropout": 0.1,
-        p + "pooling": "mean",
-        **training_defaults(NAME, task, lr=3e-3),
+        "cell": "gru",
+        "n_layers": 1,
+        "hidden": 64,
+        "bidirectional": True,
+        "dropout": 0.1,
+        "pooling": "mean",
+        **training_defaults(task, lr=3e-3),
+        "train_grad_clip": 1.0,
     }
-    params[p + "train_grad_clip"] = 1.0
     if task.vocab_size is not None:
-        params[p + "embed_dim"] = 64
-    params.update(default_lookback(p, task))
-    return params
+        params["embed_dim"] = 64
+    return {**params, **default_lookback(task)}
 
 
 class RecurrentNet(nn.Module):
@@ -112,17 +106,8 @@ class RecurrentNet(nn.Module):
         return self.head(masked_pool(h, mask, self.pooling))
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    return RecurrentNet(family_params(params, NAME), task)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return RecurrentNet(hp, task)
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="recurrent net (GRU/LSTM/tanh RNN, masked pooling)",
-    )
-)
+FAMILY = register_family_module(__name__)

@@ -10,40 +10,36 @@ from __future__ import annotations
 
 from typing import Any
 
-import optuna
 import torch
 from torch import nn
 
-from automl.families import Family, family_params, register_family
+from automl.families import Hyperparameters, register_family_module
 from automl.layers import SequenceInput, init_for_activation, masked_pool
 from automl.search_spaces._training import suggest_training, training_defaults
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 NAME = "text_cnn"
 SUPPORTS = frozenset({"text_processing"})
+SUMMARY = "Kim-style text CNN (parallel filter widths, max over time)"
 WIDTHS = {"2-3-4": (2, 3, 4), "3-4-5": (3, 4, 5), "1-2-3": (1, 2, 3), "3-5-7": (3, 5, 7)}
 
 
-def suggest(trial: optuna.Trial, task: TaskInfo) -> dict[str, Any]:
-    p = f"{NAME}."
-    return {
-        p + "embed_dim": trial.suggest_int(p + "embed_dim", 16, 256, log=True),
-        p + "widths": trial.suggest_categorical(p + "widths", list(WIDTHS)),
-        p + "filters": trial.suggest_int(p + "filters", 16, 256, log=True),
-        p + "dropout": trial.suggest_float(p + "dropout", 0.0, 0.6),
-        **suggest_training(trial, NAME, task),
-    }
+def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    hp.int("embed_dim", 16, 256, log=True)
+    hp.categorical("widths", WIDTHS)
+    hp.int("filters", 16, 256, log=True)
+    hp.float("dropout", 0.0, 0.6)
+    suggest_training(hp, task)
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Kim's CNN-rand settings, narrower: widths 3-4-5, dropout 0.5."""
-    p = f"{NAME}."
     return {
-        p + "embed_dim": 64,
-        p + "widths": "3-4-5",
-        p + "filters": 64,
-        p + "dropout": 0.5,
-        **training_defaults(NAME, task, lr=3e-3),
+        "embed_dim": 64,
+        "widths": "3-4-5",
+        "filters": 64,
+        "dropout": 0.5,
+        **training_defaults(task, lr=3e-3),
     }
 
 
@@ -72,17 +68,8 @@ class TextCNN(nn.Module):
         return self.head(self.dropout(torch.cat(pooled, dim=1)))
 
 
-def build(params: dict[str, Any], task: TaskInfo) -> nn.Module:
-    return TextCNN(family_params(params, NAME), task)
+def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
+    return TextCNN(hp, task)
 
 
-FAMILY = register_family(
-    Family(
-        name=NAME,
-        supports=SUPPORTS,
-        suggest=suggest,
-        build=build,
-        defaults=defaults,
-        summary="Kim-style text CNN (parallel filter widths, max over time)",
-    )
-)
+FAMILY = register_family_module(__name__)

@@ -12,7 +12,7 @@ import torch
 
 from automl.export import example_inputs  # inputs as preprocessing makes them, padded
 from automl.families import available_families
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 from automl.trainer import batch_objective
 
 TASKS = {

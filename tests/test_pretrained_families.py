@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 from automl.boltzmann import RBM, ContrastiveDivergence, pretrain_greedily
 from automl.errors import TrialFailed
 from automl.families import get_family
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 from automl.trainer import TrainingConfig, predict_outputs, train_model
 
 BARS = torch.tensor(  # 2x3 "bars": each row or column of a 2x3 grid switched on
@@ -385,7 +385,7 @@ def test_rbm_search_on_a_table_with_a_constant_feature_and_missing_values(
 def test_blank_images_and_other_bad_unlabelled_input_fail_in_one_line(tmp_path):
     from PIL import Image
 
-    from tests.test_cli import assert_one_line_error, run_cli
+    from tests.support.cli import assert_one_line_error, run_cli
 
     blank = tmp_path / "blank"
     blank.mkdir()

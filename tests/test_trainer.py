@@ -8,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 
 from automl.errors import TrialFailed
 from automl.families import get_family
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 from automl.trainer import TrainingConfig, lr_at, to_tensors, train_model
 
 
