@@ -38,7 +38,7 @@ _LAZY = {
     "AutoDeep": "automl.estimator",
     "AutoDeepClassifier": "automl.estimator",
     "AutoDeepRegressor": "automl.estimator",
-    "Predictor": "automl.bundle",
+    "Predictor": "automl.predictor",
     "load": "automl.bundle",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 from automl.errors import ConfigError
 
@@ -44,28 +45,41 @@ def parse_budget(text: str | int | float) -> float:
 
 
 class Deadline:
-    """A fixed point in time that every layer spends from; `remaining()` never goes below 0."""
+    """A fixed point in time that every layer spends from; `remaining()` never goes below 0.
 
-    def __init__(self, seconds: float, start: float | None = None) -> None:
-        self.start = time.monotonic() if start is None else start
+    `clock` (seconds, monotonic) is time.monotonic unless a test passes its own: every layer
+    that reads the time through its deadline then follows that clock.
+    """
+
+    def __init__(
+        self,
+        seconds: float,
+        start: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self.start = clock() if start is None else start
         self.total = float(seconds)
 
     @property
     def end(self) -> float:
         return self.start + self.total
 
+    def now(self) -> float:
+        return self.clock()
+
     def elapsed(self) -> float:
-        return time.monotonic() - self.start
+        return self.clock() - self.start
 
     def remaining(self) -> float:
-        return max(0.0, self.end - time.monotonic())
+        return max(0.0, self.end - self.clock())
 
     def expired(self) -> bool:
         return self.remaining() <= 0.0
 
     def sub(self, reserve: float) -> Deadline:
         """A deadline that ends `reserve` seconds before this one (for the part before a finish)."""
-        return Deadline(max(0.0, self.total - reserve), start=self.start)
+        return Deadline(max(0.0, self.total - reserve), start=self.start, clock=self.clock)
 
 
 def format_seconds(seconds: float) -> str:

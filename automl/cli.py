@@ -195,10 +195,6 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _families(text: str | None) -> list[str] | None:
-    return [f.strip() for f in text.split(",") if f.strip()] if text else None
-
-
 def _load(args: argparse.Namespace):
     from automl.data import load_path
 
@@ -207,52 +203,32 @@ def _load(args: argparse.Namespace):
 
 def cmd_fit(args: argparse.Namespace) -> int:
     started = time.monotonic()  # the budget covers the whole command, loading included
-    from automl.budget import format_seconds, parse_budget, parse_duration
+    from automl.budget import format_seconds
+    from automl.options import FitOptions
 
-    budget_s = parse_budget(args.budget) if args.budget else None
-    timeout_s = (
-        parse_duration(args.trial_timeout, "--trial-timeout") if args.trial_timeout else None
-    )
-    from automl.pipeline import FitOptions, fit_dataset
+    options = FitOptions.parse({**vars(args), "verbose": not args.quiet})
+    from automl.pipeline import fit_dataset
     from automl.study import BEST_DIR, leaderboard
 
     dataset = _load(args)
-    options = FitOptions(
-        budget_s=budget_s,
-        task=args.task,
-        families=_families(args.families),
-        seed=args.seed,
-        studies_dir=Path(args.studies_dir),
-        study=args.study,
-        address=args.address,
-        max_epochs=args.max_epochs,
-        code_size=args.code_size,
-        verbose=not args.quiet,
-        resume=args.resume,
-        max_trials=args.max_trials,
-        concurrent_trials=args.concurrent_trials,
-        trial_timeout_s=timeout_s,
-        gpus_per_trial=args.gpus_per_trial,
-    )
     result = fit_dataset(dataset, options, started)
     _print_leaderboard(leaderboard(result.study_dir))
     best_dir = result.study_dir / BEST_DIR
     best = result.members[0]
-    trials = [str(m["trial"]) for m in result.members]
+    trials = [str(m.trial) for m in result.members]
     exported = (
         f"the average of trials {', '.join(trials)}" if len(trials) > 1 else f"trial {trials[0]}"
     )
     print(
-        f"\nbest: trial {best['trial']} ({best['family']}); exported {exported}, validation "
+        f"\nbest: trial {best.trial} ({best.family}); exported {exported}, validation "
         f"{result.task.metric} {result.validation_score:.4f}; {result.search['trials']} trials; "
         f"budget used {format_seconds(time.monotonic() - started)} of "
         f"{format_seconds(result.budget_s)}"
     )
-    test_score = result.predictor.config.get("test_score")
-    if test_score is not None:
-        n_test = result.predictor.config["n_test"]
+    if result.model.test_score is not None:
         print(
-            f"test: {result.task.metric} {test_score:.4f} on the {n_test} rows of the given test split"
+            f"test: {result.task.metric} {result.model.test_score:.4f} on the "
+            f"{result.model.n_test} rows of the given test split"
         )
     print(f"model: {best_dir}")
     print(f"predict: automl predict {best_dir} NEW_DATA -o predictions.csv")
@@ -274,10 +250,12 @@ def _print_leaderboard(board) -> None:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from automl.families import get_family
+    from automl.options import FitOptions
     from automl.task import DECISION_TABLE, detect_task
 
+    options = FitOptions.parse(vars(args))
     dataset = _load(args)
-    info = detect_task(dataset, args.task, _families(args.families), args.code_size)
+    info = detect_task(dataset, options.task, options.families, options.code_size)
     if args.json:
         report = {
             **info.to_dict(),

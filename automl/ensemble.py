@@ -28,3 +28,8 @@ class Ensemble(nn.Module):
         if self.classification:
             return torch.log(torch.softmax(outputs, dim=-1).mean(dim=0).clamp_min(1e-12))
         return outputs.mean(dim=0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The codes of a model of unlabelled data, which keeps one network (an average of
+        codes from different encoders would mean nothing)."""
+        return self.members[0].encode(x)

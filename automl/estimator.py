@@ -16,7 +16,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from automl.budget import parse_budget, parse_duration
 from automl.errors import DataError
 
 
@@ -33,31 +32,12 @@ class _Search(BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> _Search:
         from automl.data import from_memory
-        from automl.pipeline import FitOptions, fit_dataset
+        from automl.options import FitOptions
+        from automl.pipeline import fit_dataset
 
         started = time.monotonic()
-        budget_s = parse_budget(self.budget) if self.budget is not None else None
-        timeout_s = None
-        if self.trial_timeout is not None:
-            timeout_s = parse_duration(self.trial_timeout, "trial_timeout")
-        families = [self.families] if isinstance(self.families, str) else self.families
-        options = FitOptions(
-            budget_s=budget_s,
-            task=self.task,
-            families=list(families) if families else None,
-            seed=0 if self.random_state is None else int(self.random_state),
-            studies_dir=Path(self.studies_dir),
-            study=self.study,
-            address=self.address,
-            max_epochs=self.max_epochs,
-            code_size=self.code_size,
-            verbose=bool(self.verbose),
-            resume=bool(self.resume),
-            max_trials=self.max_trials,
-            concurrent_trials=self.concurrent_trials,
-            trial_timeout_s=timeout_s,
-            gpus_per_trial=self.gpus_per_trial,
-        )
+        seed = None if self.random_state is None else int(self.random_state)
+        options = FitOptions.parse({**self.get_params(), "task": self.task, "seed": seed})
         dataset = from_memory(
             X, y, modality=self.modality, horizon=self.horizon, sample_rate=self.sample_rate
         )
@@ -65,7 +45,7 @@ class _Search(BaseEstimator):
         self.task_ = result.task
         self.model_ = result.predictor
         self.study_dir_ = result.study_dir
-        self.best_params_ = result.members[0]["params"]
+        self.best_params_ = result.members[0].params
         self.best_score_ = result.validation_score
         if dataset.modality in ("table", "image"):
             self.n_features_in_ = int(np.prod(dataset.data_shape[1:]))

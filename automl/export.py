@@ -27,19 +27,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from automl.bundle import (
-    CONFIG_FILE,
-    GRAPH_FILES,
-    INPUT_NAME,
-    Predictor,
-    bundle_directory,
-    file_digest,
-    load,
-    load_graph,
-    output_names,
-)
+from automl.bundle import CONFIG_FILE, bundle_directory, file_digest, load
 from automl.errors import AutoMLError, ConfigError
-from automl.task import TaskInfo
+from automl.predictor import Predictor
+from automl.runtime import GRAPH_FILES, INPUT_NAME, load_graph, output_names
+from automl.task_info import TaskInfo
 
 FORMATS = ("bundle", "onnx", "pt2")
 TOLERANCE = 1e-4  # max abs difference from the PyTorch network on the sample inputs
@@ -62,7 +54,7 @@ class DeployedNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if self.unlabelled:
-            return self.model(x).reshape(x.shape), self.model.members[0].encode(x)
+            return self.model(x).reshape(x.shape), self.model.encode(x)
         return self.model(x)
 
 
@@ -227,34 +219,14 @@ def input_spec(task: TaskInfo, steps: int | None) -> dict[str, Any]:
 def model_io(predictor: Predictor) -> dict[str, Any]:
     """How a program in any language turns raw data into the graph's input and its outputs
     into predictions; every number it needs is under `preprocessing` in the same file."""
-    from automl.preprocessing import describe_preprocessing
-
     task = predictor.task
     steps = sequence_axis(task)
     return {
         "input": {"name": INPUT_NAME, **input_spec(task, steps)},
-        "preprocessing_steps": describe_preprocessing(predictor.preprocessing),
+        "preprocessing_steps": predictor.preprocessing.describe(),
         "outputs": output_names(task),
-        "postprocessing": describe_outputs(predictor),
+        "postprocessing": predictor.preprocessing.target.describe_outputs(task),
     }
-
-
-def describe_outputs(predictor: Predictor) -> str:
-    target = predictor.preprocessing.target
-    kind = predictor.task.target_kind
-    if kind == "none":
-        return (
-            "reconstruction has the input's shape; anomaly_score = mean over a sample's values "
-            "of (reconstruction - input)^2 (higher is more unusual); codes are the learnt "
-            "features."
-        )
-    if target.classes is not None:
-        return (
-            "output holds log class probabilities: probabilities = softmax(output); the label "
-            "is label_names[argmax(output)]."
-        )
-    what = "the next horizon values" if kind == "forecasting" else "the value"
-    return f"{what} = output * {target.std!r} + {target.mean!r} (preprocessing.target)."
 
 
 @contextlib.contextmanager

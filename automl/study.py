@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from automl.errors import ConfigError
+from automl.trial_record import INTERRUPTED, Attr, TrialRecord, ranked
 
 DEFAULT_STUDIES_DIR = "studies"
 STUDY_DB = "study.db"
@@ -25,13 +25,6 @@ CONFIG_FILE = "config.json"
 BEST_DIR = "best"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
-# User attributes a trial's writer (automl.engine) and its readers (here, the pipeline, the
-# dashboard) share by name.
-RUN_ID_ATTR = "run_id"  # set by the space function after the last parameter
-NODE_ATTR = "node"  # the Ray node a trial ran on
-DEVICE_ATTR = "device"  # the torch device it trained on: cpu or cuda
-OOM_RETRY_ATTR = "oom_retry_batch_size"  # the batch it fell back to after running out of memory
-LATENCY_ATTR = "latency_ms"  # one sample through the network on its device (median, ms)
 CODES_MAP_FILE = "codes_map.json"  # an unlabelled study's sample of codes in 2-D (the finish)
 
 LEADERBOARD_COLUMNS = [
@@ -114,9 +107,8 @@ def existing_study_dir(studies_dir: Path, requested: str | None) -> Path:
     return path
 
 
-INTERRUPTED = "interrupted"  # how the reasons of trials a killed search left behind start
-_RERUN = "interrupted: the search process stopped while this trial ran; re-run on --resume"
-_DISCARDED = "interrupted before its parameters were chosen; discarded on --resume"
+_RERUN = f"{INTERRUPTED}: the search process stopped while this trial ran; re-run on --resume"
+_DISCARDED = f"{INTERRUPTED} before its parameters were chosen; discarded on --resume"
 
 
 def close_interrupted_trials(study_dir: Path) -> list[dict[str, Any]]:
@@ -131,17 +123,12 @@ def close_interrupted_trials(study_dir: Path) -> list[dict[str, Any]]:
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
         # the space function sets run_id after the last parameter: without it, the kill came
         # while the parameters were being chosen, and they are incomplete
-        chosen = RUN_ID_ATTR in trial.user_attrs
-        storage.set_trial_user_attr(trial_id, "fail_reason", _RERUN if chosen else _DISCARDED)
+        chosen = Attr.RUN_ID in trial.user_attrs
+        storage.set_trial_user_attr(trial_id, Attr.FAIL_REASON, _RERUN if chosen else _DISCARDED)
         storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
         if chosen:
             rerun.append(dict(trial.params))
     return rerun
-
-
-def interrupted(trial: Any) -> bool:
-    """Whether a trial was closed on --resume because a killed search left it running."""
-    return str(trial.user_attrs.get("fail_reason", "")).startswith(INTERRUPTED)
 
 
 def seconds_spent(study_dir: Path, config: dict[str, Any]) -> float:
@@ -153,7 +140,7 @@ def seconds_spent(study_dir: Path, config: dict[str, Any]) -> float:
     last_event: dict[str, float] = {}
     if unfinished:
         for trial in load_trials(study_dir):
-            run_id = trial.user_attrs.get(RUN_ID_ATTR)
+            run_id = trial.user_attrs.get(Attr.RUN_ID)
             if run_id in unfinished:
                 moments = [m for m in (trial.datetime_start, trial.datetime_complete) if m]
                 for moment in moments:
@@ -263,72 +250,31 @@ def load_trials(study_dir: Path) -> list[Any]:
     return study.get_trials(deepcopy=False)
 
 
-STATUS = {  # how a trial's state reads in every leaderboard
-    "COMPLETE": "complete",
-    "PRUNED": "stopped early",
-    "FAIL": "failed",
-    "RUNNING": "running",
-    "WAITING": "waiting",
-}
-
-
-def rank_key(trial: Any) -> tuple[float, float]:
-    """How complete trials are ranked everywhere: score, then lower validation loss (accuracy
-    ties are common on small validation sets)."""
-    return (trial.value, -trial.user_attrs.get("best_val_loss", 0.0))
-
-
-def order_trials(trials: list[Any]) -> list[Any]:
-    """Best first: complete trials by `rank_key`, then the rest by their last reported score
-    (trials stopped early), then those that never reported (failed, still running)."""
-    complete = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
-    complete.sort(key=rank_key, reverse=True)
-    numbers = {t.number for t in complete}
-    rest = [t for t in trials if t.number not in numbers]
-
-    def last_score(trial: Any) -> float:
-        value = _last_intermediate(trial)
-        return -math.inf if value is None else value
-
-    rest.sort(key=last_score, reverse=True)
-    return complete + rest
+def load_records(study_dir: Path) -> list[TrialRecord]:
+    """Every trial of the study as a TrialRecord, in trial order."""
+    return [TrialRecord.from_trial(t) for t in load_trials(study_dir)]
 
 
 def leaderboard(study_dir: Path) -> pd.DataFrame:
     """One row per trial, best first: rank, family, status, score, size, epochs, time, reason."""
     rows = []
-    for t in order_trials(load_trials(study_dir)):
-        attrs = t.user_attrs
-        score = t.value if t.value is not None else _last_intermediate(t)
-        family = attrs.get("family", t.params.get("family"))
-        params = {k: v for k, v in t.params.items() if k.startswith(f"{family}.")}
+    for record in ranked(load_records(study_dir)):
+        family = record.family
+        params = {k: v for k, v in record.params.items() if k.startswith(f"{family}.")}
         rows.append(
             {
-                "trial": t.number,
+                "trial": record.number,
                 "family": family,
-                "status": STATUS.get(t.state.name, t.state.name.lower()),
-                "score": score,
-                "val_loss": attrs.get("best_val_loss"),
-                "n_params": attrs.get("n_params"),
-                "epochs": attrs.get("epochs_completed", 0),
-                "wall_time_s": attrs.get("wall_time_s"),
-                "reason": reason_of(attrs),
+                "status": record.status,
+                "score": record.score,
+                "val_loss": record.get(Attr.BEST_VAL_LOSS),
+                "n_params": record.get(Attr.N_PARAMS),
+                "epochs": record.get(Attr.EPOCHS, 0),
+                "wall_time_s": record.get(Attr.WALL_TIME_S),
+                "reason": record.reason,
                 "params": json.dumps(params, default=str),
             }
         )
     frame = pd.DataFrame(rows, columns=[c for c in LEADERBOARD_COLUMNS if c != "rank"])
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
-
-
-def reason_of(attrs: dict[str, Any]) -> str:
-    """Why a trial failed or stopped early, and whether it fell back to a smaller batch."""
-    reasons = [attrs.get("fail_reason") or attrs.get("stop_reason") or ""]
-    if attrs.get(OOM_RETRY_ATTR):
-        reasons.append(f"out of memory: retried at batch size {attrs[OOM_RETRY_ATTR]}")
-    return "; ".join(r for r in reasons if r)
-
-
-def _last_intermediate(trial: Any) -> float | None:
-    values = trial.intermediate_values
-    return values[max(values)] if values else None

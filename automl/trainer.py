@@ -27,7 +27,7 @@ from torch import nn
 
 from automl.budget import Deadline
 from automl.errors import TrialFailed
-from automl.task import TaskInfo
+from automl.task_info import TaskInfo
 
 EVAL_BATCH_SIZE = 1024
 # An epoch is at least this many optimiser steps (small data passes over itself several
@@ -160,13 +160,15 @@ def train_model(
     seed: int = 0,
     min_epochs: int = 0,
     keep_best: bool = True,
+    interrupt: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train until max_epochs, `patience` epochs without progress, or the deadline.
 
     `min_epochs` are trained even past the deadline (the finish never exports an untrained
     network). Keeps the weights of the best validation epoch (`keep_best=False`: of the last
     epoch, for a refit whose validation data is part of its training data). A non-finite loss
-    raises TrialFailed.
+    raises TrialFailed. `interrupt()` is asked after every step: True ends training at once,
+    the unfinished epoch uncounted (stop reason "interrupted"), as a scheduler stops a trial.
     """
     device = next(model.parameters()).device
     X_train, y_train = (t.to(device) for t in train)
@@ -224,6 +226,11 @@ def train_model(
             running += loss.item() * len(index)
             seen += len(index)
             step += 1
+            if interrupt is not None and interrupt():
+                stop_reason = "interrupted"
+                break
+        if stop_reason == "interrupted":
+            break
 
         val_outputs = predict_outputs(model, X_val)
         val_loss = float(criterion(val_outputs, y_val))

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import (  # noqa: E402
+from tests.support.browser import (  # noqa: E402
     FIGURES,
     FIGURES_WITH_DATA_JS,
     chromium,
@@ -35,7 +35,7 @@ from tests.browser import (  # noqa: E402
     require_browser,
     wait_for,
 )
-from tests.synthetic_study import write_synthetic_study  # noqa: E402
+from tests.support.synthetic_study import write_synthetic_study  # noqa: E402
 
 N_TRIALS = 5000
 REPEATS = 3
@@ -100,7 +100,7 @@ def render_trivial_dash() -> float:
     import plotly.graph_objects as go
     from dash import Dash, dcc
 
-    from tests.browser import free_port
+    from tests.support.browser import free_port
 
     app = Dash(__name__, eager_loading=True)
     app.layout = dcc.Graph(id="fig-best", figure=go.Figure(go.Scatter(x=[1, 2], y=[1, 2])))

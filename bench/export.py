@@ -22,11 +22,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from automl.bundle import load, load_graph  # noqa: E402
+from automl.bundle import load  # noqa: E402
 from automl.export import example_inputs, export_model  # noqa: E402
-from tests.test_export import _digits, _text, trained_bundle  # noqa: E402
+from automl.runtime import load_graph  # noqa: E402
+from tests.support.bundles import digits, text, trained_bundle  # noqa: E402
 
-CASES = {"digits cnn": ("cnn", {}, lambda: _digits(True)), "text gru": ("rnn", {}, _text)}
+CASES = {"digits cnn": ("cnn", {}, lambda: digits(True)), "text gru": ("rnn", {}, text)}
 
 
 def _median_ms(run, x, seconds: float = 2.0) -> float:

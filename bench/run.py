@@ -102,14 +102,16 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     import torch
 
     from automl.budget import Deadline
-    from automl.bundle import Predictor
     from automl.engine import SearchSettings
     from automl.errors import TrialFailed
     from automl.families import get_family
-    from automl.pipeline import finish_reserve, prepare_data, train_ensemble
-    from automl.study import order_trials
+    from automl.finish import scored_trials, train_ensemble
+    from automl.predictor import Predictor
+    from automl.prepare import prepare_data
+    from automl.study_run import finish_reserve
     from automl.task import detect_task
     from automl.trainer import TrainingConfig, train_model
+    from automl.trial_record import TrialRecord
 
     deadline = Deadline(budget_s)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -163,8 +165,9 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     )
     search_s = time.monotonic() - search_started
     trials = study.get_trials(deepcopy=False)
-    ranked = [t for t in order_trials(trials) if t.state.name in ("COMPLETE", "PRUNED")]
-    ensemble, records, _ = train_ensemble(ranked, task, data, settings, deadline)
+    ranked = scored_trials([TrialRecord.from_trial(t) for t in trials])
+    ensemble, members, _ = train_ensemble(ranked, task, data, settings, deadline)
+    records = [m.as_dict() for m in members]
     train_s = sum(t.user_attrs.get("train_time_s", 0.0) for t in trials)
     return {
         "predictor": Predictor(ensemble, {"members": records}, task, prepared.preprocessing),

@@ -50,7 +50,7 @@ def _figures(est: AutoDeep, wall: float, study_figures) -> dict:
 def pixel_mse(est: AutoDeep, X: np.ndarray) -> float:
     """Mean squared reconstruction error per pixel in [0, 1]: the anomaly scores are the same
     error on the standardised pixels, which differ from [0, 1] by one scale factor."""
-    std = est.model_.preprocessing.image.std[0]
+    std = est.model_.preprocessing.inputs.std[0]
     return float(np.mean(est.score_samples(X)) * std**2)
 
 
@@ -122,7 +122,7 @@ def bench_dbn(runs_dir, study_figures, budget: str) -> list[dict]:
 def _prepare(X_train, y_train):
     """The split and preprocessing the fit made (same seed), for retraining its members."""
     from automl.data import from_memory
-    from automl.pipeline import prepare_data
+    from automl.prepare import prepare_data
     from automl.task import detect_task
 
     dataset = from_memory(X_train, y_train)

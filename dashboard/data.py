@@ -25,14 +25,20 @@ from automl.errors import ConfigError, DataError
 from automl.study import (
     CODES_MAP_FILE,
     CONFIG_FILE,
-    LATENCY_ATTR,
-    OOM_RETRY_ATTR,
-    STATUS,
     STUDY_DB,
     check_study_name,
     list_study_names,
     read_config,
+)
+from automl.trial_record import (
+    METRICS_FILE,
+    REASON_ATTRS,
+    STATUS,
+    SUMMARY_FILE,
+    Attr,
+    rank_key,
     reason_of,
+    trial_dir,
 )
 
 TRIAL_COLUMNS = [
@@ -193,19 +199,16 @@ def _query_tables(connection: sqlite3.Connection, study_id: int) -> tuple[pd.Dat
     return frames
 
 
-# the user attributes the views use (of those the searcher writes: automl.engine)
+# the user attributes the views use (of those a trial records: automl.trial_record)
 _ATTRIBUTES = (
-    "family",
-    "best_val_loss",
-    "n_params",
-    LATENCY_ATTR,
-    "epochs_completed",
-    "wall_time_s",
-    "fail_reason",
-    "stop_reason",
-    OOM_RETRY_ATTR,
+    Attr.FAMILY,
+    Attr.BEST_VAL_LOSS,
+    Attr.N_PARAMS,
+    Attr.LATENCY_MS,
+    Attr.EPOCHS,
+    Attr.WALL_TIME_S,
+    *REASON_ATTRS,
 )
-_REASON_ATTRIBUTES = ("fail_reason", "stop_reason", OOM_RETRY_ATTR)
 _SPECIAL = {"INF_POS": math.inf, "INF_NEG": -math.inf, "NAN": math.nan}
 
 
@@ -245,16 +248,16 @@ def _trials_frame(
 
     frame = pd.DataFrame(index=trials.index)
     frame["trial"] = number
-    frame["family"] = attr.get("family", pd.Series(dtype=object))
+    frame["family"] = attr.get(Attr.FAMILY, pd.Series(dtype=object))
     frame["status"] = trials["state"].map(STATUS).fillna(trials["state"].str.lower())
     frame["value"] = value
     frame["score"] = frame["value"].fillna(frame["trial"].map(last_score))
     for column, key in (
-        ("val_loss", "best_val_loss"),
-        ("n_params", "n_params"),
-        ("latency_ms", LATENCY_ATTR),
-        ("epochs", "epochs_completed"),
-        ("wall_time_s", "wall_time_s"),
+        ("val_loss", Attr.BEST_VAL_LOSS),
+        ("n_params", Attr.N_PARAMS),
+        ("latency_ms", Attr.LATENCY_MS),
+        ("epochs", Attr.EPOCHS),
+        ("wall_time_s", Attr.WALL_TIME_S),
     ):
         frame[column] = pd.to_numeric(attr.get(key, pd.Series(dtype=float)), errors="coerce")
     frame["epochs"] = frame["epochs"].fillna(0).astype(int)
@@ -277,7 +280,7 @@ def _attributes(attrs: pd.DataFrame) -> dict[str, pd.Series]:
 def _reasons(attr: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     """Why a trial failed or stopped early, and whether it fell back to a smaller batch (the
     leaderboard's wording, automl.study.reason_of)."""
-    columns = {k: attr.get(k, pd.Series(dtype=object)).to_dict() for k in _REASON_ATTRIBUTES}
+    columns = {k: attr.get(k, pd.Series(dtype=object)).to_dict() for k in REASON_ATTRS}
     reasons = []
     for tid in index:
         attrs = {k: values[tid] for k, values in columns.items() if tid in values}
@@ -313,19 +316,18 @@ def _distribution(dist_json: str) -> Any:
 
 
 def ranked(data: StudyData) -> pd.DataFrame:
-    """The leaderboard: complete trials by score, ties broken by the lower validation loss
-    (automl.study.order_trials), then the others by their last score, then those with none."""
-    frame = data.trials.assign(
-        _complete=data.trials["status"] == "complete",
-        _loss=data.trials["val_loss"].fillna(math.inf),
-    )
-    frame = frame.sort_values(
-        ["_complete", "score", "_loss", "trial"],
-        ascending=[False, False, True, True],
-        na_position="last",
-        kind="stable",
-    )
-    frame = frame.drop(columns=["_complete", "_loss"]).reset_index(drop=True)
+    """The leaderboard, in the order every leaderboard uses (automl.trial_record.rank_key):
+    complete trials by score, ties broken by the lower validation loss, then the others by
+    their last score, then those with none."""
+    trials = data.trials
+    keys = [
+        rank_key(status == "complete", score, loss, number)
+        for status, score, loss, number in zip(
+            trials["status"], trials["score"], trials["val_loss"], trials["trial"], strict=True
+        )
+    ]
+    order = sorted(range(len(trials)), key=keys.__getitem__)
+    frame = trials.iloc[order].reset_index(drop=True)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
 
@@ -450,7 +452,7 @@ def learning_curves(data: StudyData, trials: list[int]) -> pd.DataFrame:
     curves = data.curves[data.curves["trial"].isin(trials)].copy()
     losses = []
     for number in trials:
-        for row in _read_json(data.directory / "trials" / str(int(number)) / "metrics.json") or []:
+        for row in _read_json(trial_dir(data.directory, number) / METRICS_FILE) or []:
             losses.append(
                 {"trial": number, "epoch": row["epoch"], "train_loss": row.get("train_loss"),
                  "val_loss": row.get("val_loss")}
@@ -583,7 +585,7 @@ def pareto(data: StudyData, cost: str = "n_params") -> pd.DataFrame:
 def architecture(data: StudyData, trial: int) -> dict[str, Any] | None:
     """The trial's summary.json: family, parameters, n_params and layers (name, type,
     output_shape, params), or None when the trial has none."""
-    return _read_json(data.directory / "trials" / str(int(trial)) / "summary.json")
+    return _read_json(trial_dir(data.directory, trial) / SUMMARY_FILE)
 
 
 def codes_map(data: StudyData) -> pd.DataFrame | None:

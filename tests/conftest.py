@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 from sklearn.datasets import load_breast_cancer, load_digits
+
+from tests.support.images import write_image_folder
 
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
@@ -49,16 +50,6 @@ def breast_cancer_frame() -> tuple[pd.DataFrame, np.ndarray]:
     frame.loc[rng.choice(len(frame), 40, replace=False), "mean radius"] = np.nan
     frame.loc[rng.choice(len(frame), 20, replace=False), "site"] = None
     return frame, data.target.to_numpy()
-
-
-def write_image_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
-    """Write (n, H, W) images in [0, 16] as PNGs in one sub-folder per label."""
-    for i, (img, label) in enumerate(zip(images, labels, strict=True)):
-        folder = root / str(label)
-        folder.mkdir(parents=True, exist_ok=True)
-        pixels = (np.asarray(img) * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
-        Image.fromarray(pixels, mode="L").save(folder / f"{i:04d}.png")
-    return root
 
 
 @pytest.fixture

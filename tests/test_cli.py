@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,30 +12,9 @@ import pandas as pd
 import pytest
 
 import automl
+from tests.support.cli import assert_one_line_error, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "automl", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert fragment in lines[0]
 
 
 def test_bad_input_gives_one_line_and_exit_code_2(tmp_path: Path):
@@ -109,7 +85,7 @@ def test_fit_then_predict_round_trip_within_the_budget(
 
     new_images = tmp_path / "new"
     images, labels = digits_images
-    from tests.conftest import write_image_folder
+    from tests.support.images import write_image_folder
 
     write_image_folder(new_images, images[1000:1060], labels[1000:1060])
     out = tmp_path / "preds.csv"

@@ -16,7 +16,7 @@ from sklearn.datasets import load_breast_cancer
 
 import automl
 from automl.study import load_trials
-from tests.search_process import finish, start_fit
+from tests.support.search_process import finish, start_fit
 
 pytestmark = pytest.mark.slow
 # Ray 2.59+ turns token authentication on for clusters it starts; every process of this

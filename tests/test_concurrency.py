@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer
 import automl
 from automl import AutoDeep
 from automl.study import leaderboard, list_study_names
-from tests.search_process import finish, start_fit
+from tests.support.search_process import finish, start_fit
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import pytest
 from automl import cli
 from automl.dashboard import data as study_data
 from automl.study import load_trials
-from tests.browser import (
+from tests.support.browser import (
     FIGURES,
     chromium,
     dashboard,
@@ -29,7 +29,7 @@ from tests.browser import (
     require_browser,
     wait_for,
 )
-from tests.search_process import finish, output, start_fit, stop_group
+from tests.support.search_process import finish, output, start_fit, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -165,7 +165,7 @@ SECRET = "the-secret-next-to-the-studies-dir"
 def test_read_only_local_and_confined_to_its_folder(search, tmp_path):
     """No request reaches a file outside the studies dir; nothing in it changes; only this
     machine can connect."""
-    from tests.test_dashboard_data import files_of
+    from tests.support.files import files_of
 
     finished(search)
     (search.studies.parent / "secret.txt").write_text(SECRET)

@@ -18,8 +18,10 @@ from automl import cli
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
 from automl.dashboard.report import write_report
-from automl.study import load_trials, order_trials, write_config
-from tests.synthetic_study import write_synthetic_study
+from automl.study import load_records, load_trials, write_config
+from automl.trial_record import ranked
+from tests.support.files import files_of
+from tests.support.synthetic_study import write_synthetic_study
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +60,9 @@ def test_reader_matches_optuna(study):
             t.intermediate_values
         )
     # the leaderboard ranks as the command line's does
-    assert d.ranked(study)["trial"].tolist() == [t.number for t in order_trials(trials)]
+    assert d.ranked(study)["trial"].tolist() == [
+        r.number for r in ranked(load_records(study.directory))
+    ]
 
 
 def test_best_so_far_is_the_running_maximum_in_order_of_ending(study):
@@ -191,12 +195,6 @@ def test_dashboard_refuses_a_taken_port(capsys, tmp_path):
     (tmp_path / "file").write_text("")
     code = cli.main(["dashboard", str(tmp_path / "file")])
     assert code == 2 and "is a file" in capsys.readouterr().err
-
-
-def files_of(directory: Path) -> dict[Path, int]:
-    """Every file's modification time, but SQLite's shared-memory index (study.db-shm), which
-    any reader of a WAL database updates: the storage itself must not change."""
-    return {p: p.stat().st_mtime_ns for p in directory.rglob("*") if not p.name.endswith("-shm")}
 
 
 def test_bad_report_and_dashboard_arguments_are_one_line_errors(study, tmp_path, capsys):

@@ -111,7 +111,7 @@ def test_in_memory_errors_say_what_to_fix(digits_images):
 
 
 def test_split_folders_are_used_as_given_not_mistaken_for_classes(tmp_path: Path, digits_images):
-    from tests.conftest import write_image_folder
+    from tests.support.images import write_image_folder
 
     images, labels = digits_images
     write_image_folder(tmp_path / "pets" / "train", images[:6], labels[:6])

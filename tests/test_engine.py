@@ -88,7 +88,7 @@ def test_leaderboard_ranks_every_trial(digits_search):
 def test_failing_trials_are_recorded_with_their_reasons_and_the_search_goes_on(
     ray_local, studies_dir, breast_cancer_frame
 ):
-    from tests import faulty_families  # noqa: F401 - registers the broken families
+    from tests.support import faulty_families  # noqa: F401 - registers the broken families
 
     frame, y = breast_cancer_frame
     train, test = frame.index < 450, frame.index >= 450
@@ -127,7 +127,7 @@ def test_failing_trials_are_recorded_with_their_reasons_and_the_search_goes_on(
 
 
 def test_when_every_trial_fails_the_fit_fails_with_the_first_reason(ray_local, studies_dir):
-    from tests import faulty_families  # noqa: F401 - registers the broken families
+    from tests.support import faulty_families  # noqa: F401 - registers the broken families
 
     X, y = load_breast_cancer(return_X_y=True)
     est = AutoDeep(
@@ -143,8 +143,8 @@ def test_when_every_trial_fails_the_fit_fails_with_the_first_reason(ray_local, s
 
 def test_the_default_gpu_share_follows_the_size_of_the_largest_default_network():
     from automl.data import from_memory
-    from automl.engine import default_gpu_share
-    from automl.pipeline import prepare_data
+    from automl.engine.cluster import default_gpu_share
+    from automl.prepare import prepare_data
     from automl.task import detect_task
 
     def share(shape):

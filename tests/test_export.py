@@ -6,66 +6,39 @@ from __future__ import annotations
 
 import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import automl
 from automl import cli
 from automl.bundle import graph_config_file
-from automl.data import from_memory
 from automl.export import export_model
 from automl.families import available_families
-from tests import formats
-
-
-def _cancer():
-    frame = load_breast_cancer(as_frame=True).frame.sample(200, random_state=0)
-    return frame.drop(columns=["target"]), frame["target"].to_numpy(), {}
-
-
-def _diabetes():
-    X, y = load_diabetes(return_X_y=True, as_frame=True)
-    return X.iloc[:200], y.to_numpy()[:200], {}
-
-
-def _digits(labelled: bool):
-    digits = load_digits()
-    return digits.images[:240], digits.target[:240] if labelled else None, {}
-
-
-def _text():
-    docs, labels = formats.documents(80, seed=3)
-    return docs, np.asarray(labels), {}
-
-
-def _series():  # variable lengths: the predictor pads a batch to its longest series
-    series, labels = formats.labelled_series(60, seed=2)
-    return series, labels, {"modality": "series"}
-
-
-def _forecast():
-    t = np.arange(200)
-    values = 10 + 3 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(0).normal(size=200)
-    return values, None, {"horizon": 4}
-
+from tests.support.bundles import (
+    cancer,
+    diabetes,
+    digits,
+    forecast,
+    series,
+    text,
+    trained_bundle,
+)
 
 # family, parameters over its defaults, data; the recurrent cases cover every cell type, both
 # directions and the poolings that read the sequence's own length
 CASES = [
-    ("mlp", {}, _cancer),
-    ("dbn", {}, _diabetes),
-    ("cnn", {}, lambda: _digits(True)),
-    ("rbm", {}, lambda: _digits(False)),
-    ("autoencoder", {}, lambda: (_cancer()[0], None, {})),
-    ("rnn", {"cell": "lstm", "pooling": "last", "n_layers": 2}, _text),
-    ("rnn", {"cell": "rnn", "pooling": "attention"}, _series),
-    ("rnn", {"cell": "gru", "bidirectional": False, "pooling": "max"}, _forecast),
-    ("text_cnn", {}, _text),
-    ("conv1d", {}, _series),
+    ("mlp", {}, cancer),
+    ("dbn", {}, diabetes),
+    ("cnn", {}, lambda: digits(True)),
+    ("rbm", {}, lambda: digits(False)),
+    ("autoencoder", {}, lambda: (cancer()[0], None, {})),
+    ("rnn", {"cell": "lstm", "pooling": "last", "n_layers": 2}, text),
+    ("rnn", {"cell": "rnn", "pooling": "attention"}, series),
+    ("rnn", {"cell": "gru", "bidirectional": False, "pooling": "max"}, forecast),
+    ("text_cnn", {}, text),
+    ("conv1d", {}, series),
 ]
 
 
@@ -76,14 +49,6 @@ def test_every_built_in_family_has_an_export_case():
         if family.build.__module__.startswith("automl.search_spaces.")
     }
     assert {name for name, _, _ in CASES} == built_in
-
-
-def trained_bundle(directory: Path, family: str, changes: dict, data) -> tuple[Path, object]:
-    """A bundle of one network trained for two epochs; the raw inputs to predict on."""
-    X, y, options = data()
-    dataset = from_memory(X, y, **options)
-    bundle = formats.quick_bundle(dataset, directory, family, changes)
-    return bundle, X[-60:] if "horizon" in options else X[:50]
 
 
 def predictions(predictor, X) -> list[np.ndarray]:
@@ -124,7 +89,7 @@ def test_export_reload_and_predict_the_same(tmp_path, family, changes, data):
 def test_cli_export_then_predict_with_the_graph(tmp_path, capsys):
     """`automl export` writes each format; `automl predict` runs the ONNX graph and the pt2
     program on a CSV exactly as the bundle's PyTorch network does; bad requests are one line."""
-    bundle, X = trained_bundle(tmp_path / "best", "mlp", {}, _cancer)
+    bundle, X = trained_bundle(tmp_path / "best", "mlp", {}, cancer)
     table = tmp_path / "new.csv"
     X.to_csv(table, index=False)
 

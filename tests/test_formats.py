@@ -13,7 +13,8 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import automl
 from automl import cli
-from tests import browser, formats
+from tests.support import browser, formats
+from tests.support.bundles import quick_bundle
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
@@ -83,7 +84,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 
 def _image_folder(root: Path, images, labels) -> Path:
-    from tests.conftest import write_image_folder
+    from tests.support.images import write_image_folder
 
     return write_image_folder(root, images, labels)
 
@@ -346,7 +347,7 @@ def test_predict_reads_new_files_like_the_training_data(capsys, tmp_path, files,
     from automl.data.series import read_array_file
 
     dataset = load_path(files[name])
-    model = formats.quick_bundle(dataset, tmp_path / "bundle")
+    model = quick_bundle(dataset, tmp_path / "bundle")
     frame = _predict(capsys, tmp_path, model, files[name])
     predictor = automl.load(model)
     if name == "npy":  # unlabelled: anomaly scores

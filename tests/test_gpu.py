@@ -38,7 +38,7 @@ def test_trials_share_a_gpu_and_train_on_it(ray_local, studies_dir, digits_image
 def test_running_out_of_gpu_memory_is_retried_at_half_the_batch(
     ray_local, studies_dir, breast_cancer_frame
 ):
-    from tests import faulty_families  # noqa: F401 - 'oom' asks a GPU for a terabyte
+    from tests.support import faulty_families  # noqa: F401 - 'oom' asks a GPU for a terabyte
 
     frame, y = breast_cancer_frame
     est = AutoDeep(

@@ -9,8 +9,12 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# every module of the package imports (a subpackage missing from pyproject's list would not)
 PROBE = (
-    "import automl, automl.search_spaces, automl.dashboard, automl.search_spaces.mlp; "
+    "import importlib, os, pkgutil, automl, automl.search_spaces, automl.dashboard; "
+    "home = [os.path.dirname(automl.__file__)]; "
+    "[importlib.import_module(m.name) for m in pkgutil.walk_packages(home, 'automl.') "
+    "if m.name != 'automl.__main__']; "
     "from automl.families import available_families; "
     "print(automl.search_spaces.__file__); print(sorted(available_families()))"
 )

@@ -14,14 +14,15 @@ from sklearn.datasets import load_breast_cancer
 
 import automl
 from automl.driver import group_members
-from automl.study import RUN_ID_ATTR, load_trials
-from tests.search_process import (
+from automl.study import load_trials
+from automl.trial_record import Attr
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.search_process import (
     finish,
     start_fit,
     stop_group,
     wait_for_trials,
 )
-from tests.test_cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.slow
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
@@ -86,7 +87,7 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(table, tmp_p
         if closed.user_attrs["fail_reason"].endswith("re-run on --resume"):
             assert trial.params in rerun_params
         else:  # killed while its parameters were being chosen
-            assert RUN_ID_ATTR not in trial.user_attrs
+            assert Attr.RUN_ID not in trial.user_attrs
     # no completed architecture was trained twice
     complete = [json.dumps(t.params, sort_keys=True) for t in after if t.state.name == "COMPLETE"]
     assert len(complete) == len(set(complete))

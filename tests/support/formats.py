@@ -168,28 +168,3 @@ def write_split_images(root: Path, images: np.ndarray, labels: np.ndarray) -> Pa
         pixels = (np.asarray(img) * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
         Image.fromarray(pixels, mode="L").convert(modes[i % 3]).save(folder / f"{i:04d}.png")
     return root
-
-
-def quick_bundle(dataset, directory: Path, family: str | None = None, changes=None) -> Path:
-    """A bundle of one network trained for two epochs without a search (the data path and
-    the export are what is tested): the task's first family with its defaults, or `family`
-    with `changes` ({parameter: value}, without the family's prefix) over them."""
-    from automl.bundle import save_bundle
-    from automl.ensemble import Ensemble
-    from automl.families import get_family
-    from automl.pipeline import prepare_data
-    from automl.task import detect_task
-    from automl.trainer import TrainingConfig, train_model
-
-    prepared = prepare_data(dataset, detect_task(dataset), seed=0)
-    task = prepared.task
-    spec = get_family(family or task.families[0])
-    params = {"family": spec.name, **spec.defaults(task)}
-    params.update({f"{spec.name}.{key}": value for key, value in (changes or {}).items()})
-    model = spec.build(params, task)
-    config = TrainingConfig.from_params(params, max_epochs=2, patience=2)
-    train_model(model, task, *prepared.data.tensors(task), config, seed=0)
-    members = [{"trial": 0, "family": spec.name, "params": params}]
-    extra = {"source": dataset.source, "target_name": dataset.target_name}
-    ensemble = Ensemble([model], task.is_classification)
-    return save_bundle(directory, ensemble, members, task, prepared.preprocessing, extra)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import optuna
 
-from automl.study import RUN_ID_ATTR, open_storage, write_config
+from automl.study import open_storage, write_config
+from automl.trial_record import Attr
 
 FAMILIES = ("mlp", "dbn")
 
@@ -86,7 +87,7 @@ def write_synthetic_study(study_dir: Path, n_trials: int, seed: int = 0) -> Path
             wall_time_s=0.2 * len(curve) + 0.5,
             train_time_s=0.2 * len(curve),
             latency_ms=n_params / 2e5,
-            **{RUN_ID_ATTR: "synthetic"},
+            **{Attr.RUN_ID: "synthetic"},
         )
         if value is not None:
             attrs["best_val_loss"] = 1.0 - value

@@ -1,0 +1,119 @@
+"""What a trial leaves in the study, whichever executor ran it.
+
+Each epoch's result goes to Optuna as an intermediate value and to the trial's history; when
+the trial ends, the history is written to trials/<n>/metrics.json and Optuna is told how it
+ended: COMPLETE with its best score only when it trained to its end, PRUNED when it was stopped
+early (by ASHA, its time cap or the budget: TPE must not take a one-epoch score for an outcome),
+FAIL with the reason when it raised, diverged or hung before reporting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from automl.engine.space import write_json
+from automl.engine.trial import ERROR_KEY, METRIC
+from automl.trainer import EpochStats
+from automl.trial_record import METRICS_FILE, REPORTED_FACTS, TRIALS_DIR, Attr
+
+EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
+EXTRA_PREFIX = "extra/"  # EpochStats.extra as Tune flattens it
+WORKER_CRASHED = "the trial's worker process crashed"
+BUDGET_STOP = "stopped by the time budget"
+INTERRUPT_STOP = "stopped when the search was interrupted"
+
+
+@dataclass(frozen=True)
+class TrialEnd:
+    """How a trial ended, as its executor saw it."""
+
+    result: dict[str, Any]  # its last result (a failure's carries ERROR_KEY)
+    crashed: bool = False  # its worker died without a result
+    timed_out: str | None = None  # the time cap stopped it: the cap's words
+    stopped: str | None = None  # stopped from outside (the budget, Ctrl-C): the words
+
+
+def epoch_record(result: dict[str, Any]) -> dict[str, Any]:
+    """The metrics.json entry of one epoch's result (nested `extra`, or as Tune flattens it)."""
+    record = {k: result[k] for k in EPOCH_FIELDS if k in result and k != "extra"}
+    extra = result.get("extra")
+    if not isinstance(extra, dict):
+        extra = {
+            k.removeprefix(EXTRA_PREFIX): v for k, v in result.items() if k.startswith(EXTRA_PREFIX)
+        }
+    record["extra"] = extra
+    return record
+
+
+def ending(history: list[dict[str, Any]], end: TrialEnd) -> tuple[str, float | None, dict]:
+    """(Optuna state name, value, user attributes) of a trial that ended so."""
+    result = end.result
+    if end.timed_out and not history:
+        return "FAIL", None, {Attr.FAIL_REASON: end.timed_out}
+    if end.timed_out:  # its epochs so far still rank it, like a trial ASHA stopped
+        return "PRUNED", None, {Attr.STOP_REASON: end.timed_out}
+    if ERROR_KEY in result or end.crashed:
+        return "FAIL", None, {Attr.FAIL_REASON: result.get(ERROR_KEY) or WORKER_CRASHED}
+    if result.get("finished") and METRIC in result:
+        attrs = {Attr.BEST_VAL_LOSS: float(result["best_val_loss"])}
+        return "COMPLETE", float(result[METRIC]), attrs
+    reason = end.stopped or f"stopped early by ASHA after epoch {len(history)}"
+    return "PRUNED", None, {Attr.STOP_REASON: reason}
+
+
+class TrialRecorder:
+    """Records the trials of one run in the study and trials/<n>/, keyed by the executor's
+    own trial key (Tune's trial id, or the Optuna trial number in process)."""
+
+    def __init__(self, study_dir: Path) -> None:
+        self.trials_dir = Path(study_dir) / TRIALS_DIR
+        self._history: dict[Any, list[dict[str, Any]]] = {}
+        self._started: dict[Any, float] = {}
+        self._noted: set[Any] = set()
+
+    def started(self, key: Any) -> None:
+        self._started[key] = time.time()
+
+    def last_epoch(self, key: Any) -> int:
+        seen = self._history.get(key)
+        return seen[-1]["epoch"] if seen else 0
+
+    def on_result(self, key: Any, ot_trial: Any, result: dict[str, Any]) -> bool:
+        """Record one result; True when it is an epoch's score (a failure's is not).
+
+        Where the trial ran and whether it fell back to a smaller batch come with every
+        result; the first is recorded (a retry comes before any)."""
+        if key not in self._noted:
+            self._noted.add(key)
+            for attr in REPORTED_FACTS:
+                if attr in result:
+                    ot_trial.set_user_attr(attr, result[attr])
+        if METRIC not in result:
+            return False
+        self._history.setdefault(key, []).append(epoch_record(result))
+        return True
+
+    def close(self, key: Any, study: Any, ot_trial: Any, end: TrialEnd) -> None:
+        """Write the trial's history and attributes, and tell Optuna how it ended."""
+        import optuna
+
+        history = self._history.pop(key, [])
+        self._noted.discard(key)
+        started = self._started.pop(key, time.time())
+        ot_trial.set_user_attr(Attr.EPOCHS, len(history))
+        ot_trial.set_user_attr(Attr.WALL_TIME_S, round(time.time() - started, 3))
+        # pretraining (a DBN's, reported with the first epoch) is training time too
+        pretrain_s = history[0]["extra"].get("pretrain_seconds", 0.0) if history else 0.0
+        train_s = pretrain_s + sum(h.get("seconds", 0.0) for h in history)
+        ot_trial.set_user_attr(Attr.TRAIN_TIME_S, round(train_s, 3))
+        if pretrain_s:
+            ot_trial.set_user_attr(Attr.PRETRAIN_TIME_S, round(pretrain_s, 3))
+        state, value, attrs = ending(history, end)
+        for name, attr_value in attrs.items():
+            ot_trial.set_user_attr(name, attr_value)
+        write_json(self.trials_dir / str(ot_trial.number) / METRICS_FILE, history)
+        study.tell(ot_trial, value, state=optuna.trial.TrialState[state])

@@ -1,0 +1,70 @@
+"""Tune's scheduler: ASHA early stopping, plus a time cap per trial.
+
+The cap's verdicts are kept in a `TimeCaps` that the searcher reads when it records the trial,
+so neither calls the other.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from automl.budget import format_seconds
+from automl.engine.trial import METRIC
+
+GRACE_EPOCHS = 3
+REDUCTION_FACTOR = 3
+
+
+class TimeCaps:
+    """How long a trial may run, and which trials ran past it (with the words to record)."""
+
+    def __init__(self, cap_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cap_s = cap_s
+        self._clock = clock
+        self._running_since: dict[Any, float] = {}
+        self._verdicts: dict[Any, str] = {}
+
+    def over(self, key: Any) -> bool:
+        """Whether the trial has run past its cap (its clock starts at the first question)."""
+        now = self._clock()
+        began = self._running_since.setdefault(key, now)
+        if now - began <= self.cap_s:
+            return False
+        self._verdicts[key] = (
+            f"exceeded its time cap of {format_seconds(self.cap_s)} (--trial-timeout)"
+        )
+        return True
+
+    def verdict(self, key: Any) -> str | None:
+        """The cap's words for a trial it stopped (asked once, when the trial is recorded)."""
+        self._running_since.pop(key, None)
+        return self._verdicts.pop(key, None)
+
+
+def make_scheduler(max_epochs: int, caps: TimeCaps) -> Any:
+    """ASHA over epochs, and a trial running past its cap is stopped. Built in a function
+    because Tune is imported late."""
+    from ray.tune.experiment import Trial
+    from ray.tune.schedulers import ASHAScheduler
+
+    class CappedASHA(ASHAScheduler):
+        """The cap is checked at every controller step (Tune asks the scheduler which trial to
+        run next about every 0.1 s), so a trial that hangs without reporting is stopped too;
+        its worker is replaced if it does not return."""
+
+        def choose_trial_to_run(self, tune_controller: Any) -> Any:
+            for trial in list(tune_controller.get_live_trials()):
+                if trial.status == Trial.RUNNING and caps.over(trial.trial_id):
+                    tune_controller.stop_trial(trial)
+            return super().choose_trial_to_run(tune_controller)
+
+    return CappedASHA(
+        time_attr="training_iteration",
+        metric=METRIC,
+        mode="max",
+        max_t=max_epochs,
+        grace_period=min(GRACE_EPOCHS, max_epochs),
+        reduction_factor=REDUCTION_FACTOR,
+    )

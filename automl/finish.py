@@ -1,0 +1,273 @@
+"""The last stage of a fit: from the ranked trials to the exported model, within the reserve.
+
+The top trials are trained again to completion (same seeds as in the search) and averaged;
+on small data each member is then refit on the training and validation rows. The ensemble is
+scored (validation, and a given test split), written to <study>/best/, and for unlabelled data
+a map of its codes is written for the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from automl.budget import Deadline
+from automl.bundle import load, save_bundle
+from automl.engine.cluster import usable_cpus
+from automl.engine.settings import SearchData, SearchSettings
+from automl.ensemble import Ensemble
+from automl.errors import SearchError, TrialFailed
+from automl.families import get_family
+from automl.predictor import Predictor
+from automl.prepare import PreparedData
+from automl.study import BEST_DIR, CODES_MAP_FILE
+from automl.task_info import TaskInfo
+from automl.trainer import TrainingConfig, predict_outputs, score_outputs, to_tensors, train_model
+from automl.trial_record import Attr, TrialRecord, ranked
+
+ENSEMBLE_SIZE = 3  # the exported model averages the top trials (see automl.ensemble)
+ENSEMBLE_CANDIDATES = 6  # members are drawn from this many top trials, skipping ones too slow
+FINISH_SAFETY = 1.5  # a member is trained only if 1.5x its search-time training time is left
+EXPORT_RESERVE_S = 3.0
+# Up to this many rows (train + validation), each member is retrained on all of them for as
+# many epochs as its best validation score took: on small data the validation fifth is too
+# much to leave out (GunPoint trains on 50 series), on large data it matters little.
+REFIT_MAX_ROWS = 5_000
+CODES_SAMPLE = 1000  # validation samples in the dashboard's map of codes
+
+
+@dataclass
+class Member:
+    """One network of the exported ensemble, as bundle.json's `members` records it."""
+
+    trial: int
+    family: str
+    params: dict[str, Any]
+    validation_score: float
+    epochs_trained: int
+    best_epoch: int
+    stop_reason: str
+    train_time_s: float
+    refit_epochs: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        record = dict(vars(self))
+        if record["refit_epochs"] is None:
+            del record["refit_epochs"]
+        return record
+
+
+@dataclass
+class FinishedModel:
+    """What the finish made: the loaded model and its scores."""
+
+    predictor: Predictor
+    members: list[Member]
+    validation_score: float
+    test_score: float | None = None
+    n_test: int = 0
+
+
+def scored_trials(records: list[TrialRecord]) -> list[TrialRecord]:
+    """Trials that trained at least one epoch, best first (the leaderboard's order).
+
+    Raises SearchError, with the first failure's reason, when there are none.
+    """
+    scored = [r for r in ranked(records) if r.scored]
+    if scored:
+        return scored
+    failed = [r for r in records if r.state == "FAIL"]
+    if failed:
+        reason = failed[0].get(Attr.FAIL_REASON, "unknown")
+        raise SearchError(
+            f"All {len(failed)} trials failed; the first because: {reason}. "
+            "Try other --families or check the data."
+        )
+    raise SearchError(
+        "No trial finished an epoch within the budget; give a longer --budget (e.g. 10m)."
+    )
+
+
+def train_ensemble(
+    candidates: list[TrialRecord],
+    task: TaskInfo,
+    data: SearchData,
+    settings: SearchSettings,
+    deadline: Deadline,
+) -> tuple[Ensemble, list[Member], float]:
+    """Train the top trials to completion (same seeds as in the search) and average them.
+
+    The best trial is always trained (at least one epoch, even past the deadline). Further
+    members come from the next best trials: one is trained only if its search-time training
+    time fits in what remains (a slower one is skipped for a faster one further down), and kept
+    only if the average does not score worse on validation. Returns (ensemble, members, score).
+    """
+    torch.set_num_threads(usable_cpus())
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    train, val = data.tensors(task)
+    networks: list[torch.nn.Module] = []
+    members: list[Member] = []
+    best_score = -float("inf")
+    failures: list[str] = []
+    # Unlabelled data keeps one network: its codes (transform) come from one encoder.
+    size = 1 if task.target_kind == "none" else ENSEMBLE_SIZE
+    for trial in candidates[:ENSEMBLE_CANDIDATES]:
+        if len(networks) == size:
+            break
+        expected = FINISH_SAFETY * trial.get(Attr.TRAIN_TIME_S, 0.0)
+        if networks and deadline.remaining() < expected:
+            continue
+        params = trial.trained_params
+        torch.manual_seed(settings.seed + trial.number)
+        try:
+            model = get_family(params["family"]).build(params, task).to(device)
+            result = train_model(
+                model,
+                task,
+                train,
+                val,
+                TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
+                deadline=deadline,
+                seed=settings.seed + trial.number,
+                min_epochs=0 if networks else 1,
+            )
+        except (TrialFailed, RuntimeError) as exc:  # out of memory, a divergence: the next one
+            failures.append(f"trial {trial.number}: {str(exc).splitlines()[0]}")
+            continue
+        candidate = Ensemble([*networks, model.cpu()], task.is_classification)
+        score = score_outputs(task, predict_outputs(candidate, val[0]), val[1])
+        if networks and score < best_score:
+            continue  # this member would make the average worse on validation
+        networks.append(model)
+        best_score = score
+        members.append(
+            Member(
+                trial=trial.number,
+                family=params["family"],
+                params=params,
+                validation_score=result.best_score,
+                epochs_trained=result.epochs_completed,
+                best_epoch=result.best_epoch,
+                stop_reason=result.stop_reason,
+                train_time_s=result.train_seconds,
+            )
+        )
+    if not networks:
+        raise SearchError(
+            "None of the top trials could be trained again for the final model ("
+            + "; ".join(failures)
+            + "). Check the data, or try other --families."
+        )
+    if len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS:
+        networks = refit_on_all_rows(networks, members, task, train, val, settings, deadline)
+    return Ensemble(networks, task.is_classification), members, best_score
+
+
+def refit_on_all_rows(
+    networks: list[torch.nn.Module],
+    members: list[Member],
+    task: TaskInfo,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any],
+    settings: SearchSettings,
+    deadline: Deadline,
+) -> list[torch.nn.Module]:
+    """Retrain each member on training + validation rows for its best number of epochs.
+
+    A member is refit only if that fits in the time left, and a refit cut short by the
+    deadline is dropped for the member as first trained. The ensemble's validation score stays
+    the one measured before (the refit has seen the validation rows).
+    """
+    everything = tuple(torch.cat([a, b]) for a, b in zip(train, val, strict=True))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    refit = []
+    for model, member in zip(networks, members, strict=True):
+        epochs = max(1, member.best_epoch)
+        share = epochs / max(1, member.epochs_trained)
+        growth = len(everything[0]) / max(1, len(train[0]))
+        if deadline.remaining() < FINISH_SAFETY * member.train_time_s * share * growth:
+            refit.append(model)
+            continue
+        torch.manual_seed(settings.seed + member.trial)
+        fresh = get_family(member.family).build(member.params, task).to(device)
+        try:
+            result = train_model(
+                fresh,
+                task,
+                everything,
+                val,
+                TrainingConfig.from_params(member.params, epochs, patience=epochs + 1),
+                deadline=deadline,
+                seed=settings.seed + member.trial,
+                keep_best=False,
+            )
+        except (TrialFailed, RuntimeError):  # e.g. diverged on the larger data: keep the first
+            refit.append(model)
+            continue
+        if result.stop_reason == "deadline":
+            refit.append(model)
+            continue
+        member.refit_epochs = epochs
+        refit.append(fresh.cpu())
+    return refit
+
+
+def finish(
+    study_dir: Path,
+    records: list[TrialRecord],
+    prepared: PreparedData,
+    settings: SearchSettings,
+    deadline: Deadline,
+    source: dict[str, Any],
+    target_name: str | None,
+) -> FinishedModel:
+    """Train the exported ensemble within the deadline, write it to <study>/best/, load it."""
+    task = prepared.task
+    ensemble, members, score = train_ensemble(
+        scored_trials(records), task, prepared.data, settings, deadline.sub(EXPORT_RESERVE_S)
+    )
+    extra: dict[str, Any] = {"validation_score": score, "metric": task.metric}
+    test_score, n_test = None, 0
+    if prepared.test is not None:
+        X_test, y_test = to_tensors(*prepared.test, task)
+        test_score = score_outputs(task, predict_outputs(ensemble, X_test), y_test)
+        n_test = len(X_test)
+        extra.update(test_score=test_score, n_test=n_test)
+    bundle_dir = save_bundle(
+        study_dir / BEST_DIR,
+        ensemble,
+        [m.as_dict() for m in members],
+        task,
+        prepared.preprocessing,
+        extra={**extra, "source": source, "target_name": target_name},
+    )
+    predictor = load(bundle_dir)
+    if task.target_kind == "none":  # a model of unlabelled data: it has codes
+        write_codes_map(study_dir, predictor, prepared.data.X_val, settings.seed)
+    return FinishedModel(predictor, members, score, test_score, n_test)
+
+
+def write_codes_map(study_dir: Path, predictor: Predictor, X_val: np.ndarray, seed: int) -> None:
+    """A sample of validation codes under the exported model, projected to 2-D (principal
+    components), with each sample's anomaly score: the dashboard draws it without torch."""
+    rows = np.sort(np.random.default_rng(seed).permutation(len(X_val))[:CODES_SAMPLE])
+    inputs = torch.from_numpy(X_val[rows])  # the validation split is preprocessed already
+    codes = predictor.codes(inputs).reshape(len(rows), -1).astype(np.float64)
+    scores = predictor.reconstruction_errors(inputs)
+    centred = codes - codes.mean(axis=0)
+    _, spread, axes = np.linalg.svd(centred, full_matrices=False)
+    projected = np.zeros((len(rows), 2))
+    k = min(2, axes.shape[0])
+    projected[:, :k] = centred @ axes[:k].T
+    shares = (spread**2 / max(float((spread**2).sum()), 1e-12)).tolist() + [0.0, 0.0]
+    points = [
+        {"sample": int(r), "x": float(x), "y": float(y), "anomaly_score": float(s)}
+        for r, (x, y), s in zip(rows, projected, scores, strict=True)
+    ]
+    labels = [f"component {i + 1} ({100 * shares[i]:.0f} % of the codes' variance)" for i in (0, 1)]
+    (study_dir / CODES_MAP_FILE).write_text(json.dumps({"axes": labels, "points": points}))

@@ -1,0 +1,129 @@
+"""The Predictor: a trained network with its preprocessing, predicting on raw data in memory.
+
+>>> predictor = automl.load("studies/digits/best")     # doctest: +SKIP
+>>> predictor.predict(X_new)                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from automl.data import features_from_memory
+from automl.data.tables import numeric_values, order_dated
+from automl.errors import DataError
+from automl.preprocessing import Preprocessing
+from automl.runtime import GraphNetwork, GraphRunner, TorchNetwork
+from automl.task_info import TaskInfo
+
+
+class Predictor:
+    """Classifiers and regressors predict labels or values; a forecaster predicts the next
+    `horizon` values after each series it is given; a model of unlabelled data predicts
+    anomaly scores (reconstruction error per sample) and `transform` gives its codes.
+
+    The network is the PyTorch `model`, or an exported graph's `runner` (then `model` is
+    None); `config` is the bundle's JSON.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | None,
+        config: dict[str, Any],
+        task: TaskInfo,
+        preprocessing: Preprocessing,
+        runner: GraphRunner | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.task = task
+        self.preprocessing = preprocessing
+        self.network = TorchNetwork(model) if model is not None else GraphNetwork(runner)
+
+    @property
+    def classes_(self) -> np.ndarray | None:
+        classes = self.preprocessing.target.classes
+        return None if classes is None else np.asarray(classes)
+
+    def predict(self, X: Any) -> np.ndarray:
+        if self.task.target_kind == "none":
+            return self.score_samples(X)
+        predictions = self.preprocessing.target.decode(self._outputs(X))
+        if self.task.target_kind == "forecasting" and not isinstance(X, list):
+            return predictions[0]  # one series in, its next `horizon` values out
+        return predictions
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.probabilities(self._outputs(X))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Anomaly scores of a model of unlabelled data: mean squared reconstruction error per
+        sample, on the standardised inputs (higher is more unusual)."""
+        self._need_unlabelled("score_samples")
+        return self.reconstruction_errors(self.inputs(X))
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The codes a model of unlabelled data gives each sample."""
+        self._need_unlabelled("transform")
+        return self.codes(self.inputs(X))
+
+    def predict_path(
+        self, path: str | Path, proba: bool = False, scores: bool = False, codes: bool = False
+    ) -> pd.DataFrame:
+        """Predictions for new files, read the way the training data was (see
+        automl.prediction_table)."""
+        from automl.prediction_table import predict_files
+
+        return predict_files(self, Path(path), proba=proba, scores=scores, codes=codes)
+
+    # --- on inputs already preprocessed ------------------------------------------------------
+
+    def inputs(self, X: Any) -> torch.Tensor:
+        """Raw data in memory -> the network's inputs."""
+        if self.task.target_kind == "forecasting":
+            X = self._series_to_forecast(X)
+        else:
+            X = features_from_memory(X, self.task.modality)
+        return torch.from_numpy(self.preprocessing.transform(X))
+
+    def network_outputs(self, inputs: torch.Tensor) -> np.ndarray:
+        """Logits, standardised values, or reconstructions."""
+        return self.network.outputs(inputs)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        if not self.task.is_classification:
+            raise DataError("predict_proba is only for classifiers; this model is not one.")
+        return torch.softmax(torch.from_numpy(outputs), dim=1).numpy()
+
+    def reconstruction_errors(self, inputs: torch.Tensor) -> np.ndarray:
+        """Anomaly scores (`score_samples` preprocesses)."""
+        outputs = torch.from_numpy(self.network_outputs(inputs)).reshape(inputs.shape)
+        return ((outputs - inputs) ** 2).reshape(len(inputs), -1).mean(dim=1).numpy()
+
+    def codes(self, inputs: torch.Tensor) -> np.ndarray:
+        """Codes (`transform` preprocesses)."""
+        return self.network.codes(inputs)
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        return self.network_outputs(self.inputs(X))
+
+    def _series_to_forecast(self, X: Any) -> list[np.ndarray]:
+        """One series (1-D, (T, F), a DataFrame with the training columns) or a list of them."""
+        if isinstance(X, pd.DataFrame):  # a table like the training one: ordered by its time
+            source = self.config.get("source", {})
+            if source.get("time") in X.columns:
+                return [order_dated(X, source["time"], source["columns"])[1]]
+            return [numeric_values(X)]
+        if isinstance(X, list):
+            return [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in X]
+        values = np.asarray(X, dtype=np.float32)
+        return [values.reshape(len(values), -1)]
+
+    def _need_unlabelled(self, what: str) -> None:
+        if self.task.target_kind != "none":
+            raise DataError(f"{what} is for models of unlabelled data; this one predicts labels.")

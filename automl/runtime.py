@@ -1,0 +1,84 @@
+"""How a predictor runs its network: the PyTorch modules, or an exported graph (ONNX through
+onnxruntime, a torch.export program). Either gives the network's outputs and, for a model of
+unlabelled data, its codes, for inputs already preprocessed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from automl.ensemble import Ensemble
+from automl.task_info import TaskInfo
+from automl.trainer import EVAL_BATCH_SIZE, predict_outputs
+
+GRAPH_FILES = {"onnx": "model.onnx", "pt2": "model.pt2"}
+RUNTIMES = ("torch", *GRAPH_FILES)
+INPUT_NAME = "x"
+GraphRunner = Callable[[torch.Tensor], tuple[np.ndarray, ...]]
+
+
+def output_names(task: TaskInfo) -> list[str]:
+    """The exported graph's outputs: the network's, plus the codes of unlabelled models."""
+    return ["reconstruction", "codes"] if task.target_kind == "none" else ["output"]
+
+
+class TorchNetwork:
+    """The bundle's PyTorch ensemble."""
+
+    def __init__(self, model: Ensemble) -> None:
+        self.model = model
+
+    def outputs(self, inputs: torch.Tensor) -> np.ndarray:
+        return predict_outputs(self.model, inputs).numpy()
+
+    @torch.no_grad()
+    def codes(self, inputs: torch.Tensor) -> np.ndarray:
+        return self.model.eval().encode(inputs).numpy()
+
+
+class GraphNetwork:
+    """An exported graph: output 0 is the network's, output 1 an unlabelled model's codes."""
+
+    def __init__(self, run: GraphRunner) -> None:
+        self.run = run
+
+    def _output(self, inputs: torch.Tensor, which: int) -> np.ndarray:
+        chunks = [
+            self.run(inputs[i : i + EVAL_BATCH_SIZE])[which]
+            for i in range(0, len(inputs), EVAL_BATCH_SIZE)
+        ]
+        return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
+
+    def outputs(self, inputs: torch.Tensor) -> np.ndarray:
+        return self._output(inputs, 0)
+
+    def codes(self, inputs: torch.Tensor) -> np.ndarray:
+        return self._output(inputs, 1)
+
+
+def load_graph(path: Path, runtime: str) -> GraphRunner:
+    """A callable: inputs (n, ...) -> the saved graph's outputs as numpy arrays."""
+    if runtime == "onnx":
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+
+        def run_onnx(x: torch.Tensor) -> tuple[np.ndarray, ...]:
+            return tuple(session.run(None, {INPUT_NAME: x.numpy()}))
+
+        return run_onnx
+    module = torch.export.load(path).module()
+
+    def run_program(x: torch.Tensor) -> tuple[np.ndarray, ...]:
+        with torch.no_grad():
+            out = module(x)
+        return tuple(o.numpy() for o in (out if isinstance(out, tuple) else (out,)))
+
+    return run_program
