@@ -23,10 +23,10 @@ from torch import nn
 
 from automl.ensemble import Ensemble
 from automl.errors import DataError
-from automl.families import get_family
 from automl.predictor import Predictor
 from automl.preprocessing import Preprocessing
 from automl.runtime import GRAPH_FILES, RUNTIMES, load_graph
+from automl.search_spaces import get_family
 from automl.study import BEST_DIR
 from automl.task_info import TaskInfo
 

@@ -249,8 +249,8 @@ def _print_leaderboard(board) -> None:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from automl.families import get_family
     from automl.options import FitOptions
+    from automl.search_spaces import get_family
     from automl.task import DECISION_TABLE, detect_task
 
     options = FitOptions.parse(vars(args))

@@ -1,7 +1,8 @@
 """The family registry: model families register by name; the engine looks them up.
 
 Each built-in family lives in one file under `search_spaces/` with the same small surface,
-registered by `register_family_module(__name__)` at its end:
+registered by `register_family_module(__name__)` at its end (importing automl.search_spaces
+registers them all, and is how the rest of the code looks families up):
 
     NAME = "mlp"; SUPPORTS = frozenset({...}); SUMMARY = "..."
     def suggest(hp: Hyperparameters, task) -> None     # hp.int("width_0", 16, 256, log=True)
@@ -121,19 +122,15 @@ def register_family_module(module_name: str) -> Family:
     )
 
 
-def _ensure_builtin_families() -> None:
-    import automl.search_spaces  # noqa: F401 - importing registers the built-in families
-
-
-def available_families() -> dict[str, Family]:
-    _ensure_builtin_families()
+def registered_families() -> dict[str, Family]:
+    """The families registered so far. The built-in ones register when automl.search_spaces
+    is imported: look families up through it (its available_families / get_family)."""
     return dict(_REGISTRY)
 
 
-def get_family(name: str) -> Family:
-    families = available_families()
-    if name not in families:
+def lookup_family(name: str) -> Family:
+    if name not in _REGISTRY:
         raise ConfigError(
-            f"Unknown model family '{name}'; available: {', '.join(sorted(families))}."
+            f"Unknown model family '{name}'; available: {', '.join(sorted(_REGISTRY))}."
         )
-    return families[name]
+    return _REGISTRY[name]

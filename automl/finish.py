@@ -22,9 +22,9 @@ from automl.engine.cluster import usable_cpus
 from automl.engine.settings import SearchData, SearchSettings
 from automl.ensemble import Ensemble
 from automl.errors import SearchError, TrialFailed
-from automl.families import get_family
 from automl.predictor import Predictor
 from automl.prepare import PreparedData
+from automl.search_spaces import get_family
 from automl.study import BEST_DIR, CODES_MAP_FILE
 from automl.task_info import TaskInfo
 from automl.trainer import TrainingConfig, predict_outputs, score_outputs, to_tensors, train_model

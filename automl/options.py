@@ -96,7 +96,7 @@ class FitOptions:
                 f"a GPU) or a whole number of GPUs; got {gpus!r}."
             )
         if self.families is not None:
-            from automl.families import get_family
+            from automl.search_spaces import get_family
 
             for name in self.families:
                 get_family(name)  # unknown names raise with the list of valid ones

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from automl.data import read_for_prediction
 from automl.errors import DataError
-from automl.predictor import Predictor
+
+if TYPE_CHECKING:  # a Predictor calls this module (predict_path): no import back at run time
+    from automl.predictor import Predictor
 
 
 def predict_files(

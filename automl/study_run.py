@@ -196,7 +196,8 @@ class StudyRun:
         )
 
     def _end(self) -> None:
-        self.record["ended_at"] = time.time()
+        # on the run's own clock, so a resume's accounting follows the clock the run used
+        self.record["ended_at"] = self.record["started_at"] + self.deadline.elapsed()
         self.config["budget_used_s"] = round(self.spent_before_s + self.deadline.elapsed(), 3)
         write_config(self.study_dir, self.config)
 

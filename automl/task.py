@@ -98,7 +98,7 @@ def detect_task(
     detection; `code_size` fixes the code width of a model of unlabelled data. An override that
     contradicts the data is a ConfigError naming the fix.
     """
-    from automl.families import available_families, get_family
+    from automl.search_spaces import available_families, get_family
 
     if task not in TASK_CHOICES:
         raise ConfigError(f"--task must be one of {', '.join(TASK_CHOICES)}; got '{task}'.")

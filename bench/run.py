@@ -15,6 +15,8 @@
                                                       # (bench/dashboard.py)
     python bench/run.py export_latency                # ONNX / pt2 graphs against the PyTorch
                                                       # network: predict latency (bench/export.py)
+    python bench/run.py executors                     # in-process against Ray executor, 1-8
+                                                      # trials (bench/executors.py)
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -104,10 +106,10 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     from automl.budget import Deadline
     from automl.engine import SearchSettings
     from automl.errors import TrialFailed
-    from automl.families import get_family
     from automl.finish import scored_trials, train_ensemble
     from automl.predictor import Predictor
     from automl.prepare import prepare_data
+    from automl.search_spaces import get_family
     from automl.study_run import finish_reserve
     from automl.task import detect_task
     from automl.trainer import TrainingConfig, train_model
@@ -381,6 +383,12 @@ def _gpu_benches() -> dict:
     }
 
 
+def _executors():
+    import executors  # bench/executors.py, beside this script
+
+    return executors
+
+
 BENCHES = {
     "digits": bench_digits,
     "breast_cancer": bench_breast_cancer,
@@ -394,6 +402,7 @@ BENCHES = {
     **_gpu_benches(),
     "dashboard_scale": _dashboard_scale,
     "export_latency": _export_latency,
+    "executors": lambda budget, baseline: _executors().bench_executors(RUNS_DIR, budget, baseline),
 }
 
 

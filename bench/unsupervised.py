@@ -133,7 +133,7 @@ def _retrain_member(prepared, X_test, y_test, member, seed, pretrain) -> float:
     import torch
 
     from automl.data import from_memory
-    from automl.families import get_family
+    from automl.search_spaces import get_family
     from automl.trainer import TrainingConfig, predict_outputs, train_model
 
     task = prepared.task

@@ -6,6 +6,7 @@ import pytest
 
 from automl.budget import Deadline, format_seconds, parse_budget
 from automl.errors import ConfigError
+from tests.support.clock import FakeClock
 
 
 @pytest.mark.parametrize(
@@ -37,15 +38,23 @@ def test_parse_budget_rejects_budgets_too_short_to_search():
 
 
 def test_deadline_counts_down_and_sub_ends_earlier():
-    deadline = Deadline(10.0)
+    clock = FakeClock()
+    deadline = Deadline(10.0, clock=clock)
     early = deadline.sub(4.0)
-    assert 9.0 < deadline.remaining() <= 10.0
-    assert 5.0 < early.remaining() <= 6.0
-    short = Deadline(0.05)
+    assert deadline.remaining() == 10.0 and early.remaining() == 6.0
+    clock.advance(5.5)
+    assert deadline.remaining() == 4.5 and early.remaining() == 0.5 and deadline.elapsed() == 5.5
+    short = Deadline(0.05, clock=clock)
     assert not short.expired()
-    time.sleep(0.06)
+    clock.advance(0.06)
     assert short.expired() and short.remaining() == 0.0
-    assert Deadline(10.0).sub(20.0).expired()
+    assert Deadline(10.0, clock=clock).sub(20.0).expired()
+    assert early.clock is clock  # a deadline's parts keep its clock
+
+
+def test_a_deadline_follows_the_real_clock_by_default():
+    deadline = Deadline(10.0)
+    assert 9.0 < deadline.remaining() <= 10.0 and deadline.clock is time.monotonic
 
 
 def test_format_seconds():

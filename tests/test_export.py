@@ -15,7 +15,7 @@ import automl
 from automl import cli
 from automl.bundle import graph_config_file
 from automl.export import export_model
-from automl.families import available_families
+from automl.search_spaces import available_families
 from tests.support.bundles import (
     cancer,
     diabetes,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from automl.export import example_inputs  # inputs as preprocessing makes them, padded
-from automl.families import available_families
+from automl.search_spaces import available_families
 from automl.task_info import TaskInfo
 from automl.trainer import batch_objective
 
@@ -193,3 +193,49 @@ def test_cnn_depth_is_bounded_by_the_image_size():
     small = dataclasses.replace(TASKS["image_recognition"], input_shape=(1, 8, 8))
     sizes = {_sampled_params(family, small, seed)["cnn.n_blocks"] for seed in range(30)}
     assert max(sizes) <= 2
+
+
+def built_in_families() -> dict:
+    return {
+        name: family
+        for name, family in available_families().items()
+        if family.build.__module__.startswith("automl.search_spaces.")
+    }
+
+
+def test_the_decision_table_and_the_families_agree():
+    """Every family a row prescribes can learn that row; every row a family claims is a row of
+    the table, and each built-in family is prescribed by at least one row (a family may claim
+    more rows than prescribe it: --families mlp on images)."""
+    from automl.task import DECISION_TABLE
+
+    families = built_in_families()
+    for row, entry in DECISION_TABLE.items():
+        for name in entry.families:
+            assert row in families[name].supports, (row, name)
+    for name, family in families.items():
+        assert family.supports <= set(DECISION_TABLE), (name, family.supports)
+        assert any(name in entry.families for entry in DECISION_TABLE.values()), name
+    assert set(TASKS) == set(DECISION_TABLE)
+
+
+def test_a_family_names_each_parameter_once():
+    """The trial records `<family>.<name>`; the family reads and writes `<name>`."""
+    from automl.families import Hyperparameters, family_params, prefixed
+
+    study = optuna.create_study()
+    trial = study.ask()
+    hp = Hyperparameters(trial, "mlp")
+    layers = hp.int("n_layers", 1, 3)
+    widths = [hp.int(f"width_{i}", 8, 64, log=True) for i in range(layers)]
+    hp.categorical("activation", {"relu": None, "gelu": None})  # a mapping's keys are choices
+    hp.float("dropout", 0.0, 0.5)
+    assert set(trial.params) == {f"mlp.{k}" for k in hp.values}
+    assert (
+        hp.values["n_layers"] == layers
+        and [hp.values[f"width_{i}"] for i in range(layers)] == widths
+    )
+    assert family_params(prefixed(hp.values, "mlp"), "mlp") == hp.values
+    spec = available_families()["mlp"]
+    params = spec.suggest(optuna.create_study().ask(), TASKS["classification"])
+    assert params and all(k.startswith("mlp.") for k in params)

@@ -15,7 +15,7 @@ PROBE = (
     "home = [os.path.dirname(automl.__file__)]; "
     "[importlib.import_module(m.name) for m in pkgutil.walk_packages(home, 'automl.') "
     "if m.name != 'automl.__main__']; "
-    "from automl.families import available_families; "
+    "from automl.search_spaces import available_families; "
     "print(automl.search_spaces.__file__); print(sorted(available_families()))"
 )
 

@@ -7,7 +7,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 from automl.errors import TrialFailed
-from automl.families import get_family
+from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 from automl.trainer import TrainingConfig, lr_at, to_tensors, train_model
 

@@ -13,8 +13,9 @@ import torch
 from automl.engine.settings import SearchSettings
 from automl.engine.space import default_points
 from automl.errors import ConfigError
-from automl.families import Family, get_family
+from automl.families import Family
 from automl.layers import count_parameters
+from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 
 ADDRESS_TIMEOUT_S = 5.0  # to reach a cluster's head before giving up

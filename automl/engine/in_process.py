@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 
-from automl.engine import SearchFigures, SearchJob, open_study_sampler
+from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
 from automl.engine.recorder import BUDGET_STOP, INTERRUPT_STOP, TrialEnd, TrialRecorder
 from automl.engine.scheduler import TimeCaps
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
-from automl.families import get_family
+from automl.search_spaces import get_family
 from automl.trial_record import Attr
 
 NODE = "in-process"  # where its trials ran, in place of a Ray node id

@@ -8,19 +8,20 @@ import logging
 import warnings
 from typing import Any
 
-from automl.engine import SearchFigures, SearchJob, open_study_sampler
 from automl.engine.cluster import (
     fitting_trials,
     ship_user_families,
     start_ray,
     trial_resources,
 )
+from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
 from automl.engine.recorder import BUDGET_STOP, INTERRUPT_STOP
 from automl.engine.scheduler import TimeCaps, make_scheduler
 from automl.engine.searcher import make_searcher
 from automl.engine.settings import SearchData, SearchSettings
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
-from automl.families import Family, get_family
+from automl.families import Family
+from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 from automl.trial_record import Attr
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from automl.families import get_family
 from automl.layers import count_parameters, layer_summary
+from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 from automl.trial_record import SUMMARY_FILE, TRIALS_DIR, Attr
 

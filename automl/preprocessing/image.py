@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from automl.data import Dataset
 from automl.errors import DataError
+from automl.preprocessing.base import ModalityPreprocessor
 from automl.task_info import TaskInfo
 
 
 @dataclass
-class ImagePreprocessor:
+class ImagePreprocessor(ModalityPreprocessor):
     """Pixels scaled to [0, 1] and standardised per channel, channels first."""
 
     KEY = "image"
@@ -51,13 +52,8 @@ class ImagePreprocessor:
         out = (images / self.scale - np.asarray(self.mean)) / np.asarray(self.std)
         return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
 
-    vocab_size = None
-
     def input_shape(self) -> tuple[int, ...]:
         return (self.channels, self.height, self.width)
-
-    def notes(self, images: np.ndarray) -> list[str]:
-        return []
 
     def describe(self) -> list[str]:
         return [
@@ -75,10 +71,3 @@ class ImagePreprocessor:
                 "mode": "L" if self.channels == 1 else "RGB",
             }
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ImagePreprocessor:
-        return cls(**data)

@@ -5,7 +5,7 @@ predict."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,13 +13,14 @@ import numpy as np
 from automl.data import Dataset
 from automl.data.audio import frame_parameters, log_mel
 from automl.errors import DataError
+from automl.preprocessing.base import ModalityPreprocessor
 from automl.task_info import TaskInfo
 
 MAX_STEPS = 1_000  # longer series keep their last MAX_STEPS steps
 
 
 @dataclass
-class SeriesPreprocessor:
+class SeriesPreprocessor(ModalityPreprocessor):
     """Per-feature standardisation; padding to a common length with all-NaN steps (a mask).
 
     `fixed_steps` (unlabelled series) pads or cuts every series to that many steps and pads
@@ -68,13 +69,8 @@ class SeriesPreprocessor:
             out[i, : len(s)] = s[:steps]
         return out
 
-    vocab_size = None
-
     def input_shape(self) -> tuple[int, ...]:
         return (self.max_steps, self.n_features)
-
-    def notes(self, series: list[np.ndarray]) -> list[str]:
-        return []
 
     def describe(self, key: str = "series") -> list[str]:
         """`key`: where these fields sit in the bundle JSON (audio.series, forecast.series)."""
@@ -89,19 +85,9 @@ class SeriesPreprocessor:
             "them as absent)"
         ]
 
-    def reading_hints(self) -> dict[str, Any]:
-        return {}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SeriesPreprocessor:
-        return cls(**data)
-
 
 @dataclass
-class AudioPreprocessor:
+class AudioPreprocessor(ModalityPreprocessor):
     """Log-mel frames at the training sample rate; the frames then go through `series`."""
 
     KEY = "audio"
@@ -121,13 +107,8 @@ class AudioPreprocessor:
     def transform(self, waves: list[np.ndarray]) -> np.ndarray:
         return self.series.transform([log_mel(w, self.frames) for w in waves])
 
-    vocab_size = None
-
     def input_shape(self) -> tuple[int, ...]:
         return self.series.input_shape()
-
-    def notes(self, waves: list[np.ndarray]) -> list[str]:
-        return []
 
     def describe(self) -> list[str]:
         return [
@@ -141,9 +122,6 @@ class AudioPreprocessor:
     def reading_hints(self) -> dict[str, Any]:
         """How new audio files are read for prediction: at the training sample rate."""
         return {"sample_rate": self.frames["sample_rate"]}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AudioPreprocessor:
@@ -159,7 +137,7 @@ def forecast_window(horizon: int, n_train_steps: int) -> int:
 
 
 @dataclass
-class ForecastPreprocessor:
+class ForecastPreprocessor(ModalityPreprocessor):
     """Sliding windows of `window` steps over a standardised series; the target is feature 0."""
 
     KEY = "forecast"
@@ -188,8 +166,6 @@ class ForecastPreprocessor:
             )
         return self.series.standardise(values[-self.window :])[None]
 
-    vocab_size = None
-
     def transform(self, series: list[np.ndarray]) -> np.ndarray:
         """The last window of each series."""
         return np.concatenate([self.last_window(s) for s in series])
@@ -197,21 +173,12 @@ class ForecastPreprocessor:
     def input_shape(self) -> tuple[int, ...]:
         return (self.window, self.series.n_features)
 
-    def notes(self, series: list[np.ndarray]) -> list[str]:
-        return []
-
     def describe(self) -> list[str]:
         return [
             "the last forecast.window steps of the series, each step's features "
             "standardised: (value - forecast.series.mean[f]) / forecast.series.std[f], a "
             "missing value becoming 0; feature 0 is the forecast one"
         ]
-
-    def reading_hints(self) -> dict[str, Any]:
-        return {}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ForecastPreprocessor:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -11,6 +10,7 @@ import pandas as pd
 from automl.data import Dataset
 from automl.data.text import is_free_text
 from automl.errors import DataError
+from automl.preprocessing.base import ModalityPreprocessor
 from automl.preprocessing.text import TOKENS_IN_WORDS, bag_of_words, top_words
 from automl.task_info import TaskInfo
 
@@ -19,7 +19,7 @@ MAX_COLUMN_WORDS = 100  # per free-text column of a table
 
 
 @dataclass
-class TablePreprocessor:
+class TablePreprocessor(ModalityPreprocessor):
     """Numeric and date columns imputed with the median (plus a missing-value indicator where
     the training data had gaps; infinities count as gaps) and standardised; categorical
     columns one-hot over their most frequent values, with one slot for anything else;
@@ -95,13 +95,8 @@ class TablePreprocessor:
             np.hstack(parts).astype(np.float32) if parts else np.zeros((len(frame), 0), np.float32)
         )
 
-    vocab_size = None
-
     def input_shape(self) -> tuple[int, ...]:
         return (self.n_features,)
-
-    def notes(self, frame: pd.DataFrame) -> list[str]:
-        return []
 
     def describe(self) -> list[str]:
         return [
@@ -115,16 +110,6 @@ class TablePreprocessor:
             "the input concatenates, in this order: the numeric columns, the missing "
             "indicators, the one-hot blocks, the word counts",
         ]
-
-    def reading_hints(self) -> dict[str, Any]:
-        return {}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TablePreprocessor:
-        return cls(**data)
 
 
 def _is_numeric(series: pd.Series) -> bool:

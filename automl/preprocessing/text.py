@@ -3,7 +3,7 @@ word), or, for unlabelled text, log word counts (a bag of words an autoencoder c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import numpy as np
 from automl.data import Dataset
 from automl.data.text import TOKEN_PATTERN, tokenize
 from automl.errors import DataError
+from automl.preprocessing.base import ModalityPreprocessor
 from automl.task_info import TaskInfo
 
 MAX_VOCABULARY = 20_000
@@ -26,7 +27,7 @@ TOKENS_IN_WORDS = (
 
 
 @dataclass
-class TextPreprocessor:
+class TextPreprocessor(ModalityPreprocessor):
     """Token ids (labelled text) or a bag of words (unlabelled text) over a fitted vocabulary."""
 
     KEY = "text"
@@ -93,16 +94,6 @@ class TextPreprocessor:
             "pad with 0 to text.max_tokens (a graph with a dynamic steps axis takes any "
             "length of at least 2)",
         ]
-
-    def reading_hints(self) -> dict[str, Any]:
-        return {}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TextPreprocessor:
-        return cls(**data)
 
 
 def top_words(documents: Any, limit: int, min_count: int) -> list[str]:

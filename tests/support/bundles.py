@@ -49,8 +49,8 @@ def quick_bundle(dataset, directory: Path, family: str | None = None, changes=No
     with `changes` ({parameter: value}, without the family's prefix) over them."""
     from automl.bundle import save_bundle
     from automl.ensemble import Ensemble
-    from automl.families import get_family
     from automl.prepare import prepare_data
+    from automl.search_spaces import get_family
     from automl.task import detect_task
     from automl.trainer import TrainingConfig, train_model
 

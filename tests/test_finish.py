@@ -1,0 +1,159 @@
+"""The finish on its own: fixed trial records in, the exported model out, on a clock the test
+controls (real training on small real data; no search, no Ray)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits
+
+import automl
+from automl.budget import Deadline
+from automl.data import from_memory
+from automl.engine import SearchSettings
+from automl.errors import SearchError
+from automl.finish import ENSEMBLE_SIZE, finish, scored_trials, train_ensemble
+from automl.prepare import prepare_data
+from automl.search_spaces import get_family
+from automl.task import detect_task
+from automl.trial_record import Attr, TrialRecord
+from tests.support.clock import FakeClock
+
+SETTINGS = SearchSettings(max_epochs=4, patience=4, seed=0)
+
+
+def record(number, state="COMPLETE", value=0.9, params=None, **attrs) -> TrialRecord:
+    return TrialRecord(
+        number=number,
+        state=state,
+        params=params or {},
+        value=value if state == "COMPLETE" else None,
+        last_score=None if state in ("FAIL", "RUNNING") else value,
+        attrs={Attr.BEST_VAL_LOSS: 0.3, **attrs},
+    )
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    dataset = from_memory(X, y)
+    return dataset, prepare_data(dataset, detect_task(dataset), seed=0)
+
+
+def mlp(task, width: int, lr: float = 3e-3) -> dict:
+    params = {"family": "mlp", **get_family("mlp").defaults(task)}
+    params.update({"mlp.n_layers": 1, "mlp.width_0": width, "mlp.train_lr": lr})
+    return params
+
+
+def test_scored_trials_say_why_there_are_none():
+    failed = [
+        record(0, "FAIL", fail_reason="RuntimeError: first"),
+        record(1, "FAIL", fail_reason="RuntimeError: second"),
+    ]
+    with pytest.raises(
+        SearchError, match="All 2 trials failed; the first because: RuntimeError: first"
+    ):
+        scored_trials(failed)
+    with pytest.raises(SearchError, match="No trial finished an epoch within the budget"):
+        scored_trials([record(0, "RUNNING"), record(1, "PRUNED", value=None)])
+    best_first = scored_trials([record(0, value=0.8), record(1, "FAIL"), record(2, value=0.9)])
+    assert [r.number for r in best_first] == [2, 0]
+
+
+def test_the_best_trial_is_trained_even_when_no_time_is_left(cancer):
+    _, prepared = cancer
+    task = prepared.task
+    clock = FakeClock()
+    expired = Deadline(10.0, clock=clock)
+    clock.advance(11.0)
+    candidates = [record(i, params=mlp(task, 16 * (i + 1)), train_time_s=1.0) for i in range(4)]
+    ensemble, members, score = train_ensemble(candidates, task, prepared.data, SETTINGS, expired)
+    assert [m.trial for m in members] == [0] and len(ensemble.members) == 1
+    assert members[0].epochs_trained == 1 and members[0].stop_reason == "deadline"
+    assert members[0].refit_epochs is None  # no time to refit on all rows either
+    assert 0.5 < score <= 1.0
+
+
+def test_members_are_the_best_that_fit_in_the_time_left(cancer):
+    _, prepared = cancer
+    task = prepared.task
+    clock = FakeClock()
+    deadline = Deadline(100.0, clock=clock)
+    candidates = [
+        record(0, params=mlp(task, 32), train_time_s=2.0),
+        record(1, params=mlp(task, 64), train_time_s=1_000.0),  # too slow for what is left
+        *[record(i, params=mlp(task, 16 * i, lr=1e-3 * i), train_time_s=2.0) for i in (2, 3, 4)],
+        record(5, params=mlp(task, 48), train_time_s=2.0),
+        record(6, params=mlp(task, 24), train_time_s=2.0),  # past the 6 candidates
+    ]
+    _, members, score = train_ensemble(candidates, task, prepared.data, SETTINGS, deadline)
+    trained = [m.trial for m in members]
+    assert trained[0] == 0 and 1 not in trained and 6 not in trained
+    assert 1 <= len(trained) <= ENSEMBLE_SIZE and trained == sorted(trained)
+    for member in members:  # small data: refit on every row, as long as the best epoch
+        assert member.refit_epochs == max(1, member.best_epoch)
+        assert member.params == candidates[member.trial].params
+    assert score > 0.9
+
+
+def test_a_smaller_batch_after_out_of_memory_is_the_batch_the_finish_trains_with(cancer):
+    _, prepared = cancer
+    params = mlp(prepared.task, 32)
+    retried = record(0, params=params, oom_retry_batch_size=16)
+    _, members, _ = train_ensemble(
+        [retried], prepared.task, prepared.data, SETTINGS, Deadline(100.0, clock=FakeClock())
+    )
+    assert members[0].params["mlp.train_batch_size"] == 16
+
+
+def test_finish_exports_the_bundle_and_scores_a_given_test_split(cancer, tmp_path):
+    dataset, prepared = cancer
+    task = prepared.task
+    held_out = dataset.subset(np.arange(len(dataset) - 50, len(dataset)))
+    pre = prepared.preprocessing
+    test = (pre.transform(held_out.X), pre.target.encode(held_out.y))
+    prepared = dataclasses.replace(prepared, test=test)
+    candidates = [record(i, params=mlp(task, 32 * (i + 1)), train_time_s=1.0) for i in range(2)]
+    made = finish(
+        tmp_path, candidates, prepared, SETTINGS, Deadline(100.0, clock=FakeClock()), {}, None
+    )
+    config = json.loads((tmp_path / "best" / "bundle.json").read_text())
+    assert [m["trial"] for m in config["members"]] == [m.trial for m in made.members]
+    assert config["validation_score"] == made.validation_score
+    assert config["test_score"] == made.test_score and made.n_test == 50
+    assert 0.85 < made.test_score <= 1.0
+    reloaded = automl.load(tmp_path / "best")
+    np.testing.assert_array_equal(reloaded.predict(held_out.X), made.predictor.predict(held_out.X))
+
+
+def test_an_unlabelled_model_keeps_one_network_and_maps_its_codes(tmp_path):
+    images = load_digits().images[:300]
+    dataset = from_memory(images)
+    prepared = prepare_data(dataset, detect_task(dataset), seed=0)
+    task = prepared.task
+    base = {"family": "autoencoder", **get_family("autoencoder").defaults(task)}
+    candidates = [record(i, value=-0.05 * (i + 1), params=base, train_time_s=1.0) for i in range(3)]
+    made = finish(
+        tmp_path, candidates, prepared, SETTINGS, Deadline(100.0, clock=FakeClock()), {}, None
+    )
+    assert len(made.members) == 1
+    codes = json.loads((tmp_path / "codes_map.json").read_text())
+    assert len(codes["points"]) == len(prepared.data.X_val) and len(codes["axes"]) == 2
+
+
+def test_records_come_from_the_study_as_the_engine_wrote_them(tmp_path):
+    """TrialRecord.from_trial over a real study: what the finish ranks."""
+    study = optuna.create_study(direction="maximize")
+    for value in (0.7, 0.9):
+        t = study.ask()
+        t.suggest_categorical("family", ["mlp"])
+        t.report(value, 1)
+        t.set_user_attr(Attr.BEST_VAL_LOSS, 0.1)
+        study.tell(t, value)
+    records = [TrialRecord.from_trial(t) for t in study.get_trials()]
+    assert [r.number for r in scored_trials(records)] == [1, 0]
