@@ -111,7 +111,7 @@ def test_a_search_runs_on_a_two_node_cluster(two_node_cluster, tmp_path):
         "--study",
         "cluster",
         "--budget",
-        "90s",
+        "4m",  # 8 trials end it
         "--max-trials",
         "8",
         "--max-epochs",

@@ -73,6 +73,6 @@ def test_a_seeded_sequential_search_repeats_its_trials(ray_local, studies_dir):
     )
     assert {"torch", "ray", "optuna", "automl"} <= set(config["versions"])
     settings = config["runs"][0]["settings"]
-    assert settings["concurrent_trials"] == 1 and settings["max_trials"] == 5
+    assert settings["concurrent_trials"] == 1 and settings["run_max_trials"] == 5
     resolved = config["runs"][0]["search"]
     assert resolved["concurrency"] == 1 and resolved["resources_per_trial"] == {"cpu": 1.0}

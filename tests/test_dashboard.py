@@ -1,14 +1,18 @@
-"""The dashboard as a user sees it: `automl dashboard` over a real search, in headless Chromium.
+"""The dashboard as a user sees it: `automl dashboard` over a live search, in headless Chromium.
 
-One short search of a table (breast cancer, with missing values and a text column) runs in the
-background for the module. The first test watches it live; the others use the finished study.
+A synthetic study grows in a background thread for the module, as a running search would: it
+claims the study (driver.json) and adds a trial every few tenths of a second. The first test
+watches it live; the others use the finished study. (A real `automl fit` beside Chromium took
+a minute and was flaky on a loaded 2-core machine; the searcher has its own tests.)
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,33 +33,53 @@ from tests.support.browser import (
     require_browser,
     wait_for,
 )
-from tests.support.search_process import finish, output, start_fit, stop_group
+from tests.support.synthetic_study import grow_synthetic_study
 
 pytestmark = pytest.mark.slow
 
+N_TRIALS = 24  # one every EVERY_S once the page watches: about 10 s of live search
+EVERY_S = 0.4
+
 
 @pytest.fixture(scope="module")
-def search(tmp_path_factory, breast_cancer_frame):
-    root = tmp_path_factory.mktemp("dashboard")
-    features, target = breast_cancer_frame
-    data = root / "cancer.csv"
-    features.assign(diagnosis=target).to_csv(data, index=False)
-    studies = root / "studies"
-    # 8 trials end it; the budget is slack for a loaded machine (CI once finished no trial
-    # in 30 s while Chromium drew the page beside it)
-    process = start_fit(
-        data, studies, "--target", "diagnosis", "--study", "cancer", "--budget", "45s",
-        "--max-trials", "8",
-    )  # fmt: skip
-    state = SimpleNamespace(process=process, studies=studies, study=studies / "cancer", output=None)
+def search(tmp_path_factory):
+    studies = tmp_path_factory.mktemp("dashboard") / "studies"
+    state = SimpleNamespace(
+        studies=studies,
+        study=studies / "cancer",
+        stop=threading.Event(),
+        watched=threading.Event(),  # the trials after the first wait for it
+        started=threading.Event(),  # the first trial is in
+        error=None,
+    )
+
+    def grow():
+        try:
+            grow_synthetic_study(
+                state.study, N_TRIALS, seed=0, every_s=EVERY_S, stop=state.stop,
+                watched=state.watched, started=state.started,
+            )  # fmt: skip
+        except BaseException:  # noqa: BLE001 - reported by finished() and the live test
+            state.error = traceback.format_exc()
+
+    state.thread = threading.Thread(target=grow, name="synthetic-search", daemon=True)
+    state.thread.start()
+    _wait_until(
+        lambda: state.started.is_set() or not state.thread.is_alive(),
+        timeout=60,
+        why=lambda: f"the synthetic study did not start:\n{state.error}",
+    )
     yield state
-    stop_group(process)
+    state.stop.set()
+    state.watched.set()
+    state.thread.join(timeout=30)
 
 
 def finished(search) -> SimpleNamespace:
-    if search.output is None:
-        search.output = finish(search.process, timeout=120)
-        assert search.process.returncode == 0, search.output[-3000:]
+    search.watched.set()  # a test that does not watch it lets it run to the end
+    search.thread.join(timeout=120)
+    assert not search.thread.is_alive(), "the synthetic search did not end"
+    assert search.error is None, search.error
     return search
 
 
@@ -69,13 +93,14 @@ def test_live_then_every_view_and_a_chosen_trial(search, tmp_path):
         _wait_until(
             lambda: (search.study / "config.json").is_file(),
             timeout=60,
-            why=lambda: f"the search did not start:\n{output(search.process)[-2000:]}",
+            why=lambda: f"the search did not start:\n{search.error}",
         )
         driver.get(f"{url}/study/cancer")
         wait_for(driver, lambda d: d.find_element("id", "trial-count"), what="the study page")
         driver.execute_script("window.notReloaded = true")
         seen = trial_count(driver)
-        assert search.process.poll() is None, "the search ended before the page was watched"
+        assert search.thread.is_alive(), "the search ended before the page was watched"
+        search.watched.set()  # the page watches: the search goes on
         # live: the count grows while the search runs, without a reload
         grown = wait_for(driver, lambda d: trial_count(d) > seen, timeout=40, what="new trials")
         assert grown and driver.execute_script("return window.notReloaded === true")
@@ -83,6 +108,7 @@ def test_live_then_every_view_and_a_chosen_trial(search, tmp_path):
 
         finished(search)
         total = len(load_trials(search.study))
+        assert total == N_TRIALS
         wait_for(driver, lambda d: trial_count(d) == total, timeout=20, what=f"{total} trials")
         wait_for(
             driver,

@@ -22,7 +22,7 @@ def digits_search(ray_local, tmp_path_factory, digits_images):
     images, labels = digits_images
     studies = tmp_path_factory.mktemp("studies")
     est = AutoDeep(
-        budget="45s",
+        budget="3m",  # 10 trials end it
         studies_dir=studies,
         study="digits",
         random_state=0,
@@ -93,7 +93,7 @@ def test_failing_trials_are_recorded_with_their_reasons_and_the_search_goes_on(
     frame, y = breast_cancer_frame
     train, test = frame.index < 450, frame.index >= 450
     est = AutoDeep(
-        budget="1m",
+        budget="5m",  # 10 trials end it, whatever the machine's speed
         families=["raises", "nan", "sleeps", "oom", "mlp"],
         studies_dir=studies_dir,
         random_state=0,
@@ -131,7 +131,7 @@ def test_when_every_trial_fails_the_fit_fails_with_the_first_reason(ray_local, s
 
     X, y = load_breast_cancer(return_X_y=True)
     est = AutoDeep(
-        budget="30s", families=["raises"], studies_dir=studies_dir, max_trials=2, verbose=False
+        budget="2m", families=["raises"], studies_dir=studies_dir, max_trials=2, verbose=False
     )
     with pytest.raises(
         SearchError,

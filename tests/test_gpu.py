@@ -20,7 +20,7 @@ pytestmark = [
 def test_trials_share_a_gpu_and_train_on_it(ray_local, studies_dir, digits_images):
     images, labels = digits_images
     est = AutoDeep(
-        budget="1m",
+        budget="3m",  # 6 trials end it
         families=["cnn"],
         studies_dir=studies_dir,
         gpus_per_trial=0.5,
@@ -42,7 +42,7 @@ def test_running_out_of_gpu_memory_is_retried_at_half_the_batch(
 
     frame, y = breast_cancer_frame
     est = AutoDeep(
-        budget="1m",
+        budget="3m",  # 6 trials end it
         families=["oom", "mlp"],
         studies_dir=studies_dir,
         gpus_per_trial=0.25,

@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 
 from automl.boltzmann import RBM, ContrastiveDivergence, pretrain_greedily
 from automl.errors import TrialFailed
-from automl.families import get_family
+from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 from automl.trainer import TrainingConfig, predict_outputs, train_model
 
@@ -336,7 +336,7 @@ def test_dbn_search_records_pretraining_as_its_own_phase(
 
     frame, y = breast_cancer_frame
     est = AutoDeep(
-        budget="40s",
+        budget="3m",  # 6 trials end it
         families=["dbn"],
         studies_dir=studies_dir,
         max_epochs=4,
@@ -367,11 +367,12 @@ def test_rbm_search_on_a_table_with_a_constant_feature_and_missing_values(
     frame, _ = breast_cancer_frame
     frame = frame.assign(constant=1.0)  # missing values are in 'mean radius' and 'site'
     est = AutoDeep(
-        budget="30s",
+        budget="3m",  # 6 trials end it
         families=["rbm"],
         code_size=6,
         studies_dir=studies_dir,
         max_epochs=4,
+        max_trials=6,
         verbose=False,
     ).fit(frame)
     codes = est.transform(frame.head(20))
@@ -382,18 +383,21 @@ def test_rbm_search_on_a_table_with_a_constant_feature_and_missing_values(
     assert (board["family"] == "rbm").all() and (board["status"] == "complete").any()
 
 
-def test_blank_images_and_other_bad_unlabelled_input_fail_in_one_line(tmp_path):
+def test_blank_images_and_other_bad_unlabelled_input_fail_in_one_line(tmp_path, capsys):
     from PIL import Image
 
-    from tests.support.cli import assert_one_line_error, run_cli
+    from tests.support.cli import assert_cli_error
 
     blank = tmp_path / "blank"
     blank.mkdir()
     for i in range(12):
         Image.fromarray(np.zeros((8, 8), np.uint8), mode="L").save(blank / f"{i}.png")
     studies = tmp_path / "studies"
-    result = run_cli("fit", blank, "--budget", "30s", "--studies-dir", studies, "--quiet")
-    assert_one_line_error(result, "All 10 training samples are the same")
+    assert_cli_error(
+        capsys,
+        "All 10 training samples are the same",
+        *("fit", blank, "--budget", "30s", "--studies-dir", studies, "--quiet"),
+    )
     assert not studies.exists() or not any(studies.iterdir())  # no half-made study is left
     labelled = tmp_path / "labelled"
     for label in "ab":
@@ -401,12 +405,10 @@ def test_blank_images_and_other_bad_unlabelled_input_fail_in_one_line(tmp_path):
         for i in range(6):
             pixels = np.full((8, 8), 40 * i, np.uint8)
             Image.fromarray(pixels, mode="L").save(labelled / label / f"{i}.png")
-    assert_one_line_error(
-        run_cli("detect", labelled, "--code-size", "4"), "--code-size sets the code width"
+    assert_cli_error(
+        capsys, "--code-size sets the code width", "detect", labelled, "--code-size", "4"
     )
-    assert_one_line_error(
-        run_cli("detect", blank, "--code-size", "0"), "--code-size must be an integer"
-    )
+    assert_cli_error(capsys, "--code-size must be an integer", "detect", blank, "--code-size", "0")
 
 
 def test_nan_in_images_is_refused_before_any_search(tmp_path):

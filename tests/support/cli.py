@@ -30,3 +30,25 @@ def assert_one_line_error(result: subprocess.CompletedProcess, fragment: str) ->
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert fragment in lines[0]
+
+
+def cli_in_process(capsys, *args) -> tuple[int, str, str]:
+    """`automl ARGS` run by this process's interpreter: (exit code, stdout, stderr)."""
+    from automl.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit:  # argparse's usage errors
+        code = exit.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_cli_error(capsys, fragment: str, *args) -> None:
+    """`automl ARGS` fails with exit code 2 and one line naming `fragment`, no traceback."""
+    code, _, err = cli_in_process(capsys, *args)
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert fragment in lines[0], lines[0]

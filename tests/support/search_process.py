@@ -15,7 +15,7 @@ from typing import Any
 
 from automl.study import load_trials
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 
 def start_fit(data: Path, studies: Path, *args: str, env: dict[str, str] | None = None):
