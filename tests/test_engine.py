@@ -113,13 +113,13 @@ def test_failing_trials_are_recorded_with_their_reasons_and_the_search_goes_on(
     # hangs in its first batch: stopped by the driver at its cap, without a single report
     assert (by_family["sleeps"]["status"] == "failed").all()
     assert by_family["sleeps"]["reason"].str.contains("exceeded its time cap of 5s").all()
-    # out of memory at batch 32: retried once at 16, where it fits, and trained (on a slow
-    # machine the last trial can still be running when the budget ends: that one is cut)
+    # out of memory at batch 32: retried once at 16, where it fits, and trained
     oom = by_family["oom"]
-    trained, cut = oom[oom["epochs"] > 0], oom[oom["epochs"] == 0]
-    assert len(trained) and (oom["status"] != "failed").all()
-    assert trained["reason"].str.contains("out of memory: retried at batch size 16").all()
-    assert cut["reason"].str.contains("stopped by the time budget").all(), cut
+    assert len(oom) and (oom["status"] != "failed").all() and (oom["epochs"] > 0).all()
+    assert oom["reason"].str.contains("out of memory: retried at batch size 16").all()
+    # the 10 trials ended the search, not its budget: a hung trial's worker is killed, not
+    # kept for the next trial (which would hang behind it, its CPU held until the budget)
+    assert not board["reason"].str.contains("stopped by the time budget").any(), board
     assert est.best_params_["family"] == "mlp"
     # a real model despite the broken families: the majority class is 77 % of these rows (a
     # short search of 5-epoch trials scored 0.89-0.97 across runs; quality lives in bench/)

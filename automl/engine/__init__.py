@@ -26,6 +26,10 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 # Tune's own experiment state is never restored (a resume starts from study.db): write it
 # rarely instead of every few steps.
 os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "3600")
+# A worker asked to stop a trial that hangs (past its time cap) is killed after this many
+# seconds, not Tune's 600: until then it holds its CPU, and two hung trials held a 2-core
+# search idle until its budget ended.
+os.environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", "5")
 
 __all__ = [
     "SearchData",

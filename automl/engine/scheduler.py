@@ -51,13 +51,25 @@ def make_scheduler(max_epochs: int, caps: TimeCaps) -> Any:
 
     class CappedASHA(ASHAScheduler):
         """The cap is checked at every controller step (Tune asks the scheduler which trial to
-        run next about every 0.1 s), so a trial that hangs without reporting is stopped too;
-        its worker is replaced if it does not return."""
+        run next about every 0.1 s), so a trial that hangs without reporting is stopped too.
+
+        Its worker is not kept for the next trial, as Tune keeps the worker of a stopped trial
+        when actors are reused: a hung one would take the next trial with it. It is killed
+        instead once TUNE_FORCE_TRIAL_CLEANUP_S (set by automl.engine) have passed, freeing
+        its CPU. Tune has no public switch for this: the controller's `_reuse_actors` is read
+        when it stops a trial (Ray 2.60; the scheduler is handed a wrapper around it).
+        """
 
         def choose_trial_to_run(self, tune_controller: Any) -> Any:
             for trial in list(tune_controller.get_live_trials()):
                 if trial.status == Trial.RUNNING and caps.over(trial.trial_id):
-                    tune_controller.stop_trial(trial)
+                    controller = getattr(tune_controller, "_tune_controller", tune_controller)
+                    reuse = controller._reuse_actors
+                    controller._reuse_actors = False
+                    try:
+                        tune_controller.stop_trial(trial)
+                    finally:
+                        controller._reuse_actors = reuse
             return super().choose_trial_to_run(tune_controller)
 
     return CappedASHA(
