@@ -1,6 +1,6 @@
 """AutoDeepClassifier and AutoDeepRegressor inside scikit-learn's own machinery: clone,
 get/set_params, cross_validate, Pipeline, and pandas in and out (set_output). Each fit is a
-real (one-trial) search on the session's local Ray; with tests/test_estimator_checks.py they
+real one-trial search (run in process: no Ray); with tests/test_estimator_checks.py they
 are CI's second step (python -m pytest -m estimator_checks)."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def test_params_clone_and_kinds(tmp_path):
     assert {"task", "horizon", "code_size"} <= set(AutoDeep().get_params())
 
 
-def test_cross_validated_pipeline_with_pandas_in_and_out(ray_local, tmp_path):
+def test_cross_validated_pipeline_with_pandas_in_and_out(tmp_path):
     frame = load_breast_cancer(as_frame=True).frame.sample(240, random_state=0)
     X, y = frame.drop(columns=["target"]), frame["target"].rename("malignant")
     pipeline = make_pipeline(StandardScaler(), tiny(AutoDeepClassifier, tmp_path))
@@ -66,7 +66,7 @@ def test_cross_validated_pipeline_with_pandas_in_and_out(ray_local, tmp_path):
         model.predict(X.iloc[:5, 1:].to_numpy())
 
 
-def test_regressor_takes_integer_targets_as_values(ray_local, tmp_path):
+def test_regressor_takes_integer_targets_as_values(tmp_path):
     X, y = load_diabetes(return_X_y=True)
     reg = tiny(AutoDeepRegressor, tmp_path).set_output(transform="pandas")
     reg.fit(X[:200], np.round(y[:200]).astype(int))  # whole numbers: still regression

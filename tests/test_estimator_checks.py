@@ -1,7 +1,8 @@
 """scikit-learn's own estimator checks (`parametrize_with_checks`) for AutoDeepClassifier and
-AutoDeepRegressor, each fit a real one-trial search on the local Ray.
+AutoDeepRegressor, each fit a real one-trial search (run in process: a one-trial search starts
+no Ray, see automl.engine.uses_ray).
 
-About 90 searches: several minutes, so they are their own CI step, after the main suite:
+About 100 searches (under a minute), kept as their own CI step after the main suite:
 
     python -m pytest -m estimator_checks
 """
@@ -33,5 +34,5 @@ TINY = dict(
 # Every check passes. One that could not would be listed through parametrize_with_checks'
 # expected_failed_checks, with the reason.
 @parametrize_with_checks([AutoDeepClassifier(**TINY), AutoDeepRegressor(**TINY)])
-def test_scikit_learn_estimator_check(estimator, check, ray_local):
+def test_scikit_learn_estimator_check(estimator, check):
     check(estimator)
