@@ -46,10 +46,11 @@ DIGITS = ROOT / "examples" / "digits"
 
 def _study_figures(study_dir: Path) -> dict:
     from automl.study import load_trials, read_config
+    from automl.trial_record import Attr
 
     config = read_config(study_dir)
     trials = load_trials(study_dir)
-    train_s = sum(t.user_attrs.get("train_time_s", 0.0) for t in trials)
+    train_s = sum(t.user_attrs.get(Attr.TRAIN_TIME_S, 0.0) for t in trials)
     search = config["search"]
     return {
         "trials": len(trials),
@@ -113,7 +114,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     from automl.study_run import finish_reserve
     from automl.task import detect_task
     from automl.trainer import TrainingConfig, train_model
-    from automl.trial_record import TrialRecord
+    from automl.trial_record import Attr, TrialRecord
 
     deadline = Deadline(budget_s)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -133,7 +134,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
         def report(stats) -> None:
             nonlocal trained
             trained += stats.seconds
-            trial.set_user_attr("train_time_s", trained)
+            trial.set_user_attr(Attr.TRAIN_TIME_S, trained)
             trial.report(stats.best_score, stats.epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned()
@@ -170,7 +171,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     ranked = scored_trials([TrialRecord.from_trial(t) for t in trials])
     ensemble, members, _ = train_ensemble(ranked, task, data, settings, deadline)
     records = [m.as_dict() for m in members]
-    train_s = sum(t.user_attrs.get("train_time_s", 0.0) for t in trials)
+    train_s = sum(t.user_attrs.get(Attr.TRAIN_TIME_S, 0.0) for t in trials)
     return {
         "predictor": Predictor(ensemble, {"members": records}, task, prepared.preprocessing),
         "wall_s": deadline.elapsed(),

@@ -37,8 +37,8 @@ from tests.support.synthetic_study import grow_synthetic_study
 
 pytestmark = pytest.mark.slow
 
-N_TRIALS = 24  # one every EVERY_S once the page watches: about 10 s of live search
-EVERY_S = 0.4
+N_TRIALS = 16  # one every EVERY_S once the page watches: about 5 s of live search
+EVERY_S = 0.3
 
 
 @pytest.fixture(scope="module")

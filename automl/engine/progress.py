@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 from automl.budget import Deadline, format_seconds
 
@@ -14,12 +13,11 @@ PROGRESS_MIN_GAP_S = 2.0  # and at most this often when the best score improves
 class Progress:
     """Told of every scored epoch and every ended trial; prints at most every few seconds."""
 
-    def __init__(self, deadline: Deadline, write: Callable[[str], None] | None = None) -> None:
+    def __init__(self, deadline: Deadline) -> None:
         self.deadline = deadline
         self.done = 0
         self.failed = 0
         self.best: tuple[float, str] | None = None
-        self._write = write
         self._last_print = -float("inf")
 
     def on_score(self, score: float, family: str) -> None:
@@ -42,7 +40,4 @@ class Progress:
 
     def _print(self) -> None:
         self._last_print = self.deadline.now()
-        if self._write is not None:
-            self._write(self.line())
-        else:  # looked up now: Tune pickles its callbacks
-            print(self.line(), file=sys.stderr, flush=True)
+        print(self.line(), file=sys.stderr, flush=True)  # stderr looked up now: Tune pickles it
