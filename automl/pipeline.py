@@ -69,6 +69,7 @@ def fit_dataset(
     re-run, and only what is left of its budget is spent.
     """
     options = dataclasses.replace(options, address=cluster_address(options.address))
+    options.validate()  # FitOptions made by hand skip parse's checks
     if options.address:
         check_address(options.address)
     say = printer(options.verbose)
