@@ -129,6 +129,7 @@ def registered_families() -> dict[str, Family]:
 
 
 def lookup_family(name: str) -> Family:
+    """A registered family; an unknown name raises ConfigError listing the valid ones."""
     if name not in _REGISTRY:
         raise ConfigError(
             f"Unknown model family '{name}'; available: {', '.join(sorted(_REGISTRY))}."

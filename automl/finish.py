@@ -27,7 +27,14 @@ from automl.prepare import PreparedData
 from automl.search_spaces import get_family
 from automl.study import BEST_DIR, CODES_MAP_FILE
 from automl.task_info import TaskInfo
-from automl.trainer import TrainingConfig, predict_outputs, score_outputs, to_tensors, train_model
+from automl.trainer import (
+    TrainingConfig,
+    default_device,
+    predict_outputs,
+    score_outputs,
+    to_tensors,
+    train_model,
+)
 from automl.trial_record import Attr, TrialRecord, ranked
 
 ENSEMBLE_SIZE = 3  # the exported model averages the top trials (see automl.ensemble)
@@ -108,7 +115,7 @@ def train_ensemble(
     only if the average does not score worse on validation. Returns (ensemble, members, score).
     """
     torch.set_num_threads(usable_cpus())
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = default_device()
     train, val = data.tensors(task)
     networks: list[torch.nn.Module] = []
     members: list[Member] = []
@@ -184,7 +191,7 @@ def refit_on_all_rows(
     the one measured before (the refit has seen the validation rows).
     """
     everything = tuple(torch.cat([a, b]) for a, b in zip(train, val, strict=True))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = default_device()
     refit = []
     for model, member in zip(networks, members, strict=True):
         epochs = max(1, member.best_epoch)

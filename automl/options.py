@@ -25,8 +25,9 @@ MAX_SEED = 2**32
 
 @dataclass(frozen=True)
 class FitOptions:
-    """What a fit was asked to do. Construct it with `parse`, which reads what users write
-    (a budget like "30m", families as "mlp,dbn" or a list) and validates every value."""
+    """What a fit was asked to do; every value is checked when it is made (also by
+    dataclasses.replace). `parse` reads what users write: a budget like "30m", families as
+    "mlp,dbn" or a list."""
 
     study_budget_s: float | None = None  # the whole study's; None: 10 minutes, or as recorded
     task: str = "auto"
@@ -67,16 +68,13 @@ class FitOptions:
             seed=0 if given.get("seed") is None else given["seed"],
             studies_dir=Path(given.get("studies_dir") or "studies"),
         )
-        options = cls(**values)
-        options.validate()
-        return options
+        return cls(**values)
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         """Reject bad values before any work is done or any study directory is made."""
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ConfigError(f"The seed must be an integer from 0 to 2**32-1; got {self.seed!r}.")
-        if not 0 <= self.seed < MAX_SEED:
-            raise ConfigError(f"The seed must be an integer from 0 to 2**32-1; got {self.seed}.")
+        seed = self.seed
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED:
+            raise ConfigError(f"The seed must be an integer from 0 to 2**32-1; got {seed!r}.")
         positive = {
             "max_epochs (--max-epochs)": self.max_epochs,
             "max_trials (--max-trials)": self.study_max_trials,

@@ -69,7 +69,6 @@ def fit_dataset(
     re-run, and only what is left of its budget is spent.
     """
     options = dataclasses.replace(options, address=cluster_address(options.address))
-    options.validate()  # FitOptions made by hand skip parse's checks
     if options.address:
         check_address(options.address)
     say = printer(options.verbose)
@@ -91,7 +90,7 @@ def fit_dataset(
             run.study_dir,
             records,
             prepared,
-            run.search_settings(),
+            run.settings,
             run.deadline,
             dataset.source,
             dataset.target_name,

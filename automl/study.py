@@ -176,12 +176,16 @@ def read_config(study_dir: Path) -> dict[str, Any]:
     return json.loads((study_dir / CONFIG_FILE).read_text())
 
 
+def write_json(path: Path, payload: Any, indent: int = 1) -> None:
+    """Write a study's JSON file atomically: a reader (the dashboard) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=indent, default=str))
+    tmp.replace(path)
+
+
 def write_config(study_dir: Path, config: dict[str, Any]) -> None:
-    """Write config.json atomically: a reader (the dashboard) never sees half a file."""
-    study_dir.mkdir(parents=True, exist_ok=True)
-    tmp = study_dir / f".{CONFIG_FILE}.tmp"
-    tmp.write_text(json.dumps(config, indent=2, default=str))
-    tmp.replace(study_dir / CONFIG_FILE)
+    write_json(study_dir / CONFIG_FILE, config, indent=2)
 
 
 def storage_url(study_dir: Path) -> str:

@@ -71,6 +71,7 @@ class StudyRun:
         self.config: dict[str, Any] = {}
         self.record: dict[str, Any] = {}  # this run's entry in config["runs"]
         self.deadline: Deadline | None = None
+        self.settings: SearchSettings | None = None  # this run's, once started
         self.spent_before_s = 0.0  # by the study's earlier runs
         self.rerun: list[dict[str, Any]] | None = None  # a resume's interrupted trials
         self.trials_kept = 0
@@ -115,19 +116,20 @@ class StudyRun:
         self.deadline = Deadline(
             total_s - self.spent_before_s, start=self.started, clock=self.clock
         )
+        self.settings = self._search_settings()
         self.record = {
             "run_id": f"{int(time.time())}-{os.getpid()}",
             "started_at": time.time() - (self.clock() - self.started),
             "budget_s": round(self.deadline.total, 3),
             "resumed": self.resumed,
-            "settings": dataclasses.asdict(self.search_settings()),
+            "settings": dataclasses.asdict(self.settings),
         }
         self.config["budget_s"] = total_s
         self.config.setdefault("runs", []).append(self.record)
         self._cleanup.callback(self._end)  # runs before the release: last in, first out
         write_config(self.study_dir, self.config)
 
-    def search_settings(self) -> SearchSettings:
+    def _search_settings(self) -> SearchSettings:
         """This run's settings: the study's trial total less the trials it already has."""
         options = self.options
         run_max_trials = options.study_max_trials
@@ -160,7 +162,7 @@ class StudyRun:
                 f"{self.deadline.total:.0f}s budget, leaving no time to search; give a longer "
                 "--budget."
             )
-        settings = self.search_settings()
+        settings = self.settings
         if settings.run_max_trials is not None and settings.run_max_trials <= 0:
             return None
         progress = Progress(self.deadline) if self.options.verbose else None

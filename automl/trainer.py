@@ -271,6 +271,11 @@ def train_model(
     )
 
 
+def default_device() -> str:
+    """Where a network trains in this process: the GPU when there is one."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @torch.no_grad()
 def predict_outputs(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     """Raw outputs (logits, or standardised regression values) in evaluation mode."""

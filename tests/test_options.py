@@ -74,6 +74,15 @@ def test_bad_values_are_refused_with_the_fix(given, fragment):
     assert fragment in str(error.value)
 
 
+def test_options_made_by_hand_are_checked_too():
+    import dataclasses
+
+    with pytest.raises(ConfigError, match="max_epochs"):
+        FitOptions(max_epochs=0)
+    with pytest.raises(ConfigError, match="The seed must be an integer"):
+        dataclasses.replace(FitOptions(), seed=-4)
+
+
 def test_the_estimators_refuse_bad_options_before_reading_the_data(tmp_path):
     with pytest.raises(ConfigError, match="duration like"):
         AutoDeepClassifier(budget="soon", studies_dir=tmp_path).fit(object(), [0, 1])

@@ -9,7 +9,7 @@ step (`run_trial`'s interrupt).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -17,8 +17,10 @@ import torch
 from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
 from automl.engine.recorder import BUDGET_STOP, INTERRUPT_STOP, TrialEnd, TrialRecorder
 from automl.engine.scheduler import TimeCaps
+from automl.engine.space import SearchSpace
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
-from automl.search_spaces import get_family
+from automl.families import Family
+from automl.trainer import default_device
 from automl.trial_record import Attr
 
 NODE = "in-process"  # where its trials ran, in place of a Ray node id
@@ -28,17 +30,24 @@ NODE = "in-process"  # where its trials ran, in place of a Ray node id
 class _Run:
     job: SearchJob
     study: Any
-    recorder: TrialRecorder
     caps: TimeCaps
-    device: str
+    recorder: TrialRecorder = field(init=False)
+    space: SearchSpace = field(init=False)
+    families: dict[str, Family] = field(init=False)
+    device: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = TrialRecorder(self.job.study_dir)
+        self.space = self.job.space()
+        self.families = self.job.families()
+        self.device = default_device()
 
     def trial(self) -> bool:
         """Ask for one trial, run it, record it; True when Ctrl-C interrupted it."""
         job, ot_trial = self.job, self.study.ask()
         key = ot_trial.number
         self.recorder.started(key)
-        config = {**job.space()(ot_trial), **ot_trial.params}
-        families = {name: get_family(name) for name in job.task.families}
+        config = {**self.space(ot_trial), **ot_trial.params}
         scored = 0
         last: dict[str, Any] = {}
 
@@ -61,7 +70,7 @@ class _Run:
                 job.data,
                 job.task,
                 job.settings,
-                families,
+                self.families,
                 report,
                 self.device,
                 facts={Attr.NODE: NODE},
@@ -94,9 +103,8 @@ def run_in_process(job: SearchJob) -> SearchFigures:
     )
     for point in job.first_points():
         study.enqueue_trial(point)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     caps = TimeCaps(job.trial_cap_s(), job.deadline.clock)
-    run = _Run(job, study, TrialRecorder(job.study_dir), caps, device)
+    run = _Run(job, study, caps)
     limit = job.settings.run_max_trials
     threads = torch.get_num_threads()  # a trial sets its own; the driver's is given back
     started = job.deadline.now()

@@ -12,6 +12,8 @@ from automl.budget import Deadline
 from automl.engine.progress import Progress
 from automl.engine.settings import SearchData, SearchSettings
 from automl.engine.space import SearchSpace, default_points
+from automl.families import Family
+from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 
 MIN_TRIAL_CAP_S = 60.0  # a trial's default time cap: a quarter of the search, at least this
@@ -34,6 +36,10 @@ class SearchJob:
 
     def space(self) -> SearchSpace:
         return SearchSpace(self.task, self.study_dir, self.run_id)
+
+    def families(self) -> dict[str, Family]:
+        """The families searched, handed to every trial (a user's own included)."""
+        return {name: get_family(name) for name in self.task.families}
 
     def first_points(self) -> list[dict[str, Any]]:
         return default_points(self.task) if self.points is None else self.points

@@ -21,7 +21,6 @@ from automl.engine.searcher import make_searcher
 from automl.engine.settings import SearchData, SearchSettings
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
 from automl.families import Family
-from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 from automl.trial_record import Attr
 
@@ -72,7 +71,7 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
         )
         resources = trial_resources(job.task, settings)
         concurrency = settings.concurrent_trials or fitting_trials(resources)
-        families = {name: get_family(name) for name in job.task.families}
+        families = job.families()
         ship_user_families(families)
         trainable = tune.with_resources(
             tune.with_parameters(

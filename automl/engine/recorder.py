@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automl.engine.space import write_json
 from automl.engine.trial import ERROR_KEY, METRIC
+from automl.study import write_json
 from automl.trainer import EpochStats
-from automl.trial_record import METRICS_FILE, REPORTED_FACTS, TRIALS_DIR, Attr
+from automl.trial_record import METRICS_FILE, REPORTED_FACTS, Attr, trial_dir
 
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
 EXTRA_PREFIX = "extra/"  # EpochStats.extra as Tune flattens it
@@ -70,7 +70,7 @@ class TrialRecorder:
     own trial key (Tune's trial id, or the Optuna trial number in process)."""
 
     def __init__(self, study_dir: Path) -> None:
-        self.trials_dir = Path(study_dir) / TRIALS_DIR
+        self.study_dir = Path(study_dir)
         self._history: dict[Any, list[dict[str, Any]]] = {}
         self._started: dict[Any, float] = {}
         self._noted: set[Any] = set()
@@ -115,5 +115,5 @@ class TrialRecorder:
         state, value, attrs = ending(history, end)
         for name, attr_value in attrs.items():
             ot_trial.set_user_attr(name, attr_value)
-        write_json(self.trials_dir / str(ot_trial.number) / METRICS_FILE, history)
+        write_json(trial_dir(self.study_dir, ot_trial.number) / METRICS_FILE, history)
         study.tell(ot_trial, value, state=optuna.trial.TrialState[state])

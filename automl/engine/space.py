@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,9 @@ import torch
 
 from automl.layers import count_parameters, layer_summary
 from automl.search_spaces import get_family
+from automl.study import write_json
 from automl.task_info import TaskInfo
-from automl.trial_record import SUMMARY_FILE, TRIALS_DIR, Attr
+from automl.trial_record import SUMMARY_FILE, Attr, trial_dir
 
 TRIAL_NUMBER_KEY = "trial_number"  # how a trial's configuration names its Optuna trial
 
@@ -26,7 +26,7 @@ class SearchSpace:
 
     def __init__(self, task: TaskInfo, study_dir: Path, run_id: str) -> None:
         self.task = task
-        self.trials_dir = Path(study_dir) / TRIALS_DIR
+        self.study_dir = Path(study_dir)
         self.run_id = run_id
 
     def __call__(self, trial: Any) -> dict[str, Any]:
@@ -46,18 +46,10 @@ class SearchSpace:
                 )
         except Exception as exc:  # noqa: BLE001 - the trial itself fails and records why
             summary["error"] = f"{type(exc).__name__}: {exc}"
-        write_json(self.trials_dir / str(trial.number) / SUMMARY_FILE, summary)
+        write_json(trial_dir(self.study_dir, trial.number) / SUMMARY_FILE, summary)
         return {TRIAL_NUMBER_KEY: trial.number}
 
 
 def default_points(task: TaskInfo) -> list[dict[str, Any]]:
     """Each family's default configuration: the first trials of a new study."""
     return [{"family": name, **get_family(name).defaults(task)} for name in task.families]
-
-
-def write_json(path: Path, payload: Any) -> None:
-    """Write atomically: a reader (the dashboard) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=str))
-    tmp.replace(path)
