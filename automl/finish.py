@@ -35,7 +35,7 @@ from automl.trainer import (
     to_tensors,
     train_model,
 )
-from automl.trial_record import Attr, TrialRecord, ranked
+from automl.trial_record import INTERRUPT_STOP, Attr, TrialRecord, ranked
 
 ENSEMBLE_SIZE = 3  # the exported model averages the top trials (see automl.ensemble)
 ENSEMBLE_CANDIDATES = 6  # members are drawn from this many top trials, skipping ones too slow
@@ -94,6 +94,11 @@ def scored_trials(records: list[TrialRecord]) -> list[TrialRecord]:
         raise SearchError(
             f"All {len(failed)} trials failed; the first because: {reason}. "
             "Try other --families or check the data."
+        )
+    if any(r.get(Attr.STOP_REASON) == INTERRUPT_STOP for r in records):
+        raise SearchError(
+            "No trial finished an epoch before the search was interrupted; nothing to export. "
+            "Continue it with --resume (the same --study), or run it again."
         )
     raise SearchError(
         "No trial finished an epoch within the budget; give a longer --budget (e.g. 10m)."

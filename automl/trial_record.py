@@ -50,6 +50,8 @@ STATUS = {  # how a trial's state reads in every leaderboard
     "WAITING": "waiting",
 }
 INTERRUPTED = "interrupted"  # how the reasons of trials a killed search left behind start
+BUDGET_STOP = "stopped by the time budget"  # a trial cut by the search's deadline
+INTERRUPT_STOP = "stopped when the search was interrupted"  # cut by Ctrl-C
 
 
 def trial_dir(study_dir: Path, number: int) -> Path:

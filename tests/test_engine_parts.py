@@ -13,8 +13,9 @@ from automl.budget import Deadline
 from automl.data import from_memory
 from automl.engine import SearchJob, SearchSettings, uses_ray
 from automl.engine.in_process import run_in_process
+from automl.engine.progress import Progress
 from automl.engine.ray_executor import run_with_ray
-from automl.engine.recorder import BUDGET_STOP, TrialEnd, ending, epoch_record
+from automl.engine.recorder import TrialEnd, ending, epoch_record
 from automl.engine.scheduler import TimeCaps
 from automl.engine.space import TRIAL_NUMBER_KEY
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
@@ -22,7 +23,7 @@ from automl.prepare import prepare_data
 from automl.search_spaces import get_family
 from automl.study import load_records, open_storage, write_config
 from automl.task import detect_task
-from automl.trial_record import METRICS_FILE, Attr, trial_dir
+from automl.trial_record import BUDGET_STOP, INTERRUPT_STOP, METRICS_FILE, Attr, trial_dir
 from tests.support.clock import FakeClock
 
 EPOCH = {"epoch": 1, METRIC: 0.9, "best_val_loss": 0.2, "finished": False, "seconds": 0.1}
@@ -148,3 +149,40 @@ def test_in_process_trials_stop_at_the_deadline_of_their_clock(cancer, tmp_path)
     assert records[0].state == "PRUNED" and records[0].reason == BUDGET_STOP
     assert 1 <= records[0].get(Attr.EPOCHS) < 10
     assert 120 <= clock.now - 1000.0 <= 125  # stopped within a step of its deadline
+
+
+class CtrlCAt(Progress):
+    """Ctrl-C pressed as the trial reports epoch `epoch` (KeyboardInterrupt, as SIGINT gives)."""
+
+    def __init__(self, deadline: Deadline, epoch: int) -> None:
+        super().__init__(deadline)
+        self.epoch, self.seen = epoch, 0
+
+    def on_score(self, score: float, family: str) -> None:
+        self.seen += 1
+        if self.seen == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_process_records_the_trial_and_ends_the_search(cancer, tmp_path):
+    """As Tune does for its trials: the first Ctrl-C stops the search, keeps the epochs so
+    far, and the fit goes on to its finish."""
+    job = one_trial_job(tmp_path / "study", cancer)
+    job.settings = SearchSettings(max_epochs=50, patience=50, trial_timeout_s=1e6)
+    job.progress = CtrlCAt(job.deadline, epoch=2)
+    figures = run_in_process(job)
+    (record,) = load_records(tmp_path / "study")  # no trial after the interrupted one
+    assert figures.interrupted and record.state == "PRUNED"
+    assert record.reason == INTERRUPT_STOP and record.get(Attr.EPOCHS) == 2
+
+
+def test_ctrl_c_while_a_trial_is_being_chosen_is_recorded_too(cancer, tmp_path):
+    job = one_trial_job(tmp_path / "study", cancer)
+
+    def choosing(trial):
+        raise KeyboardInterrupt
+
+    job.space = lambda: choosing  # pressed while the space suggests the parameters
+    figures = run_in_process(job)
+    (record,) = load_records(tmp_path / "study")
+    assert figures.interrupted and record.state == "PRUNED" and record.reason == INTERRUPT_STOP

@@ -20,7 +20,7 @@ from automl.finish import ENSEMBLE_SIZE, finish, scored_trials, train_ensemble
 from automl.prepare import prepare_data
 from automl.search_spaces import get_family
 from automl.task import detect_task
-from automl.trial_record import Attr, TrialRecord
+from automl.trial_record import INTERRUPT_STOP, Attr, TrialRecord
 from tests.support.clock import FakeClock
 
 SETTINGS = SearchSettings(max_epochs=4, patience=4, seed=0)
@@ -61,6 +61,9 @@ def test_scored_trials_say_why_there_are_none():
         scored_trials(failed)
     with pytest.raises(SearchError, match="No trial finished an epoch within the budget"):
         scored_trials([record(0, "RUNNING"), record(1, "PRUNED", value=None)])
+    cut = record(0, "PRUNED", value=None, stop_reason=INTERRUPT_STOP)
+    with pytest.raises(SearchError, match="before the search was interrupted; .* --resume"):
+        scored_trials([cut])
     best_first = scored_trials([record(0, value=0.8), record(1, "FAIL"), record(2, value=0.9)])
     assert [r.number for r in best_first] == [2, 0]
 

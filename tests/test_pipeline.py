@@ -9,12 +9,11 @@ import json
 from sklearn.datasets import load_breast_cancer
 
 from automl.data import from_memory
-from automl.engine.recorder import BUDGET_STOP
 from automl.options import FitOptions
 from automl.pipeline import fit_dataset
 from automl.study import load_records
 from automl.study_run import finish_reserve
-from automl.trial_record import Attr
+from automl.trial_record import BUDGET_STOP, Attr
 from tests.support.clock import FakeClock
 
 

@@ -15,13 +15,13 @@ from typing import Any
 import torch
 
 from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
-from automl.engine.recorder import BUDGET_STOP, INTERRUPT_STOP, TrialEnd, TrialRecorder
+from automl.engine.recorder import TrialEnd, TrialRecorder
 from automl.engine.scheduler import TimeCaps
 from automl.engine.space import SearchSpace
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
 from automl.families import Family
 from automl.trainer import default_device
-from automl.trial_record import Attr
+from automl.trial_record import BUDGET_STOP, INTERRUPT_STOP, Attr
 
 NODE = "in-process"  # where its trials ran, in place of a Ray node id
 
@@ -47,7 +47,6 @@ class _Run:
         job, ot_trial = self.job, self.study.ask()
         key = ot_trial.number
         self.recorder.started(key)
-        config = {**self.space(ot_trial), **ot_trial.params}
         scored = 0
         last: dict[str, Any] = {}
 
@@ -58,13 +57,14 @@ class _Run:
                 scored += 1
                 ot_trial.report(result[METRIC], scored)  # as Tune's training_iteration
                 if job.progress is not None:
-                    job.progress.on_score(result[METRIC], config["family"])
+                    job.progress.on_score(result[METRIC], ot_trial.params["family"])
 
         def stopping() -> bool:
             return job.deadline.expired() or self.caps.over(key)
 
         interrupted = False
-        try:
+        try:  # the first Ctrl-C, anywhere in the trial: record it and finish with the others
+            config = {**self.space(ot_trial), **ot_trial.params}
             run_trial(
                 config,
                 job.data,
@@ -76,7 +76,7 @@ class _Run:
                 facts={Attr.NODE: NODE},
                 interrupt=stopping,
             )
-        except KeyboardInterrupt:  # the first Ctrl-C: finish with the trials so far
+        except KeyboardInterrupt:
             interrupted = True
         end = TrialEnd(
             last,
@@ -113,6 +113,8 @@ def run_in_process(job: SearchJob) -> SearchFigures:
         while not interrupted and not job.deadline.expired() and (limit is None or ran < limit):
             ran += 1
             interrupted = run.trial()
+    except KeyboardInterrupt:  # between trials (asking Optuna): a --resume closes what it left
+        interrupted = True
     finally:
         torch.set_num_threads(threads)
     return SearchFigures(

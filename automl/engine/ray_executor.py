@@ -15,14 +15,13 @@ from automl.engine.cluster import (
     trial_resources,
 )
 from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
-from automl.engine.recorder import BUDGET_STOP, INTERRUPT_STOP
 from automl.engine.scheduler import TimeCaps, make_scheduler
 from automl.engine.searcher import make_searcher
 from automl.engine.settings import SearchData, SearchSettings
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
 from automl.families import Family
 from automl.task_info import TaskInfo
-from automl.trial_record import Attr
+from automl.trial_record import BUDGET_STOP, INTERRUPT_STOP, Attr
 
 INTERRUPT_MARGIN_S = 5.0  # Tune returns within ~2.5 s of its budget; earlier means Ctrl-C
 RAY_DIR = "ray"  # Tune's experiment state, under the study

@@ -23,8 +23,6 @@ from automl.trial_record import METRICS_FILE, REPORTED_FACTS, Attr, trial_dir
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
 EXTRA_PREFIX = "extra/"  # EpochStats.extra as Tune flattens it
 WORKER_CRASHED = "the trial's worker process crashed"
-BUDGET_STOP = "stopped by the time budget"
-INTERRUPT_STOP = "stopped when the search was interrupted"
 
 
 @dataclass(frozen=True)
