@@ -36,6 +36,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--horizon", type=int, help="forecast this many steps of a dated series (a table)"
     )
+    _add_reading_options(parser)
     parser.add_argument(
         "--layout",
         default="auto",
@@ -52,6 +53,33 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="unlabelled data: the width of the learnt codes (autoencoder code, RBM hidden "
         "units); default: searched",
+    )
+
+
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    """How a table file is read; detected when left out (see automl.data.table_files)."""
+    from automl.data.table_files import DATE_ORDERS
+
+    table = parser.add_argument_group("reading a table file (detected unless given)")
+    table.add_argument(
+        "--encoding",
+        help="the file's text encoding, e.g. utf-8, cp1252, latin-1 "
+        "(default: UTF-8, else Windows-1252)",
+    )
+    table.add_argument(
+        "--sep", help="the field separator: , ; | or tab (default: sniffed from the first lines)"
+    )
+    table.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        help="the decimal mark of numbers (default: decided per column, 3,5 or 3.5)",
+    )
+    table.add_argument("--sheet", help="an Excel workbook's sheet (default: the first)")
+    table.add_argument(
+        "--date-order",
+        choices=DATE_ORDERS,
+        help="dates whose day and month could be either, like 03/04/2021: dmy or mdy "
+        "(default: day first in a ';' file, else month first)",
     )
 
 
@@ -148,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the bundle's PyTorch network (default for a directory) or its exported graph",
     )
     predict.add_argument("--studies-dir", default="studies", help="where study names are looked up")
+    _add_reading_options(predict)  # defaults: as the training file was read
 
     export = sub.add_parser(
         "export", help="write a study's model as a bundle, an ONNX graph or a torch.export program"
@@ -196,9 +225,15 @@ def _port(text: str) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from automl.data import load_path
+    from automl.data import ReadOptions, load_path
 
-    return load_path(args.data, target=args.target, horizon=args.horizon, layout=args.layout)
+    return load_path(
+        args.data,
+        target=args.target,
+        horizon=args.horizon,
+        layout=args.layout,
+        reading=ReadOptions.parse(vars(args)),
+    )
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -262,12 +297,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
             "labelled": dataset.y is not None,
             "row_title": DECISION_TABLE[info.row].title,
             "evidence": dataset.evidence,
+            "reading": dataset.source.get("reading"),
             "notes": dataset.notes,
         }
         print(json.dumps(report, indent=2, default=str))
         return 0
     rows = [
         ("data", dataset.evidence),
+        *_reading_row(dataset.source.get("reading")),
         ("modality", info.modality),
         (
             "labelled",
@@ -299,6 +336,13 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reading_row(record: dict | None) -> list[tuple[str, str]]:
+    """How a table file was read (encoding, separator, converted columns), when it was one."""
+    from automl.data import TableReading
+
+    return [] if record is None else [("read", TableReading.from_record(record).describe())]
+
+
 def _model_path(name: str, studies_dir: str) -> Path:
     from automl.study import resolve_study_dir
 
@@ -308,10 +352,12 @@ def _model_path(name: str, studies_dir: str) -> Path:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from automl.bundle import load
+    from automl.data import ReadOptions
 
+    reading = ReadOptions.parse(vars(args))
     predictor = load(_model_path(args.model, args.studies_dir), runtime=args.runtime)
     frame = predictor.predict_path(
-        args.data, proba=args.proba, scores=args.scores, codes=args.codes
+        args.data, proba=args.proba, scores=args.scores, codes=args.codes, reading=reading
     )
     output = Path(args.output)
     if output.is_dir():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from automl.data import read_for_prediction
+from automl.data import ReadOptions, read_for_prediction
 from automl.errors import DataError
 
 if TYPE_CHECKING:  # a Predictor calls this module (predict_path): no import back at run time
@@ -18,7 +18,12 @@ if TYPE_CHECKING:  # a Predictor calls this module (predict_path): no import bac
 
 
 def predict_files(
-    predictor: Predictor, path: Path, proba: bool = False, scores: bool = False, codes: bool = False
+    predictor: Predictor,
+    path: Path,
+    proba: bool = False,
+    scores: bool = False,
+    codes: bool = False,
+    reading: ReadOptions | None = None,
 ) -> pd.DataFrame:
     """Labels or values, with `proba` one probability column per class; a model of unlabelled
     data gives anomaly scores (`scores`, its default) and, with `codes`, one column per code
@@ -36,7 +41,11 @@ def predict_files(
         )
     pre = predictor.preprocessing
     ids, X, notes = read_for_prediction(
-        path, predictor.config.get("source", {}), task.modality, **pre.inputs.reading_hints()
+        path,
+        predictor.config.get("source", {}),
+        task.modality,
+        **pre.inputs.reading_hints(),
+        reading=reading,
     )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

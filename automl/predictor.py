@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from automl.data import features_from_memory
+from automl.data import ReadOptions, features_from_memory
 from automl.data.tables import numeric_values, order_dated
 from automl.errors import DataError
 from automl.preprocessing import Preprocessing
@@ -73,13 +73,20 @@ class Predictor:
         return self.codes(self.inputs(X))
 
     def predict_path(
-        self, path: str | Path, proba: bool = False, scores: bool = False, codes: bool = False
+        self,
+        path: str | Path,
+        proba: bool = False,
+        scores: bool = False,
+        codes: bool = False,
+        reading: ReadOptions | None = None,
     ) -> pd.DataFrame:
         """Predictions for new files, read the way the training data was (see
-        automl.prediction_table)."""
+        automl.prediction_table); `reading` overrides how a table file is read."""
         from automl.prediction_table import predict_files
 
-        return predict_files(self, Path(path), proba=proba, scores=scores, codes=codes)
+        return predict_files(
+            self, Path(path), proba=proba, scores=scores, codes=codes, reading=reading
+        )
 
     # --- on inputs already preprocessed ------------------------------------------------------
 

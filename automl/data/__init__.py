@@ -10,7 +10,8 @@ from automl.data.dataset import MODALITIES, Dataset, Modality
 from automl.data.loading import SPLIT_FOLDER_NAMES, load_path, read_for_prediction
 from automl.data.memory import MODALITY_CHOICES, features_from_memory, from_memory
 from automl.data.series import LAYOUTS
-from automl.data.tables import TARGET_COLUMN_NAMES, read_table, resolve_target
+from automl.data.table_files import ReadOptions, TableReading, read_table
+from automl.data.tables import TARGET_COLUMN_NAMES, resolve_target
 
 __all__ = [
     "LAYOUTS",
@@ -20,6 +21,8 @@ __all__ = [
     "TARGET_COLUMN_NAMES",
     "Dataset",
     "Modality",
+    "ReadOptions",
+    "TableReading",
     "features_from_memory",
     "from_memory",
     "load_path",

@@ -26,14 +26,8 @@ from automl.data.series import (
     refuse_empty,
     series_from_array,
 )
-from automl.data.tables import (
-    TABLE_READERS,
-    interpret_table,
-    long_table_series,
-    numeric_values,
-    order_dated,
-    read_table,
-)
+from automl.data.table_files import TABLE_READERS, ReadOptions, TableReading, read_table
+from automl.data.tables import interpret_table, long_table_series, numeric_values, order_dated
 from automl.data.text import TEXT_EXTENSIONS, read_texts
 from automl.errors import DataError
 
@@ -55,14 +49,16 @@ def load_path(
     target: str | None = None,
     horizon: int | None = None,
     layout: str = "auto",
+    reading: ReadOptions | None = None,
 ) -> Dataset:
-    """Read a table or series file, or a folder of images, texts or .wav files."""
+    """Read a table or series file, or a folder of images, texts or .wav files; `reading`
+    forces how a table file is read (encoding, separator, decimal mark, sheet, date order)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"The path '{path}' does not exist; pass a data file or a folder of files.")
     if path.is_file():
-        return _load_file(path, target, horizon, layout)
-    return _load_folder(path, target, horizon, layout)
+        return _load_file(path, target, horizon, layout, reading)
+    return _load_folder(path, target, horizon, layout, reading)
 
 
 def visible_files(folder: Path) -> list[Path]:
@@ -84,13 +80,19 @@ def kind_of(path: Path) -> str | None:
     return None
 
 
-def _load_file(path: Path, target: str | None, horizon: int | None, layout: str) -> Dataset:
+def _load_file(
+    path: Path, target: str | None, horizon: int | None, layout: str, reading: ReadOptions | None
+) -> Dataset:
     suffix = path.suffix.lower()
     if suffix in TABLE_READERS:
-        return interpret_table(
-            read_table(path), target, name=path.stem, label=f"table {path.name}", horizon=horizon
+        frame, how = read_table(path, reading)
+        dataset = interpret_table(
+            frame, target, name=path.stem, label=f"table {path.name}", horizon=horizon
         )
-    _refuse_table_options(path, target, horizon)
+        dataset.notes[:0] = how.notes  # how the file was read comes before what it holds
+        dataset.source["reading"] = how.record()
+        return dataset
+    _refuse_table_options(path, target, horizon, reading)
     if suffix in SERIES_EXTENSIONS:
         series, y, notes, source = _read_series_file(path, layout)
         return _series_dataset(series, y, notes, path.stem, f"{path.name}", source)
@@ -105,7 +107,14 @@ def _load_file(path: Path, target: str | None, horizon: int | None, layout: str)
     )
 
 
-def _refuse_table_options(path: Path, target: str | None, horizon: int | None) -> None:
+def _refuse_table_options(
+    path: Path, target: str | None, horizon: int | None, reading: ReadOptions | None
+) -> None:
+    if reading is not None and reading != ReadOptions():
+        raise DataError(
+            f"--encoding, --sep, --decimal, --sheet and --date-order say how to read a table "
+            f"file; '{path}' is not one: leave them out."
+        )
     if target is not None:
         raise DataError(
             f"--target names a table column, but '{path}' is not a table: its labels come "
@@ -150,7 +159,9 @@ def _series_dataset(
     )
 
 
-def _load_folder(folder: Path, target: str | None, horizon: int | None, layout: str) -> Dataset:
+def _load_folder(
+    folder: Path, target: str | None, horizon: int | None, layout: str, reading: ReadOptions | None
+) -> Dataset:
     files = visible_files(folder)
     if not files:
         raise DataError(
@@ -169,7 +180,7 @@ def _load_folder(folder: Path, target: str | None, horizon: int | None, layout: 
             f"'{folder}' mixes kinds of data ({counts} files); put each kind in its own folder."
         )
     if found:
-        _refuse_table_options(folder, target, horizon)
+        _refuse_table_options(folder, target, horizon, reading)
         kind = found[0]
         ignored = [p for p in files if kind_of(p) != kind or p not in pool]
         dataset = _load_file_folder(folder, kind, [p for p in pool if kind_of(p) == kind])
@@ -181,10 +192,10 @@ def _load_folder(folder: Path, target: str | None, horizon: int | None, layout: 
         return dataset
     data_files = [p for p in files if kind_of(p) == "file"]
     if len(data_files) == 1:
-        return _load_file(data_files[0], target, horizon, layout)
+        return _load_file(data_files[0], target, horizon, layout, reading)
     pair = _split_pair(data_files)
     if pair is not None:
-        _refuse_table_options(folder, target, horizon)
+        _refuse_table_options(folder, target, horizon, reading)
         return _load_pair(folder, pair, layout)
     if data_files:
         raise DataError(
@@ -312,8 +323,10 @@ def read_for_prediction(
     modality: str,
     image: dict[str, Any] | None = None,
     sample_rate: int | None = None,
+    reading: ReadOptions | None = None,
 ) -> tuple[list[str], Any, list[str]]:
-    """New data read the way the training data was (`source` from the bundle).
+    """New data read the way the training data was (`source` from the bundle); `reading`
+    overrides how a table file is read.
 
     Returns (ids, X, notes); X is in the container `from_memory` would give for that modality.
     """
@@ -342,31 +355,43 @@ def read_for_prediction(
     if suffix in SERIES_EXTENSIONS:
         series, _, notes, _ = _read_series_file(path, source.get("layout", "auto"))
         return [str(i) for i in range(len(series))], series, notes
-    frame = read_table(path)
+    options = (reading or ReadOptions()).for_prediction(source.get("reading"))
+    frame, how = read_table(path, options)
+    notes = how.notes
     if fmt == "text_column":
-        column = _need_columns(frame, [source["column"]], path)[0]
+        column = _need_columns(frame, [source["column"]], path, how)[0]
         return (
-            [str(i) for i in range(len(frame))],
+            [str(i) for i in frame.index],
             frame[column].fillna("").astype(str).tolist(),
-            [],
+            notes,
         )
     if fmt == "wide_table":
-        columns = _need_columns(frame, source["columns"], path)
+        columns = _need_columns(frame, source["columns"], path, how)
         series = series_from_array(numeric_values(frame[columns]))
-        return [str(i) for i in range(len(series))], series, []
+        return [str(i) for i in frame.index], series, notes
     if fmt == "long_table":
+        _need_columns(frame, [source["id"], source["time"], *source["columns"]], path, how)
         series, ids = long_table_series(frame, source["id"], source["time"], source["columns"])
-        return ids, series, []
+        return ids, series, notes
     if fmt == "dated_table":
-        times, values, notes = order_dated(frame, source["time"], source["columns"])
-        return times, [values], notes
-    return [str(i) for i in range(len(frame))], frame, []
+        _need_columns(frame, [source["time"], *source["columns"]], path, how)
+        times, values, dropped = order_dated(frame, source["time"], source["columns"])
+        return times, [values], notes + dropped
+    _need_columns(frame, source.get("columns", []), path, how)
+    return [str(i) for i in frame.index], frame, notes
 
 
-def _need_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> list[str]:
+def _need_columns(
+    frame: pd.DataFrame, columns: list[str], path: Path, how: TableReading
+) -> list[str]:
+    """The columns the model was trained on; absent ones are named, with how the file was read
+    (a wrong separator makes every column absent)."""
     absent = [c for c in columns if c not in frame.columns]
     if absent:
+        more = f" and {len(absent) - 8} more" if len(absent) > 8 else ""
         raise DataError(
-            f"'{path.name}' lacks the column(s) the model was trained on: {', '.join(absent[:8])}."
+            f"'{path.name}' lacks {len(absent)} column(s) the model was trained on: "
+            f"{', '.join(absent[:8])}{more} (read as {how.describe()}; --sep, --encoding or "
+            "--sheet read it another way)."
         )
     return columns

@@ -1,4 +1,4 @@
-"""Tables: CSV, TSV, Parquet and JSON-lines files, and what their columns make them.
+"""Tables, once read (`table_files`), and what their columns make them.
 
 A table is usually a table (features and a target column), but its columns can also say it
 holds one series per row (wide), many series as id/time/value rows (long), one dated series to
@@ -9,7 +9,6 @@ functions below, applied in that order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,44 +19,8 @@ from automl.data.dataset import Dataset, as_label_array, count_text, label_missi
 from automl.data.text import is_free_text
 from automl.errors import DataError
 
-TABLE_READERS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-}
 # When --target is omitted, a column with one of these names (any case) is the target.
 TARGET_COLUMN_NAMES = ("target", "label", "labels", "class", "y")
-# pandas raises these for a file it cannot parse (pyarrow's errors subclass ValueError/OSError)
-_PARSE_ERRORS = (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError)
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a table file; a file that cannot be parsed is a DataError naming it."""
-    kind = TABLE_READERS.get(path.suffix.lower())
-    if kind is None:
-        raise DataError(
-            f"Cannot read '{path.name}': supported tables are {', '.join(sorted(TABLE_READERS))}."
-        )
-    try:
-        if kind == "csv":
-            df = pd.read_csv(path)
-        elif kind == "tsv":
-            df = pd.read_csv(path, sep="\t")
-        elif kind == "parquet":
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_json(path, lines=kind == "jsonl")
-    except _PARSE_ERRORS as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"Cannot read '{path}' as {kind}: {first_line}") from exc
-    if df.empty or df.shape[1] == 0:
-        raise DataError(f"The table '{path}' has no rows or no columns.")
-    return df.rename(columns=str)
 
 
 def resolve_target(columns: Sequence[Any], target: str | None) -> tuple[str | None, str | None]:
@@ -293,7 +256,16 @@ def order_dated(
             "one row per time. Several series belong in a long table with an id column."
         )
     ordered = frame.sort_values("_time", kind="stable")
-    return [str(v) for v in ordered[time_col]], numeric_values(ordered[columns]), notes
+    return _time_texts(ordered[time_col]), numeric_values(ordered[columns]), notes
+
+
+def _time_texts(times: pd.Series) -> list[str]:
+    """Times as the file wrote them; dates (read as dates) as 2021-03-04, with the time of day
+    only where one is given."""
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        return [str(v) for v in times]
+    midnight = (times.dt.normalize() == times).all()
+    return [v.strftime("%Y-%m-%d") if midnight else v.isoformat() for v in times]
 
 
 def numeric_values(frame: pd.DataFrame) -> np.ndarray:
