@@ -17,6 +17,8 @@
                                                       # network: predict latency (bench/export.py)
     python bench/run.py executors                     # in-process against Ray executor, 1-8
                                                       # trials (bench/executors.py)
+    python bench/run.py table_reading                 # CSV/xlsx reading with detection against
+                                                      # pandas told the answers (bench/tables.py)
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -384,6 +386,12 @@ def _gpu_benches() -> dict:
     }
 
 
+def _tables():
+    import tables  # bench/tables.py, beside this script
+
+    return tables
+
+
 def _executors():
     import executors  # bench/executors.py, beside this script
 
@@ -404,6 +412,9 @@ BENCHES = {
     "dashboard_scale": _dashboard_scale,
     "export_latency": _export_latency,
     "executors": lambda budget, baseline: _executors().bench_executors(RUNS_DIR, budget, baseline),
+    "table_reading": lambda budget, baseline: _tables().bench_table_reading(
+        RUNS_DIR, budget, baseline
+    ),
 }
 
 
@@ -432,6 +443,8 @@ def write_markdown() -> None:
             score = f"{r['render_s']:.2f} s"
             if "baseline_s" in r:
                 score += f" vs {r['baseline_s']:.2f} s"
+        if "read_s" in r:  # table files (bench/tables.py)
+            score = f"{r['read_s']:.2f} s vs {r['baseline_s']:.2f} s ({r['ratio']:.2f}x)"
         if "latency_ms" in r:  # exported graphs (bench/export.py)
             score = f"{r['latency_ms']:.3f} ms vs torch {r['baseline_ms']:.3f} ms"
             if "export_s" in r:

@@ -70,7 +70,7 @@ _INFINITY = r"[+-]?(?:inf|infinity)"
 _DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y")
 _MONTH_FIRST = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
 _TIMES = ("", " %H:%M", " %H:%M:%S")
-DATE_SAMPLE = 500  # distinct values a date format is tried on
+SAMPLE = 1000  # distinct values a column's number or date format is decided on
 # pandas raises these for a file it cannot parse (pyarrow's errors subclass ValueError/OSError)
 _PARSE_ERRORS = (
     OSError,
@@ -329,6 +329,10 @@ def _well_formed(
     fewer fields than the header are dropped and their lines named; more than MAX_MALFORMED_SHARE of them is an error, since then the separator or
     the quoting is wrong rather than the rows. Empty fields after the last column (a trailing
     separator) are not an error."""
+    if '"' not in text:  # no quoting: counting separators per line says as much, faster
+        counts = {line.count(sep) for line in text.splitlines() if line}
+        if len(counts) == 1:
+            return next(line for line in text.splitlines() if line).split(sep), text, None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header = next((row for row in reader if row), [])
     width = len(header)
@@ -437,25 +441,26 @@ def _text_numbers(df: pd.DataFrame, options: ReadOptions, reading: TableReading)
     """
     european = options.decimal == "," or (options.decimal is None and reading.sep == ";")
     for column in _text_columns(df):
-        values = df[column].dropna().astype(str).str.strip()
         if options.numbers is not None:  # prediction: the training file's columns only
             mark = options.numbers.get(column)
         else:
-            mark = _decimal_mark(values, options.decimal, european)
+            mark = _decimal_mark(_sample(df[column]), options.decimal, european)
         if mark is None:
             continue
-        df[column] = parse_numbers(df[column], mark)
+        parsed = parse_numbers(df[column], mark)
+        _note_unparsed(df[column], parsed, column, "numbers", reading)
+        df[column] = parsed
         reading.numbers[column] = mark
-    if reading.numbers and options.numbers is None:
-        commas = [c for c, mark in reading.numbers.items() if mark == ","]
-        if commas:
-            reading.notes.append(
-                f"read decimal commas (3,5 = 3.5) in {_columns(commas)}; --decimal . overrides"
-            )
+    commas = [c for c, mark in reading.numbers.items() if mark == ","]
+    if commas and options.numbers is None:
+        reading.notes.append(
+            f"read decimal commas (3,5 = 3.5) in {_columns(commas)}; --decimal . overrides"
+        )
     return df
 
 
 def _decimal_mark(values: pd.Series, forced: str | None, european: bool) -> str | None:
+    """The decimal mark that every sampled value fits, or None when they are not numbers."""
     values = values[~values.str.fullmatch(_INFINITY, case=False)]  # read as missing later
     if values.empty or not values.str.contains(r"\d", regex=True).all():
         return None
@@ -472,12 +477,16 @@ def _decimal_mark(values: pd.Series, forced: str | None, european: bool) -> str 
 
 def parse_numbers(column: pd.Series, mark: str) -> pd.Series:
     """Text numbers with `mark` as the decimal mark; anything else becomes missing."""
-    text = column.astype("string").str.strip()
-    text = text.str.replace(r"[\u00a0\u202f' ]", "", regex=True)
-    text = text.str.replace("." if mark == "," else ",", "", regex=False)
+    text = column.astype("str").str.strip()
+    # plain replacements, not one regex: pandas runs these in Arrow, a regex in Python
+    for group in (" ", "\u00a0", "\u202f", "'", "." if mark == "," else ","):
+        text = text.str.replace(group, "", regex=False)
     if mark == ",":
         text = text.str.replace(",", ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype(float)
+    try:
+        return text.astype("float64")
+    except (TypeError, ValueError):  # a value that is not a number: missing, counted later
+        return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _text_dates(df: pd.DataFrame, options: ReadOptions, reading: TableReading) -> pd.DataFrame:
@@ -500,14 +509,9 @@ def _text_dates(df: pd.DataFrame, options: ReadOptions, reading: TableReading) -
         if parsed is None:
             continue
         original = df[column]
-        unparsed = int((parsed.isna() & df[column].notna()).sum())
+        _note_unparsed(original, parsed, column, "dates", reading)
         df[column] = parsed
         reading.dates[column] = fmt
-        if unparsed:
-            reading.notes.append(
-                f"{_counted(unparsed, 'value')} of '{column}' not dates like the others: read as "
-                "missing"
-            )
         if ambiguous:
             order = "day first" if fmt.startswith("%d") else "month first"
             other = "mdy" if fmt.startswith("%d") else "dmy"
@@ -522,7 +526,7 @@ def _text_dates(df: pd.DataFrame, options: ReadOptions, reading: TableReading) -
 
 def _date_format(values: pd.Series, order: str, european: bool) -> tuple[str | None, bool]:
     """(the strptime format every sampled value fits, whether day and month were ambiguous)."""
-    sample = pd.Series(values.dropna().astype(str).str.strip().unique()[:DATE_SAMPLE])
+    sample = _sample(values)
     if sample.empty or not sample.str.contains(r"\d.*\d", regex=True).all():
         return None, False
     if not sample.str.contains(r"[-/.]", regex=True).all():
@@ -541,6 +545,23 @@ def _date_format(values: pd.Series, order: str, european: bool) -> tuple[str | N
             order = "dmy" if european else "mdy"
         return (day if order == "dmy" else month), True
     return day or month, False
+
+
+def _sample(values: pd.Series) -> pd.Series:
+    """Up to SAMPLE distinct values, as stripped text: what a column's format is decided on."""
+    return pd.Series(values.dropna().astype(str).str.strip().unique()[:SAMPLE], dtype=object)
+
+
+def _note_unparsed(
+    before: pd.Series, after: pd.Series, column: str, what: str, reading: TableReading
+) -> None:
+    """Values beyond the sample that do not fit the column's format become missing, counted."""
+    unparsed = int((after.isna() & before.notna()).sum())
+    if unparsed:
+        reading.notes.append(
+            f"{_counted(unparsed, 'value')} of '{column}' are not {what} like the others: read "
+            "as missing"
+        )
 
 
 def _to_dates(values: pd.Series, fmt: str) -> pd.Series | None:
