@@ -157,6 +157,9 @@ def test_predict_reads_new_files_as_the_training_file_was_read(capsys, tmp_path,
         capsys, "predict", studies / "eu", comma, "-o", out, "--sep", ",", "--decimal", "."
     )
     assert code == 0, err
+    tabs = write_delimited(dated.iloc[:5], tmp_path / "new.tsv", sep="\t", decimal=",")
+    code, _, err = cli_in_process(capsys, "predict", studies / "eu", tabs, "-o", out)
+    assert code == 0, err  # a .tsv is split by tabs, whatever the training file's separator
 
 
 # -------------------------------------------------------------------------- malformed files
@@ -183,12 +186,16 @@ def test_rows_with_too_few_or_too_many_fields_are_dropped_and_named(capsys, tmp_
     assert_cli_error(capsys, "5 of 40 rows of 'ragged.csv' do not have the header's 3 fields (lines 2, 3, 4, 5, 10) when split by ','; pass --sep", "detect", path)  # fmt: skip
 
 
-def test_trailing_separators_are_not_malformed_rows(capsys, tmp_path):
+def test_trailing_separators_and_excels_sep_line_are_not_part_of_the_table(capsys, tmp_path):
     path = tmp_path / "trailing.csv"
     path.write_text("a;b;label;\n" + "".join(f"{i};{i * 2};{'xy'[i % 2]};\n" for i in range(30)))
     frame, reading = read_table(path)
     assert list(frame.columns) == ["a", "b", "label"] and len(frame) == 30
     assert not any("dropped" in n for n in reading.notes)
+    path.write_text("sep=|\r\na|b|label\r\n1,5|2|x\r\n3|4|y\r\n")  # Excel's hint line
+    frame, reading = read_table(path)
+    assert list(frame.columns) == ["a", "b", "label"] and reading.sep == "|"
+    assert frame["a"].tolist() == [1.5, 3.0]
 
 
 def test_infinities_are_missing_values_with_a_note(capsys, tmp_path):

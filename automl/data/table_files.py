@@ -48,8 +48,10 @@ FORMAT_NAMES = {
     "jsonl": "JSON lines",
     "json": "JSON",
 }
+LEGACY_RECORD = {"numbers": {}, "dates": {}}  # a model saved before readings were recorded
 SEPARATORS = (",", "\t", ";", "|")  # sniffed in this order of preference on a tie
 SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+_EXCEL_SEP_LINE = re.compile(r"sep=(.)\r?\n")
 SNIFF_BYTES = 64 * 1024  # the separator is sniffed from the first lines
 # More malformed rows than this share (and more than one) means the separator or quoting is
 # wrong, not the rows: the file is refused rather than mostly dropped.
@@ -86,9 +88,10 @@ _PARSE_ERRORS = (
 class ReadOptions:
     """What the user forces (`--encoding --sep --decimal --sheet --date-order`); None detects.
 
-    At prediction the training file's reading fills in what is not forced: its separator, its
-    sheet, the columns whose numbers and dates were text (`numbers`, `dates`), and its encoding
-    as the one to fall back to when a file is not UTF-8.
+    At prediction, `record` (how the training file was read) fills in what is not forced: its
+    separator (for a file of the same format), its sheet (when the workbook has it), the
+    columns whose numbers and dates were text, and its encoding as the one to fall back to
+    when a file is not UTF-8.
     """
 
     encoding: str | None = None
@@ -96,9 +99,7 @@ class ReadOptions:
     decimal: str | None = None
     sheet: str | None = None
     date_order: str = "auto"
-    fallback_encoding: str | None = None
-    numbers: dict[str, str] | None = None  # column -> decimal mark; None: detect
-    dates: dict[str, str] | None = None  # column -> strptime format; None: detect
+    record: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.encoding is not None:
@@ -135,16 +136,23 @@ class ReadOptions:
         A model saved before readings were recorded read numbers and dates as pandas did, with
         no conversion of text: its columns keep that reading.
         """
-        if record is None:
-            return replace(self, numbers=self.numbers or {}, dates=self.dates or {})
-        return replace(
-            self,
-            sep=self.sep or record.get("sep"),
-            sheet=self.sheet or record.get("sheet"),
-            fallback_encoding=record.get("encoding"),
-            numbers=dict(record.get("numbers", {})) if self.decimal is None else None,
-            dates=dict(record.get("dates", {})),
-        )
+        return replace(self, record=record if record is not None else LEGACY_RECORD)
+
+    def recorded(self, key: str, kind: str | None = None) -> Any:
+        """The training file's `key`, if there is a record (and it was a `kind` file)."""
+        if self.record is None or (kind is not None and self.record.get("format") != kind):
+            return None
+        return self.record.get(key)
+
+    @property
+    def numbers(self) -> dict[str, str] | None:
+        """Column -> decimal mark of the text-number columns to convert; None: detect them."""
+        return None if self.decimal is not None else self.recorded("numbers")
+
+    @property
+    def dates(self) -> dict[str, str] | None:
+        """Column -> format of the text-date columns to convert; None: detect them."""
+        return self.recorded("dates")
 
 
 @dataclass
@@ -240,8 +248,15 @@ def _read_delimited(
     if not raw.strip():
         raise DataError(f"The table '{path}' is empty.")
     text, reading.encoding = _decode(raw, path, options, reading.notes)
+    declared = _EXCEL_SEP_LINE.match(text)
+    if declared:  # Excel's own hint, a first line "sep=;", is not part of the table
+        text = text[declared.end() :]
     if options.sep:
         reading.sep = options.sep
+    elif declared:
+        reading.sep = declared.group(1)
+    elif options.recorded("sep", kind):  # prediction: as the training file was separated
+        reading.sep = options.recorded("sep", kind)
     elif kind == "tsv":
         reading.sep = "\t"
     else:
@@ -285,7 +300,7 @@ def _decode(raw: bytes, path: Path, options: ReadOptions, notes: list[str]) -> t
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         first_bad = exc.start
-    recorded = options.fallback_encoding
+    recorded = options.recorded("encoding")
     candidates = [recorded] if recorded and not recorded.startswith("utf") else []
     for encoding in (*candidates, *FALLBACK_ENCODINGS):
         try:
@@ -398,6 +413,8 @@ def _read_sheet(book: Any, path: Path, options: ReadOptions, reading: TableReadi
     if not sheets:
         raise DataError(f"The workbook '{path}' has no sheets.")
     sheet = options.sheet
+    if sheet is None and options.recorded("sheet", "excel") in sheets:
+        sheet = options.recorded("sheet", "excel")
     if sheet is None:
         sheet = sheets[0]
         if len(sheets) > 1:
