@@ -205,7 +205,8 @@ def open_storage(study_dir: Path) -> Any:
     from sqlalchemy import event
 
     study_dir.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(study_dir / STUDY_DB) as connection:
+    # closing(): sqlite3's own context manager commits but leaves the connection open
+    with contextlib.closing(sqlite3.connect(study_dir / STUDY_DB)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file
 
     storage = optuna.storages.RDBStorage(

@@ -10,10 +10,12 @@ dashboard's live tests: the study's driver.json says a search runs until the las
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import random
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import optuna
 
 from automl.driver import claim, release
-from automl.study import open_storage, write_config
+from automl.study import STUDY_DB, open_storage, write_config
 from automl.trial_record import METRICS_FILE, SUMMARY_FILE, Attr, trial_dir
 
 FAMILIES = ("mlp", "dbn")
@@ -32,8 +34,11 @@ HOLD_S = 120  # the longest a grown study waits to be watched
 def write_synthetic_study(study_dir: Path, n_trials: int, seed: int = 0) -> Path:
     rng = random.Random(seed)
     study_dir.mkdir(parents=True)
-    study, _ = _create_study(study_dir, seed)
-    study.add_trials([synthetic_trial(study_dir, number, rng) for number in range(n_trials)])
+    study, storage = _create_study(study_dir, seed)
+    try:
+        study.add_trials([synthetic_trial(study_dir, number, rng) for number in range(n_trials)])
+    finally:
+        _close(storage, study_dir)
     return study_dir
 
 
@@ -70,9 +75,19 @@ def grow_synthetic_study(
                 started.set()
     finally:
         if storage is not None:
-            storage.engine.dispose()  # as a finished search's process: no connection left open
+            _close(storage, study_dir)
         release(study_dir)
     return study_dir
+
+
+def _close(storage: optuna.storages.RDBStorage, study_dir: Path) -> None:
+    """Close every connection and fold the write-ahead log into the database, as the exit of
+    a search's process does. Left to the garbage collector, the last connection would do it
+    inside whichever later test happens to collect it (which then sees the study change)."""
+    storage.remove_session()
+    storage.engine.dispose()
+    with contextlib.closing(sqlite3.connect(study_dir / STUDY_DB)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _create_study(study_dir: Path, seed: int) -> tuple[optuna.Study, Any]:
