@@ -13,6 +13,7 @@ import pytest
 
 import automl
 from automl.data import ReadOptions, load_path, read_table
+from automl.data.table_files import parse_numbers, with_date_order
 from automl.errors import ConfigError, DataError
 from tests.support.cli import assert_cli_error, cli_in_process
 from tests.support.tables import XLS_FIXTURE, spreadsheet_frame, write_delimited, write_variants
@@ -87,11 +88,11 @@ def test_detect_prints_how_the_table_was_read(capsys, variants):
     code, out, _ = cli_in_process(capsys, "detect", variants["cp1252-semicolon-decimal_comma"])
     assert code == 0
     read = next(line for line in out.splitlines() if line.startswith("read "))
-    assert "CSV, Windows-1252, separator ';', decimal commas in 'sepal length'" in read
-    assert "dates in 'measured'" in read
+    assert "CSV, Windows-1252, separator ';', text numbers with decimal commas in 'sepal" in read
+    assert "text dates in 'measured'" in read
     code, out, _ = cli_in_process(capsys, "detect", variants["xls"])
     assert "Excel workbook, sheet 'measurements'" in out
-    assert "the first of 2 (measurements, notes); --sheet NAME reads another" in out
+    assert "the first of 2 with data (measurements, notes); --sheet NAME reads another" in out
 
 
 def fit_and_predict(capsys, data: Path, studies: Path, name: str, *predict_args) -> pd.DataFrame:
@@ -118,6 +119,14 @@ def test_fit_and_predict_on_each_kind_of_variant_gives_the_plain_files_predictio
     for name in TRAINED:
         predictions = fit_and_predict(capsys, variants[name], studies, name)
         pd.testing.assert_frame_equal(predictions, plain, obj=name)
+    # the plain file's model on a European export: its number columns are numbers again
+    out = tmp_path / "european.csv"
+    european = variants["cp1252-semicolon-decimal_comma"]
+    code, _, err = cli_in_process(
+        capsys, "predict", studies / "plain", european, "-o", out, "--proba", "--sep", ";"
+    )
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(out), plain)
 
 
 def test_predict_reads_new_files_as_the_training_file_was_read(capsys, tmp_path, variants):
@@ -214,7 +223,7 @@ def test_duplicate_column_names_are_made_unique_with_a_note(capsys, tmp_path):
     frame, reading = read_table(path)
     assert list(frame.columns) == ["x", "x.1", "x.2", "label"]
     assert (
-        "column name 'x' appear more than once; later copies are read as NAME.1"
+        "column name 'x' appears more than once; later copies are read as NAME.1"
         in (reading.notes[0])
     )
     book = tmp_path / "dup.xlsx"
@@ -222,7 +231,7 @@ def test_duplicate_column_names_are_made_unique_with_a_note(capsys, tmp_path):
         book, index=False
     )
     frame, reading = read_table(book)
-    assert list(frame.columns) == ["a", "a.1", "label"] and "'a' appear" in reading.notes[0]
+    assert list(frame.columns) == ["a", "a.1", "label"] and "'a' appears" in reading.notes[0]
 
 
 def test_ambiguous_dates_say_which_order_was_assumed(capsys, tmp_path):
@@ -317,3 +326,77 @@ def test_reading_options_are_refused_for_data_that_is_not_a_table(tmp_path, digi
     broken.write_bytes(b"not a zip")
     with pytest.raises(DataError, match="Cannot read .* as Excel workbook"):
         read_table(broken)
+
+
+def test_numbers_in_european_files_and_values_that_do_not_fit(tmp_path):
+    dots = tmp_path / "dots.csv"  # pandas alone reads 1.500 as 1.5
+    dots.write_text("grouped;decimal;label\n1.500;1.5;a\n2.250;2.25;b\n3;3;a\n")
+    frame, reading = read_table(dots)
+    assert frame["grouped"].tolist() == [1500.0, 2250.0, 3.0]
+    assert frame["decimal"].tolist() == [1.5, 2.25, 3.0]  # not groups of three digits
+    assert reading.numbers == {"grouped": ",", "decimal": "."}
+    mixed = parse_numbers(pd.Series(["1,5", "1.5", "1,234.5", "-0,5", "1 234,5"]), ",")
+    assert mixed[[0, 3, 4]].tolist() == [1.5, -0.5, 1234.5] and mixed[[1, 2]].isna().all()
+    # at prediction, a value that does not fit the training column's mark is missing, counted
+    frame, reading = read_table(dots, ReadOptions().for_prediction({"numbers": {"decimal": ","}}))
+    assert frame["decimal"].isna().sum() == 2
+    assert "2 values of 'decimal' are not numbers like the others: read as missing" in (
+        reading.notes
+    )
+
+
+def test_blank_lines_excels_hint_line_and_utf16_without_a_mark(tmp_path):
+    blank = tmp_path / "blank.csv"
+    blank.write_text('a,b\n1,"x y"\n \n3,z\n\n   \n')
+    frame, reading = read_table(blank)
+    assert len(frame) == 2 and not reading.notes
+    hinted = tmp_path / "hinted.csv"
+    hinted.write_text('"sep=;"\na;b\n' + "".join(f"{i};{i}\n" for i in range(20)) + "9;9;9\n")
+    frame, reading = read_table(hinted)
+    assert reading.sep == ";" and len(frame) == 20
+    assert "(line 23)" in reading.notes[0]  # the file's own line numbers, hint line included
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("ville;label\nGenève;a\nLyon;b\n".encode("utf-16-le"))
+    frame, reading = read_table(utf16)
+    assert frame["ville"].tolist() == ["Genève", "Lyon"]
+    assert "read as UTF-16-LE (no byte-order mark)" in reading.notes[0]
+
+
+def test_workbooks_with_empty_sheets_or_a_table_below_a1(capsys, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    data = book.create_sheet("Data")
+    data["B3"], data["C3"] = "x", "label"
+    for row in range(4, 16):
+        data[f"B{row}"], data[f"C{row}"] = row, "ab"[row % 2]
+    path = tmp_path / "offset.xlsx"
+    book.save(path)
+    frame, reading = read_table(path)
+    assert list(frame.columns) == ["x", "label"] and len(frame) == 12
+    assert "read the sheet 'Data', the first of 2 with data" in reading.notes[0]
+    assert "the table of sheet 'Data' starts on row 3" in reading.notes[1]
+    assert_cli_error(capsys, "The sheet 'Notes' of 'offset.xlsx' is empty; its sheets: Notes, Data: pass --sheet NAME", "detect", path, "--sheet", "Notes")  # fmt: skip
+
+
+def test_options_for_another_format_and_date_order_at_prediction(capsys, tmp_path, variants):
+    assert_cli_error(capsys, "--sheet is for Excel workbook files; 'utf-8-comma-decimal_point.csv' is CSV", "detect", variants[PLAIN], "--sheet", "x")  # fmt: skip
+    assert_cli_error(capsys, "--sep is for CSV, TSV files; 'workbook.xlsx' is Excel workbook", "detect", variants["xlsx"], "--sep", ";")  # fmt: skip
+    assert with_date_order("%m/%d/%Y %H:%M", "dmy") == "%d/%m/%Y %H:%M"
+    assert (
+        with_date_order("%d.%m.%Y", "mdy") == "%m.%d.%Y"
+        and with_date_order("ISO8601", "dmy") == "ISO8601"
+    )
+    path = tmp_path / "d.csv"
+    path.write_text("d,label\n03/04/2021,a\n05/06/2021,b\n")
+    record = {"numbers": {}, "dates": {"d": "%m/%d/%Y"}}
+    frame, _ = read_table(path, ReadOptions(date_order="dmy").for_prediction(record))
+    assert frame["d"][0] == pd.Timestamp("2021-04-03")
+
+
+def test_times_with_different_utc_offsets_are_read_in_utc(tmp_path):
+    path = tmp_path / "tz.csv"
+    path.write_text("t,label\n2021-03-27T10:00:00+01:00,a\n2021-03-29T10:00:00+02:00,b\n")
+    frame, reading = read_table(path)
+    assert str(frame["t"].dt.tz) == "UTC" and frame["t"][1] == pd.Timestamp("2021-03-29 08:00Z")
+    assert "different UTC offsets (summer and winter time): read in UTC" in reading.notes[0]

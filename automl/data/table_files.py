@@ -51,7 +51,7 @@ FORMAT_NAMES = {
 LEGACY_RECORD = {"numbers": {}, "dates": {}}  # a model saved before readings were recorded
 SEPARATORS = (",", "\t", ";", "|")  # sniffed in this order of preference on a tie
 SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-_EXCEL_SEP_LINE = re.compile(r"sep=(.)\r?\n")
+_EXCEL_SEP_LINE = re.compile(r'"?sep=(.)"?\r?\n')  # Excel's hint, quoted by some re-savers
 SNIFF_BYTES = 64 * 1024  # the separator is sniffed from the first lines
 # More malformed rows than this share (and more than one) means the separator or quoting is
 # wrong, not the rows: the file is refused rather than mostly dropped.
@@ -64,24 +64,28 @@ ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UT
 FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 
 # A number written as text: digits grouped by thousands (. , space, no-break space or ') and a
-# decimal mark. Which mark is the decimal one is decided per column.
-_COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:[.\u00a0\u202f' ]\d{3})+|\d+)(?:,\d+)?")
-_POINT_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:[,\u00a0\u202f' ]\d{3})+|\d+)(?:\.\d+)?")
+# decimal mark. Which mark is the decimal one is decided per column. The patterns hold the
+# characters themselves, not \u escapes, so that pandas runs them in Arrow (RE2), not Python.
+_SPACES = " \u00a0\u202f'"
+_COMMA_DECIMAL = r"[+-]?(?:\d{1,3}(?:[." + _SPACES + r"]\d{3})+|\d+)(?:,\d+)?"
+_POINT_DECIMAL = r"[+-]?(?:\d{1,3}(?:[," + _SPACES + r"]\d{3})+|\d+)(?:\.\d+)?"
 _INFINITY = r"[+-]?(?:inf|infinity)"
 # Date formats tried on text columns; the order is what a format leaves ambiguous.
 _DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y")
 _MONTH_FIRST = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
 _TIMES = ("", " %H:%M", " %H:%M:%S")
 SAMPLE = 1000  # distinct values a column's number or date format is decided on
-# pandas raises these for a file it cannot parse (pyarrow's errors subclass ValueError/OSError)
-_PARSE_ERRORS = (
-    OSError,
-    ValueError,
-    KeyError,
-    pd.errors.ParserError,
-    UnicodeDecodeError,
-    zipfile.BadZipFile,
-)
+HEADER_ROWS = 50  # a sheet's header is looked for in its first rows
+# pandas raises these for a file it cannot parse (its ParserError and pyarrow's errors
+# subclass ValueError or OSError)
+_PARSE_ERRORS = (OSError, ValueError, KeyError, zipfile.BadZipFile)
+# Which options apply to which formats: given for another, they are an error.
+_OPTION_FORMATS = {
+    "encoding": ("csv", "tsv"),
+    "sep": ("csv", "tsv"),
+    "decimal": ("csv", "tsv", "excel"),
+    "sheet": ("excel",),
+}
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,12 @@ class ReadOptions:
                 ) from None
         if self.sep is not None:
             sep = SEPARATOR_NAMES.get(self.sep.lower(), self.sep)
-            if len(sep) != 1 or sep in '"\r\n':
+            if len(sep) != 1:
                 raise ConfigError(
                     f"--sep must be one character (, ; | or 'tab'); got {self.sep!r}."
                 )
+            if sep in '"\r\n':
+                raise ConfigError(f"--sep cannot be {self.sep!r}: it quotes or ends fields.")
             object.__setattr__(self, "sep", sep)
         if self.decimal not in (None, ".", ","):
             raise ConfigError(f"--decimal must be '.' or ','; got {self.decimal!r}.")
@@ -151,8 +157,12 @@ class ReadOptions:
 
     @property
     def dates(self) -> dict[str, str] | None:
-        """Column -> format of the text-date columns to convert; None: detect them."""
-        return self.recorded("dates")
+        """Column -> format of the text-date columns to convert; None: detect them. An explicit
+        --date-order turns the recorded day/month formats its way."""
+        dates = self.recorded("dates")
+        if dates is None or self.date_order == "auto":
+            return dates
+        return {column: with_date_order(fmt, self.date_order) for column, fmt in dates.items()}
 
 
 @dataclass
@@ -165,6 +175,7 @@ class TableReading:
     sheet: str | None = None
     numbers: dict[str, str] = field(default_factory=dict)  # text column -> its decimal mark
     dates: dict[str, str] = field(default_factory=dict)  # text column -> its strptime format
+    numeric: list[str] = field(default_factory=list)  # columns that were numbers as read
     notes: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
@@ -176,6 +187,7 @@ class TableReading:
             "sheet": self.sheet,
             "numbers": self.numbers,
             "dates": self.dates,
+            "numeric": self.numeric,
         }
 
     @classmethod
@@ -191,14 +203,12 @@ class TableReading:
             parts.append(f"separator {separator_name(self.sep)}")
         if self.sheet:
             parts.append(f"sheet '{self.sheet}'")
-        commas = [c for c, mark in self.numbers.items() if mark == ","]
-        if commas:
-            parts.append(f"decimal commas in {_columns(commas)}")
-        points = [c for c, mark in self.numbers.items() if mark == "."]
-        if points:
-            parts.append(f"thousands separators in {_columns(points)}")
+        for mark, name in ((",", "decimal commas"), (".", "decimal points")):
+            columns = [c for c, used in self.numbers.items() if used == mark]
+            if columns:
+                parts.append(f"text numbers with {name} in {_columns(columns)}")
         if self.dates:
-            parts.append(f"dates in {_columns(list(self.dates))}")
+            parts.append(f"text dates in {_columns(list(self.dates))}")
         return ", ".join(parts)
 
 
@@ -210,6 +220,7 @@ def read_table(path: Path, options: ReadOptions | None = None) -> tuple[pd.DataF
         raise DataError(
             f"Cannot read '{path.name}': supported tables are {', '.join(sorted(TABLE_READERS))}."
         )
+    _refuse_options_for(kind, options, path)
     reading = TableReading(format=kind)
     try:
         if kind in ("csv", "tsv"):
@@ -226,16 +237,27 @@ def read_table(path: Path, options: ReadOptions | None = None) -> tuple[pd.DataF
         text = str(exc).strip().strip("'\"")
         first_line = text.splitlines()[0] if text else type(exc).__name__
         raise DataError(f"Cannot read '{path}' as {FORMAT_NAMES[kind]}: {first_line}") from exc
-    if df.empty or df.shape[1] == 0:
-        where = f" (sheet '{reading.sheet}')" if reading.sheet else ""
-        raise DataError(f"The table '{path}'{where} has no rows or no columns.")
-    df = df.rename(columns=str)
-    df = _drop_empty_unnamed(df, reading)
+    if df.shape[1] == 0:
+        raise DataError(f"The table '{path}' has no columns; pass a file with a header row.")
+    if df.empty:
+        raise DataError(f"The table '{path}' has a header but no rows; pass a file with data.")
+    df = _drop_empty_unnamed(df.rename(columns=str))
     if kind in ("csv", "tsv", "excel"):
         df = _text_numbers(df, options, reading)
     df = _text_dates(df, options, reading)
     df = _infinities_missing(df, reading)
     return df, reading
+
+
+def _refuse_options_for(kind: str, options: ReadOptions, path: Path) -> None:
+    """An option given for a format it does not apply to is a mistake worth saying."""
+    for name, kinds in _OPTION_FORMATS.items():
+        if getattr(options, name) is not None and kind not in kinds:
+            readable = ", ".join(FORMAT_NAMES[k] for k in kinds)
+            raise DataError(
+                f"--{name} is for {readable} files; '{path.name}' is {FORMAT_NAMES[kind]}: leave "
+                f"--{name} out."
+            )
 
 
 # ----------------------------------------------------------------------------- delimited text
@@ -245,9 +267,9 @@ def _read_delimited(
     path: Path, kind: str, options: ReadOptions, reading: TableReading
 ) -> pd.DataFrame:
     raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"The table '{path}' is empty.")
     text, reading.encoding = _decode(raw, path, options, reading.notes)
+    if not text.strip():
+        raise DataError(f"The table '{path}' is empty; pass a file with a header and rows.")
     declared = _EXCEL_SEP_LINE.match(text)
     if declared:  # Excel's own hint, a first line "sep=;", is not part of the table
         text = text[declared.end() :]
@@ -266,19 +288,41 @@ def _read_delimited(
                 f"fields separated by {separator_name(reading.sep)} (sniffed from the first "
                 "lines); --sep overrides"
             )
-    header, text, kept_rows = _well_formed(text, reading.sep, path, reading.notes)
-    duplicated = sorted({name for name in header if header.count(name) > 1 and name.strip()})
-    if duplicated:
-        reading.notes.append(
-            f"column name{'s' * (len(duplicated) > 1)} {_columns(duplicated)} appear more than "
-            "once; later copies are read as NAME.1, NAME.2"
-        )
+    header, text, kept_rows = _well_formed(
+        text, reading.sep, path, reading.notes, skipped_lines=1 if declared else 0
+    )
+    _note_duplicates(header, reading)
     # Numbers and dates written as text are converted per column afterwards (_text_numbers),
     # so pandas reads every cell with its defaults and a decimal point.
     frame = pd.read_csv(io.StringIO(text), sep=reading.sep, low_memory=False)
+    # ... except that "1.500" in a European file is 1 500, which pandas read as 1.5: such
+    # columns are read again as text and decided like the others.
+    european = options.decimal == "," or (options.decimal is None and reading.sep == ";")
+    commas = {c for c, mark in (options.numbers or {}).items() if mark == ","}
+    again = [
+        i
+        for i, c in enumerate(frame.columns)
+        if pd.api.types.is_float_dtype(frame[c]) and (european or c in commas)
+    ]
+    if again:
+        texts = pd.read_csv(
+            io.StringIO(text), sep=reading.sep, usecols=again, dtype=str, low_memory=False
+        )
+        for position, i in enumerate(again):  # usecols keeps the file's order
+            frame[frame.columns[i]] = texts.iloc[:, position].to_numpy()
     if kept_rows is not None:
         frame.index = pd.Index(kept_rows)  # a row keeps its number when one before it is dropped
     return frame
+
+
+def _note_duplicates(header: list[str], reading: TableReading) -> None:
+    duplicated = sorted({name for name in header if header.count(name) > 1 and name.strip()})
+    if duplicated:
+        several = len(duplicated) > 1
+        reading.notes.append(
+            f"column name{'s' * several} {_columns(duplicated)} appear{'' if several else 's'} "
+            "more than once; later copies are read as NAME.1, NAME.2"
+        )
 
 
 def _decode(raw: bytes, path: Path, options: ReadOptions, notes: list[str]) -> tuple[str, str]:
@@ -296,13 +340,23 @@ def _decode(raw: bytes, path: Path, options: ReadOptions, notes: list[str]) -> t
         return raw.decode("utf-16"), "utf-16"  # Excel's "Unicode text" export
     if raw.startswith(codecs.BOM_UTF8):
         return raw.decode("utf-8-sig"), "utf-8-sig"
+    head = raw[:4096]
+    if head.count(0) > len(head) // 4:  # ASCII text in UTF-16 without its BOM: every other byte 0
+        encoding = "utf-16-le" if head[1::2].count(0) > head[::2].count(0) else "utf-16-be"
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            notes.append(f"read as {encoding.upper()} (no byte-order mark); --encoding overrides")
+            return text, encoding
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         first_bad = exc.start
     recorded = options.recorded("encoding")
     candidates = [recorded] if recorded and not recorded.startswith("utf") else []
-    for encoding in (*candidates, *FALLBACK_ENCODINGS):
+    for encoding in dict.fromkeys([*candidates, *FALLBACK_ENCODINGS]):
         try:
             text = raw.decode(encoding)  # the last, Latin-1, decodes every byte
         except UnicodeDecodeError:
@@ -338,28 +392,32 @@ def sniff_separator(head: str) -> str:
 
 
 def _well_formed(
-    text: str, sep: str, path: Path, notes: list[str]
+    text: str, sep: str, path: Path, notes: list[str], skipped_lines: int = 0
 ) -> tuple[list[str], str, list[int] | None]:
-    """(header, text, the numbers of the rows kept when some were dropped): rows with more or
-    fewer fields than the header are dropped and their lines named; more than MAX_MALFORMED_SHARE of them is an error, since then the separator or
-    the quoting is wrong rather than the rows. Empty fields after the last column (a trailing
-    separator) are not an error."""
+    """(header, text, the numbers of the rows kept when some were dropped).
+
+    Rows with more or fewer fields than the header are dropped and their lines named; more
+    than MAX_MALFORMED_SHARE of them (and more than one) is an error, since then the separator
+    or the quoting is wrong rather than the rows. Empty fields after the last column (a
+    trailing separator) and blank lines are not errors. `skipped_lines` were cut from the top
+    of the file (a "sep=;" line), for the line numbers.
+    """
     if '"' not in text:  # no quoting: counting separators per line says as much, faster
-        counts = {line.count(sep) for line in text.splitlines() if line}
-        if len(counts) == 1:
-            return next(line for line in text.splitlines() if line).split(sep), text, None
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len({line.count(sep) for line in lines}) == 1:
+            return lines[0].split(sep), text, None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    header = next((row for row in reader if row), [])
+    header = next((row for row in reader if not _blank(row)), [])
     width = len(header)
     rows, bad_lines, trailing = 0, [], False
     bad_records: set[int] = set()
     for row in reader:
-        if not row:
+        if _blank(row):
             continue
         if len(row) > width and not any(row[width:]):
             trailing = True  # cut when the text is written again
         elif len(row) != width:
-            bad_lines.append(reader.line_num)
+            bad_lines.append(reader.line_num + skipped_lines)
             bad_records.add(rows)
         rows += 1
     if not bad_lines and not trailing:
@@ -367,28 +425,34 @@ def _well_formed(
     shown = ", ".join(str(n) for n in bad_lines[:SHOWN_LINES]) + (
         " ..." if len(bad_lines) > SHOWN_LINES else ""
     )
+    several = len(bad_lines) > 1
     if len(bad_lines) > max(1.0, MAX_MALFORMED_SHARE * rows):
         raise DataError(
-            f"{count_text(len(bad_lines))} of {_counted(rows, 'row')} of '{path.name}' do not have "
-            f"the header's {_counted(width, 'field')} (lines {shown}) when split by {separator_name(sep)}; "
-            "pass --sep if that is not the separator, or fix those rows."
+            f"{count_text(len(bad_lines))} of {_counted(rows, 'row')} of '{path.name}' do not "
+            f"have the header's {_counted(width, 'field')} (lines {shown}) when split by "
+            f"{separator_name(sep)}; pass --sep if that is not the separator, or fix those rows."
         )
     if bad_lines:
         notes.append(
             f"dropped {_counted(len(bad_lines), 'row')} whose number of fields is not the "
-            f"header's {width} (line{'s' * (len(bad_lines) > 1)} {shown}); fix "
-            f"{'them' if len(bad_lines) > 1 else 'it'} to keep {'them' if len(bad_lines) > 1 else 'it'}"
+            f"header's {width} (line{'s' * several} {shown}); fix "
+            f"{'them' if several else 'it'} to keep {'them' if several else 'it'}"
         )
     kept = io.StringIO(newline="")
     writer = csv.writer(kept, delimiter=sep, lineterminator="\n")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    writer.writerow(next(row for row in reader if row))
+    writer.writerow(next(row for row in reader if not _blank(row)))
     kept_rows = []
-    for index, row in enumerate(r for r in reader if r):
+    for index, row in enumerate(r for r in reader if not _blank(r)):
         if index not in bad_records:
             writer.writerow(row[:width])
             kept_rows.append(index)
     return header, kept.getvalue(), kept_rows
+
+
+def _blank(row: list[str]) -> bool:
+    """An empty or whitespace-only line, which pandas skips too."""
+    return len(row) <= 1 and not (row and row[0].strip())
 
 
 # ----------------------------------------------------------------------------- Excel
@@ -409,39 +473,54 @@ def _read_excel(path: Path, options: ReadOptions, reading: TableReading) -> pd.D
 
 
 def _read_sheet(book: Any, path: Path, options: ReadOptions, reading: TableReading) -> pd.DataFrame:
+    """The sheet asked for, else the training file's, else the first one that is not empty; its
+    header is its first row that is not empty (a table may start below or right of A1)."""
     sheets = list(book.sheet_names)
-    if not sheets:
-        raise DataError(f"The workbook '{path}' has no sheets.")
-    sheet = options.sheet
-    if sheet is None and options.recorded("sheet", "excel") in sheets:
-        sheet = options.recorded("sheet", "excel")
-    if sheet is None:
-        sheet = sheets[0]
-        if len(sheets) > 1:
-            reading.notes.append(
-                f"read the sheet '{sheet}', the first of {len(sheets)} "
-                f"({', '.join(sheets[:6])}); --sheet NAME reads another"
-            )
-    elif sheet not in sheets:
+    sheet = options.sheet or options.recorded("sheet", "excel")
+    if options.sheet is not None and sheet not in sheets:
         raise DataError(
             f"The workbook '{path.name}' has no sheet '{sheet}'; its sheets: {', '.join(sheets)}."
         )
+    if sheet not in sheets:
+        filled = [name for name in sheets if _header_row(book, name) is not None]
+        if not filled:
+            raise DataError(f"The workbook '{path.name}' has no sheet with data.")
+        sheet = filled[0]
+        if len(sheets) > 1:
+            reading.notes.append(
+                f"read the sheet '{sheet}', the first of {len(sheets)} with data "
+                f"({', '.join(sheets[:6])}); --sheet NAME reads another"
+            )
     reading.sheet = sheet
-    first_rows = book.get_sheet_by_name(sheet).to_python(nrows=1)
-    header = [str(v) for v in (first_rows[0] if first_rows else []) if v != ""]
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        reading.notes.append(
-            f"column name{'s' * (len(duplicated) > 1)} {_columns(duplicated)} appear more than "
-            "once; later copies are read as NAME.1, NAME.2"
+    found = _header_row(book, sheet)
+    if found is None:
+        raise DataError(
+            f"The sheet '{sheet}' of '{path.name}' is empty; its sheets: {', '.join(sheets)}: "
+            "pass --sheet NAME."
         )
-    return pd.read_excel(path, sheet_name=sheet, engine="calamine")
+    row, header = found
+    if row > 0:
+        reading.notes.append(
+            f"the table of sheet '{sheet}' starts on row {row + 1}; the rows above it are empty"
+        )
+    _note_duplicates(header, reading)
+    return pd.read_excel(path, sheet_name=sheet, engine="calamine", header=row)
+
+
+def _header_row(book: Any, sheet: str) -> tuple[int, list[str]] | None:
+    """(index, names) of a sheet's first row with a value in it, among its first rows."""
+    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=HEADER_ROWS)
+    for index, values in enumerate(rows):
+        names = [str(v) for v in values if v != ""]
+        if names:
+            return index, names
+    return None
 
 
 # ----------------------------------------------------------------------------- column types
 
 
-def _drop_empty_unnamed(df: pd.DataFrame, reading: TableReading) -> pd.DataFrame:
+def _drop_empty_unnamed(df: pd.DataFrame) -> pd.DataFrame:
     """A trailing separator, or an empty spreadsheet column, makes an unnamed empty column."""
     empty = [c for c in df.columns if c.startswith("Unnamed: ") and df[c].isna().all()]
     if empty and len(empty) < df.shape[1]:
@@ -454,26 +533,45 @@ def _text_numbers(df: pd.DataFrame, options: ReadOptions, reading: TableReading)
 
     The decimal mark is decided per column: a value only one reading fits ("3,5", "1,234.5")
     decides it; a column every value of which fits both ("1,234") takes the file's convention:
-    a comma in a ';'-separated file (or with --decimal ,), else a point.
+    a comma in a ';'-separated file (or with --decimal ,), else a point. At prediction the
+    training file's columns are converted as they were, and a column that was a number at
+    training is one again, whichever way this file writes it.
     """
     european = options.decimal == "," or (options.decimal is None and reading.sep == ";")
+    reading.numeric = [c for c in df.columns if _is_number_column(df[c])]
+    were_numbers = set(options.recorded("numeric") or [])
     for column in _text_columns(df):
-        if options.numbers is not None:  # prediction: the training file's columns only
-            mark = options.numbers.get(column)
-        else:
+        if options.numbers is None:
             mark = _decimal_mark(_sample(df[column]), options.decimal, european)
+        elif column in options.numbers:  # prediction: as the training file's column
+            mark = options.numbers[column]
+        elif column in were_numbers:
+            mark = _decimal_mark(_sample(df[column]), None, european) or "."
+        else:
+            continue
         if mark is None:
             continue
         parsed = parse_numbers(df[column], mark)
         _note_unparsed(df[column], parsed, column, "numbers", reading)
         df[column] = parsed
         reading.numbers[column] = mark
-    commas = [c for c, mark in reading.numbers.items() if mark == ","]
-    if commas and options.numbers is None:
-        reading.notes.append(
-            f"read decimal commas (3,5 = 3.5) in {_columns(commas)}; --decimal . overrides"
-        )
+    if options.numbers is None:
+        for mark, example, other in (
+            (",", "3,5 = 3.5, 1.234 = 1234", "."),
+            (".", "1,234.5 = 1234.5", ","),
+        ):
+            columns = [c for c, used in reading.numbers.items() if used == mark]
+            if columns:
+                name = "commas" if mark == "," else "points"
+                reading.notes.append(
+                    f"read the text numbers of {_columns(columns)} with decimal {name} "
+                    f"({example}); --decimal {other} overrides"
+                )
     return df
+
+
+def _is_number_column(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
 def _decimal_mark(values: pd.Series, forced: str | None, european: bool) -> str | None:
@@ -481,8 +579,8 @@ def _decimal_mark(values: pd.Series, forced: str | None, european: bool) -> str 
     values = values[~values.str.fullmatch(_INFINITY, case=False)]  # read as missing later
     if values.empty or not values.str.contains(r"\d", regex=True).all():
         return None
-    comma = values.str.fullmatch(_COMMA_DECIMAL.pattern).all()
-    point = values.str.fullmatch(_POINT_DECIMAL.pattern).all()
+    comma = values.str.fullmatch(_COMMA_DECIMAL).all()
+    point = values.str.fullmatch(_POINT_DECIMAL).all()
     if forced == ",":
         return "," if comma else None
     if forced == ".":
@@ -493,17 +591,16 @@ def _decimal_mark(values: pd.Series, forced: str | None, european: bool) -> str 
 
 
 def parse_numbers(column: pd.Series, mark: str) -> pd.Series:
-    """Text numbers with `mark` as the decimal mark; anything else becomes missing."""
+    """Text numbers with `mark` as the decimal mark; a value that is not one is missing."""
     text = column.astype("str").str.strip()
+    fits = text.str.fullmatch(_COMMA_DECIMAL if mark == "," else _POINT_DECIMAL)
+    text = text.where(fits | text.str.fullmatch(_INFINITY, case=False))
     # plain replacements, not one regex: pandas runs these in Arrow, a regex in Python
-    for group in (" ", "\u00a0", "\u202f", "'", "." if mark == "," else ","):
+    for group in (*_SPACES, "." if mark == "," else ","):
         text = text.str.replace(group, "", regex=False)
     if mark == ",":
         text = text.str.replace(",", ".", regex=False)
-    try:
-        return text.astype("float64")
-    except (TypeError, ValueError):  # a value that is not a number: missing, counted later
-        return pd.to_numeric(text, errors="coerce").astype(float)
+    return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _text_dates(df: pd.DataFrame, options: ReadOptions, reading: TableReading) -> pd.DataFrame:
@@ -525,6 +622,15 @@ def _text_dates(df: pd.DataFrame, options: ReadOptions, reading: TableReading) -
         parsed = _to_dates(df[column], fmt)
         if parsed is None:
             continue
+        if (
+            parsed.dt.tz is not None
+            and fmt == "ISO8601"
+            and _to_dates(df[column], fmt, False) is None
+        ):
+            reading.notes.append(
+                f"the times in '{column}' have different UTC offsets (summer and winter time): "
+                "read in UTC"
+            )
         original = df[column]
         _note_unparsed(original, parsed, column, "dates", reading)
         df[column] = parsed
@@ -581,13 +687,25 @@ def _note_unparsed(
         )
 
 
-def _to_dates(values: pd.Series, fmt: str) -> pd.Series | None:
-    """Dates in one format, NaT where a value does not fit; None when pandas refuses the column
-    (mixed time zones)."""
-    try:
-        return pd.to_datetime(values, format=fmt, errors="coerce")
-    except (ValueError, TypeError, OverflowError):
-        return None
+def _to_dates(values: pd.Series, fmt: str, utc_if_mixed: bool = True) -> pd.Series | None:
+    """Dates in one format, NaT where a value does not fit; times with different UTC offsets
+    in UTC (pandas refuses to mix them); None when pandas refuses the column."""
+    for utc in (False, True) if utc_if_mixed else (False,):
+        try:
+            return pd.to_datetime(values, format=fmt, errors="coerce", utc=utc)
+        except (ValueError, TypeError, OverflowError):
+            continue
+    return None
+
+
+def with_date_order(fmt: str, order: str) -> str:
+    """A day/month format turned to `order` ("dmy" or "mdy"): %m/%d/%Y -> %d/%m/%Y."""
+    first, rest = fmt[:2], fmt[5:]
+    if (order, first) == ("dmy", "%m"):
+        return f"%d{fmt[2]}%m{rest}"
+    if (order, first) == ("mdy", "%d"):
+        return f"%m{fmt[2]}%d{rest}"
+    return fmt
 
 
 def _infinities_missing(df: pd.DataFrame, reading: TableReading) -> pd.DataFrame:
