@@ -33,3 +33,7 @@ class Ensemble(nn.Module):
         """The codes of a model of unlabelled data, which keeps one network (an average of
         codes from different encoders would mean nothing)."""
         return self.members[0].encode(x)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes back to a reconstruction, by the same one network."""
+        return self.members[0].decode(codes)

@@ -189,6 +189,24 @@ class AutoDeep(_Search):
         codes = self.model_.transform(checked)
         return self._wrap(codes, X, list(self.get_feature_names_out()))
 
+    def inverse_transform(self, X: Any) -> Any:
+        """Codes (from `transform`) back to data through the model's decoder, as
+        scikit-learn's PCA does: grey images (n, H, W) or colour (n, H, W, C), series
+        (n, T, F), or a DataFrame of the training columns."""
+        self._check_fitted()
+        codes = X.to_numpy() if hasattr(X, "to_numpy") else X
+        return self._as_fitted(self.model_.inverse_transform(codes))
+
+    def reconstruct(self, X: Any) -> Any:
+        """The model's reconstruction of X, as data (inverse_transform(transform(X)))."""
+        return self._as_fitted(self.model_.reconstruct(self._checked(X)))
+
+    def _as_fitted(self, data: Any) -> Any:
+        """A table comes back as a DataFrame when fitted on one, else as the array it was."""
+        if isinstance(data, pd.DataFrame) and getattr(self, "feature_names_in_", None) is None:
+            return data.to_numpy(dtype=np.float64)
+        return data
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The names of `transform`'s columns: code_0, code_1, ..."""
         self._check_fitted()

@@ -72,6 +72,21 @@ class Predictor:
         self._need_unlabelled("transform")
         return self.codes(self.inputs(X))
 
+    def inverse_transform(self, codes: Any) -> Any:
+        """Codes back to data, through the decoder of a model of unlabelled data: images,
+        series (n, T, F) or a table, in the training data's units."""
+        self._need_unlabelled("inverse_transform")
+        codes = torch.as_tensor(np.asarray(codes, dtype=np.float32))
+        if codes.ndim != 2:
+            raise DataError(f"Codes are (n, code size); got shape {tuple(codes.shape)}.")
+        return self.preprocessing.inputs.inverse_transform(self.network.decode(codes))
+
+    def reconstruct(self, X: Any) -> Any:
+        """The model's reconstruction of each sample (its forward pass), as data: the same as
+        inverse_transform(transform(X))."""
+        self._need_unlabelled("reconstruct")
+        return self.preprocessing.inputs.inverse_transform(self._outputs(X))
+
     def predict_path(
         self,
         path: str | Path,
@@ -95,7 +110,8 @@ class Predictor:
         if self.task.target_kind == "forecasting":
             X = self._series_to_forecast(X)
         else:
-            X = features_from_memory(X, self.task.modality)
+            layout = self.config.get("source", {}).get("layout")  # a 3-D series array's
+            X = features_from_memory(X, self.task.modality, layout)
         return torch.from_numpy(self.preprocessing.transform(X))
 
     def network_outputs(self, inputs: torch.Tensor) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from automl.ensemble import Ensemble
+from automl.errors import DataError
 from automl.task_info import TaskInfo
 from automl.trainer import EVAL_BATCH_SIZE, predict_outputs
 
@@ -38,6 +39,10 @@ class TorchNetwork:
     def codes(self, inputs: torch.Tensor) -> np.ndarray:
         return self.model.eval().encode(inputs).numpy()
 
+    @torch.no_grad()
+    def decode(self, codes: torch.Tensor) -> np.ndarray:
+        return self.model.eval().decode(codes).numpy()
+
 
 class GraphNetwork:
     """An exported graph: output 0 is the network's, output 1 an unlabelled model's codes."""
@@ -57,6 +62,12 @@ class GraphNetwork:
 
     def codes(self, inputs: torch.Tensor) -> np.ndarray:
         return self._output(inputs, 1)
+
+    def decode(self, codes: torch.Tensor) -> np.ndarray:
+        raise DataError(
+            "An exported graph holds the encoder's codes but no decoder; load the bundle "
+            "directory (runtime torch) to turn codes back into data."
+        )
 
 
 def load_graph(path: Path, runtime: str) -> GraphRunner:

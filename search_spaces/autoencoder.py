@@ -168,6 +168,9 @@ class AutoEncoder(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
 
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        return self.decoder(code)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training and self.noise > 0:
             x = x + self.noise * torch.randn_like(x)  # denoising: reconstruct the clean input

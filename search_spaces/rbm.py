@@ -69,9 +69,12 @@ class RBMNetwork(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.rbm(self.scaling(x))
 
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """The expected visible units given hidden probabilities, in the input's units."""
+        return self.scaling.inverse(self.rbm.visible_mean(h)).reshape(-1, *self.input_shape)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        reconstruction = self.rbm.reconstruct(self.scaling(x))
-        return self.scaling.inverse(reconstruction).reshape(-1, *self.input_shape)
+        return self.decode(self.encode(x))  # mean-field: E[v | p(h | v)]
 
     def training_loss(self, x: torch.Tensor, _targets: torch.Tensor) -> torch.Tensor:
         return self.divergence.loss(self.rbm, self.scaling(x))

@@ -144,3 +144,32 @@ def test_16_bit_images_keep_their_range(tmp_path: Path):
         Image.fromarray(gradient).save(tmp_path / label / "g.png")
     dataset = load_path(tmp_path)
     assert len(np.unique(dataset.X[0])) > 200 and dataset.X.max() == 255
+
+
+def test_3d_arrays_are_series_when_an_axis_is_too_short_for_an_image():
+    """Keras' (n, T, 1) and aeon's (n, 1, T) or (n, C, T) are series; (n, 28, 28) stays
+    images; a shape that could be either names modality=."""
+    rng = np.random.default_rng(0)
+    cases = {
+        (12, 150, 1): ("series", "(n, T, F)", (12, 150, 1)),
+        (12, 1, 150): ("series", "(n, F, T)", (12, 150, 1)),
+        (12, 3, 150): ("series", "(n, F, T)", (12, 150, 3)),
+        (12, 150, 3): ("series", "(n, T, F)", (12, 150, 3)),
+        (12, 28, 28): ("image", None, (12, 28, 28, 1)),
+    }
+    for shape, (modality, layout, data_shape) in cases.items():
+        dataset = from_memory(rng.random(shape), np.arange(12) % 2)
+        assert dataset.modality == modality, shape
+        assert dataset.data_shape == data_shape, shape
+        if layout:
+            assert dataset.evidence.endswith(f"from an array of shape {layout}"), dataset.evidence
+    aeon = rng.random((12, 1, 150))
+    assert np.allclose(from_memory(aeon).X[3][:, 0], aeon[3, 0])  # time runs along axis 2
+    for shape in [(12, 6, 100), (12, 100, 6)]:
+        with pytest.raises(DataError, match='modality="series".*or modality="image"'):
+            from_memory(rng.random(shape))
+        assert from_memory(rng.random(shape), modality="series").modality == "series"
+    with pytest.raises(
+        DataError, match='too small for images and too short for series; pass modality="series"'
+    ):
+        from_memory(rng.random((12, 3, 3)))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn import config_context
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -79,3 +79,64 @@ def test_regressor_takes_integer_targets_as_values(tmp_path):
     np.testing.assert_allclose(
         automl.load(graph).predict(X[200:230]), predictions.to_numpy(), rtol=1e-5, atol=1e-3
     )
+
+
+@pytest.mark.parametrize("family", ["autoencoder", "rbm"])
+def test_codes_turn_back_into_the_models_reconstruction(tmp_path, family):
+    """inverse_transform(transform(X)) is the forward pass, as data; its per-pixel error is
+    the one bench/unsupervised.py reports (score_samples x std^2)."""
+    images = load_digits().images.astype(np.float32)[:300] / 16
+    est = tiny(AutoDeep, tmp_path, families=[family]).fit(images)
+    codes = est.transform(images[:40])
+    back = est.inverse_transform(codes)
+    assert back.shape == (40, 8, 8)
+    model = est.model_
+    forward = model.network_outputs(model.inputs(images[:40])).reshape(40, 8, 8)
+    pre = model.preprocessing.inputs
+    np.testing.assert_allclose(back, (forward * pre.std[0] + pre.mean[0]) * pre.scale, atol=1e-5)
+    np.testing.assert_allclose(est.reconstruct(images[:40]), back, atol=1e-5)
+    pixel_mse = np.mean((back - images[:40]) ** 2)
+    assert pixel_mse == pytest.approx(
+        np.mean(est.score_samples(images[:40])) * pre.std[0] ** 2, rel=1e-4
+    )
+    bundle = automl.load(est.study_dir_ / "best")
+    np.testing.assert_allclose(bundle.inverse_transform(codes), back, atol=1e-5)
+    with pytest.raises(ValueError, match="Codes are \\(n, code size\\)"):
+        est.inverse_transform(codes[0])
+
+
+def test_tables_come_back_as_tables_and_graphs_say_what_to_load(tmp_path):
+    frame = load_breast_cancer(as_frame=True).data.iloc[:200, :6].copy()
+    frame["site"] = np.where(frame.iloc[:, 0] > frame.iloc[:, 0].median(), "left", "right")
+    est = tiny(AutoDeep, tmp_path).fit(frame)
+    back = est.inverse_transform(est.transform(frame.iloc[:10]))
+    assert list(back.columns) == list(frame.columns)
+    assert set(back["site"]) <= {"left", "right", None}
+    pd.testing.assert_frame_equal(back, est.reconstruct(frame.iloc[:10]))
+    arrays = tiny(AutoDeep, tmp_path / "arrays").fit(frame.iloc[:, :6].to_numpy())
+    assert arrays.inverse_transform(arrays.transform(frame.iloc[:3, :6].to_numpy())).shape == (3, 6)
+    graph = arrays.export(tmp_path / "codes.onnx", format="onnx")
+    with pytest.raises(ValueError, match="no decoder; load the bundle directory"):
+        automl.load(graph).inverse_transform(
+            np.zeros((2, arrays.transform(frame.iloc[:1, :6].to_numpy()).shape[1]))
+        )
+    classifier = tiny(AutoDeepClassifier, tmp_path / "clf").fit(frame.iloc[:, :6], frame["site"])
+    with pytest.raises(ValueError, match="inverse_transform is for models of unlabelled data"):
+        classifier.model_.inverse_transform(np.zeros((2, 4)))
+
+
+def test_univariate_series_arrays_in_keras_and_aeon_layouts(tmp_path):
+    """(n, T, 1) and (n, 1, T) are series without modality=, and predict in their layout."""
+    rng = np.random.default_rng(0)
+    steps = np.linspace(0, 6 * np.pi, 150)
+    y = np.arange(40) % 2
+    waves = [np.sin(steps + rng.uniform(0, 3)) for _ in y]
+    X = np.stack([w if c == 0 else np.sign(w) for w, c in zip(waves, y, strict=True)])
+    X = (X + 0.1 * rng.normal(size=X.shape)).astype(np.float32)
+    for name, arr in {"keras": X[:, :, None], "aeon": X[:, None, :]}.items():
+        clf = tiny(AutoDeepClassifier, tmp_path / name, families=["conv1d"]).fit(arr, y)
+        assert clf.task_.modality == "series" and tuple(clf.task_.data_shape) == (40, 150, 1)
+        layout = "(n, T, F)" if name == "keras" else "(n, F, T)"
+        assert clf.model_.config["source"]["layout"] == ("ntf" if name == "keras" else "nft")
+        assert f"from an array of shape {layout}" in clf.task_.reason
+        assert clf.predict(arr[:6]).shape == (6,)

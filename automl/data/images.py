@@ -79,7 +79,8 @@ def images_from_array(arr: np.ndarray) -> np.ndarray:
     if min(arr.shape[1:3]) < MIN_IMAGE_SIDE:
         raise DataError(
             f"Images of {arr.shape[1]}x{arr.shape[2]} are too small (each side must be at least "
-            f"{MIN_IMAGE_SIDE}); pass a 2-D (n, features) array to treat them as a table."
+            f'{MIN_IMAGE_SIDE}); pass modality="series" if they are series, or a 2-D '
+            "(n, features) array to treat them as a table."
         )
     if arr.shape[-1] == 4:
         arr = arr[..., :3]  # alpha carries no class information here

@@ -2,8 +2,10 @@
 
 2-D arrays and DataFrames are tables (a DataFrame whose one column is free text is documents);
 lists of strings are documents; lists of (T_i, F) arrays are series; (n, H, W[, C]) arrays are
-images, except a 3-D array holding NaN (padding) or given with modality="series", which is
-series (n, T, F). Waveforms are audio only when modality="audio" says so.
+images. A 3-D array is series when it holds NaN (padding), when one of its axes is too short
+for an image (Keras' univariate (n, T, 1), aeon's (n, 1, T)), or with modality="series"; one
+whose sides are both image-sized but far from square ((n, 6, 100)) could be either and is an
+error naming modality=. Waveforms are audio only when modality="audio" says so.
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ import pandas as pd
 
 from automl.data.audio import MIN_SAMPLE_RATE
 from automl.data.dataset import MODALITIES, Dataset, as_label_array, count_text, label_missing
-from automl.data.images import images_from_array
+from automl.data.images import MIN_IMAGE_SIDE, images_from_array
 from automl.data.series import describe_lengths, series_from_array, series_from_list
 from automl.data.tables import dated_series
 from automl.data.text import is_free_text
 from automl.errors import DataError, DataTypeError
 
 MODALITY_CHOICES = ("auto", *MODALITIES)
+# A 3-D array with both sides at least MIN_IMAGE_SIDE is images unless one side is this many
+# times the other: (n, 6, 100) reads as 6 channels over 100 steps as well as a 6x100 picture.
+MAX_IMAGE_ASPECT = 4
+MIN_SERIES_STEPS = 8  # a 3-D array with a side too short for an image is series if the other
+# is at least this long
 
 
 def from_memory(
@@ -48,6 +55,10 @@ def from_memory(
             raise DataError(
                 f"y has {int(missing.sum())} missing labels; drop those rows or fill them in."
             )
+    source: dict[str, Any] = {"format": "memory"}
+    layout = _array_layout(X, kind, modality)
+    if layout is not None:
+        source["layout"] = layout  # prediction reads new arrays the same way
     dataset = Dataset(
         modality=kind,  # type: ignore[arg-type]
         X=features,
@@ -55,11 +66,16 @@ def from_memory(
         name=_NAMES[kind],
         evidence="",
         ids=[str(i) for i in range(n)],
-        source={"format": "memory"},
+        source=source,
         sample_rate=sample_rate if kind == "audio" else None,
     )
     dataset.evidence = _evidence(dataset)
+    if layout is not None:
+        dataset.evidence += f", from an array of shape {LAYOUT_SHAPES[layout]}"
     return dataset
+
+
+LAYOUT_SHAPES = {"ntf": "(n, T, F)", "nft": "(n, F, T)"}
 
 
 _NAMES = {
@@ -87,13 +103,18 @@ def _evidence(dataset: Dataset) -> str:
     return f"in-memory {what}: {rows} rows, shape {dataset.data_shape[1:]}"
 
 
-def features_from_memory(X: Any, modality: str) -> Any:
-    """Features for prediction, in the container the fitted preprocessing expects."""
-    return _features(X, modality, None, predicting=True)[1]
+def features_from_memory(X: Any, modality: str, layout: str | None = None) -> Any:
+    """Features for prediction, in the container the fitted preprocessing expects; `layout`
+    is the training array's, when it was a 3-D series array."""
+    return _features(X, modality, None, predicting=True, layout=layout)[1]
 
 
 def _features(
-    X: Any, modality: str, sample_rate: int | None, predicting: bool = False
+    X: Any,
+    modality: str,
+    sample_rate: int | None,
+    predicting: bool = False,
+    layout: str | None = None,
 ) -> tuple[str, Any]:
     if modality not in MODALITY_CHOICES:
         raise DataError(f"modality must be one of {', '.join(MODALITY_CHOICES)}; got '{modality}'.")
@@ -124,8 +145,9 @@ def _features(
         if modality == "series" or (modality == "auto" and _ragged(X)):
             return "series", series_from_list(list(X))  # (T_i, F) each: no layout guess
     arr = _as_numeric_array(X)
-    if modality == "series" or (modality == "auto" and arr.ndim == 3 and np.isnan(arr).any()):
-        return "series", series_from_array(arr, layout="ntf")  # in memory: always (n, T, F)
+    if modality == "series" or (modality == "auto" and _series_array(arr)):
+        layout = layout or series_layout(arr.shape, detected=modality == "auto")
+        return "series", series_from_array(arr, layout=layout)
     if modality == "table" or (modality == "auto" and arr.ndim == 2):
         if arr.ndim != 2:
             raise DataError(
@@ -138,12 +160,59 @@ def _features(
                 "required; give X at least one column."
             )
         return "table", pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+    if arr.ndim == 3 and modality == "auto":
+        _refuse_ambiguous(arr.shape)
     if arr.ndim in (3, 4):
         return "image", images_from_array(arr)
     raise DataError(
         f"Cannot read an array of shape {arr.shape}: expected (n, features) for a table, "
         "(n, H, W[, C]) for images, or (n, T, F) series with modality='series'."
     )
+
+
+def _series_array(arr: np.ndarray) -> bool:
+    """A 3-D array that cannot be images: NaN padding, or a side too short for a picture."""
+    if arr.ndim != 3:
+        return False
+    short, long = sorted(arr.shape[1:])
+    return bool(np.isnan(arr).any()) or (short < MIN_IMAGE_SIDE and long >= MIN_SERIES_STEPS)
+
+
+def series_layout(shape: tuple[int, ...], detected: bool) -> str:
+    """In memory, a 3-D series array is (n, T, F), the layout of Keras and of PyTorch's
+    batch-first recurrent nets, unless its middle axis is 1 and its last is not (aeon and
+    sktime's univariate (n, 1, T)). Detected as series by a short side, the short side is
+    the features: (n, 3, 150) is aeon's three channels of 150 steps."""
+    if len(shape) != 3:
+        return "ntf"
+    if shape[1] == 1 and shape[2] > 1:
+        return "nft"
+    return "nft" if detected and shape[1] < min(shape[2], MIN_IMAGE_SIDE) else "ntf"
+
+
+def _array_layout(X: Any, kind: str, modality: str) -> str | None:
+    shape = np.shape(X) if isinstance(X, np.ndarray) else None
+    if kind != "series" or shape is None or len(shape) != 3:
+        return None
+    return series_layout(shape, detected=modality == "auto")
+
+
+def _refuse_ambiguous(shape: tuple[int, ...]) -> None:
+    """(n, a, b) with a and b image-sized but far from square, or both too short for series or
+    images: the shape alone cannot say what it holds."""
+    short, long = sorted(shape[1:])
+    if short < MIN_IMAGE_SIDE and long < MIN_SERIES_STEPS:
+        raise DataError(
+            f"An array of shape {shape} is too small for images and too short for series; "
+            'pass modality="series" if it holds series, or reshape it to a 2-D (n, features) '
+            "table."
+        )
+    if short >= MIN_IMAGE_SIDE and long > MAX_IMAGE_ASPECT * short:
+        raise DataError(
+            f"An array of shape {shape} could be images of {shape[1]}x{shape[2]} or series "
+            '(n, T, F); say which with modality="series" (time on axis 1, or axis 2 when axis '
+            '1 has length 1) or modality="image".'
+        )
 
 
 def _is_text_list(X: Any) -> bool:

@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
+
+from automl.errors import DataError
+
 
 class ModalityPreprocessor:
     """Base of the dataclasses in this package; `KEY` names the kind in the bundle JSON."""
@@ -16,6 +20,14 @@ class ModalityPreprocessor:
     def notes(self, X: Any) -> list[str]:
         """What the user should know about preprocessing X (truncated documents, ...)."""
         return []
+
+    def inverse_transform(self, inputs: np.ndarray) -> Any:
+        """Network inputs (or reconstructions of them) back to data; not every kind can be."""
+        raise DataError(
+            f"{self.KEY} inputs cannot be turned back into data ({self.KEY} models of unlabelled "
+            "data reconstruct their preprocessed form); inverse_transform is for images, tables "
+            "and series. score_samples gives the reconstruction error."
+        )
 
     def reading_hints(self) -> dict[str, Any]:
         """How new files are read for prediction (an image size, a sample rate)."""

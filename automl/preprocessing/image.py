@@ -52,6 +52,13 @@ class ImagePreprocessor(ModalityPreprocessor):
         out = (images / self.scale - np.asarray(self.mean)) / np.asarray(self.std)
         return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
 
+    def inverse_transform(self, inputs: np.ndarray) -> np.ndarray:
+        """(n, C, H, W) standardised -> (n, H, W) grey or (n, H, W, C) images in the
+        training pixels' units."""
+        images = inputs.reshape(-1, *self.input_shape()).transpose(0, 2, 3, 1)
+        images = (images * np.asarray(self.std) + np.asarray(self.mean)) * self.scale
+        return images[..., 0] if self.channels == 1 else images
+
     def input_shape(self) -> tuple[int, ...]:
         return (self.channels, self.height, self.width)
 

@@ -69,6 +69,11 @@ class SeriesPreprocessor(ModalityPreprocessor):
             out[i, : len(s)] = s[:steps]
         return out
 
+    def inverse_transform(self, inputs: np.ndarray) -> np.ndarray:
+        """(n, T, F) standardised -> (n, T, F) in the training series' units."""
+        steps = inputs.reshape(len(inputs), -1, self.n_features)
+        return steps * np.asarray(self.std) + np.asarray(self.mean)
+
     def input_shape(self) -> tuple[int, ...]:
         return (self.max_steps, self.n_features)
 

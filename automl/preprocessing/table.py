@@ -95,6 +95,23 @@ class TablePreprocessor(ModalityPreprocessor):
             np.hstack(parts).astype(np.float32) if parts else np.zeros((len(frame), 0), np.float32)
         )
 
+    def inverse_transform(self, inputs: np.ndarray) -> pd.DataFrame:
+        """(n, features) -> a table with the training columns: numbers (dates as days since
+        1970) unstandardised; a category as its block's largest slot (None for the "other"
+        slot); free-text columns, which a bag of words cannot give back, as None."""
+        inputs = inputs.reshape(len(inputs), -1)
+        frame = pd.DataFrame(index=range(len(inputs)), columns=self.columns, dtype=object)
+        at = 0
+        for col, stats in self.numeric.items():
+            frame[col] = inputs[:, at] * stats["std"] + stats["mean"]
+            at += 1
+        at += len(self.missing_indicators)
+        for col, kept in self.categorical.items():
+            slots = inputs[:, at : at + len(kept) + 1].argmax(axis=1)
+            frame[col] = [kept[i] if i < len(kept) else None for i in slots]
+            at += len(kept) + 1
+        return frame
+
     def input_shape(self) -> tuple[int, ...]:
         return (self.n_features,)
 
