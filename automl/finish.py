@@ -78,6 +78,10 @@ class FinishedModel:
     validation_score: float
     test_score: float | None = None
     n_test: int = 0
+    # the ensemble's raw outputs on the validation rows, before any refit saw them, and on the
+    # given test rows: what the dashboard's model view draws (automl.model_records)
+    validation_outputs: np.ndarray | None = None
+    test_outputs: np.ndarray | None = None
 
 
 def scored_trials(records: list[TrialRecord]) -> list[TrialRecord]:
@@ -111,13 +115,14 @@ def train_ensemble(
     data: SearchData,
     settings: SearchSettings,
     deadline: Deadline,
-) -> tuple[Ensemble, list[Member], float]:
+) -> tuple[Ensemble, list[Member], float, torch.Tensor]:
     """Train the top trials to completion (same seeds as in the search) and average them.
 
     The best trial is always trained (at least one epoch, even past the deadline). Further
     members come from the next best trials: one is trained only if its search-time training
     time fits in what remains (a slower one is skipped for a faster one further down), and kept
-    only if the average does not score worse on validation. Returns (ensemble, members, score).
+    only if the average does not score worse on validation. Returns (ensemble, members, score,
+    the ensemble's validation outputs before any refit).
     """
     torch.set_num_threads(usable_cpus())
     device = default_device()
@@ -125,6 +130,7 @@ def train_ensemble(
     networks: list[torch.nn.Module] = []
     members: list[Member] = []
     best_score = -float("inf")
+    best_outputs = torch.empty(0)
     failures: list[str] = []
     # Unlabelled data keeps one network: its codes (transform) come from one encoder.
     size = 1 if task.target_kind == "none" else ENSEMBLE_SIZE
@@ -152,11 +158,12 @@ def train_ensemble(
             failures.append(f"trial {trial.number}: {str(exc).splitlines()[0]}")
             continue
         candidate = Ensemble([*networks, model.cpu()], task.is_classification)
-        score = score_outputs(task, predict_outputs(candidate, val[0]), val[1])
+        outputs = predict_outputs(candidate, val[0])
+        score = score_outputs(task, outputs, val[1])
         if networks and score < best_score:
             continue  # this member would make the average worse on validation
         networks.append(model)
-        best_score = score
+        best_score, best_outputs = score, outputs
         members.append(
             Member(
                 trial=trial.number,
@@ -177,7 +184,7 @@ def train_ensemble(
         )
     if len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS:
         networks = refit_on_all_rows(networks, members, task, train, val, settings, deadline)
-    return Ensemble(networks, task.is_classification), members, best_score
+    return Ensemble(networks, task.is_classification), members, best_score, best_outputs
 
 
 def refit_on_all_rows(
@@ -240,14 +247,15 @@ def finish(
 ) -> FinishedModel:
     """Train the exported ensemble within the deadline, write it to <study>/best/, load it."""
     task = prepared.task
-    ensemble, members, score = train_ensemble(
+    ensemble, members, score, val_outputs = train_ensemble(
         scored_trials(records), task, prepared.data, settings, deadline.sub(EXPORT_RESERVE_S)
     )
     extra: dict[str, Any] = {"validation_score": score, "metric": task.metric}
-    test_score, n_test = None, 0
+    test_score, n_test, test_outputs = None, 0, None
     if prepared.test is not None:
         X_test, y_test = to_tensors(*prepared.test, task)
-        test_score = score_outputs(task, predict_outputs(ensemble, X_test), y_test)
+        test_outputs = predict_outputs(ensemble, X_test)
+        test_score = score_outputs(task, test_outputs, y_test)
         n_test = len(X_test)
         extra.update(test_score=test_score, n_test=n_test)
     bundle_dir = save_bundle(
@@ -261,7 +269,15 @@ def finish(
     predictor = load(bundle_dir)
     if task.target_kind == "none":  # a model of unlabelled data: it has codes
         write_codes_map(study_dir, predictor, prepared.data.X_val, settings.seed)
-    return FinishedModel(predictor, members, score, test_score, n_test)
+    return FinishedModel(
+        predictor,
+        members,
+        score,
+        test_score,
+        n_test,
+        val_outputs.numpy(),
+        None if test_outputs is None else test_outputs.numpy(),
+    )
 
 
 def write_codes_map(study_dir: Path, predictor: Predictor, X_val: np.ndarray, seed: int) -> None:

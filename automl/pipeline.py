@@ -23,9 +23,10 @@ from automl.data import Dataset
 from automl.engine import SearchFigures, run_search
 from automl.engine.cluster import check_address, cluster_address
 from automl.finish import ENSEMBLE_SIZE, FinishedModel, Member, finish
+from automl.model_records import record_predictions
 from automl.options import FitOptions
 from automl.predictor import Predictor
-from automl.prepare import prepare
+from automl.prepare import PreparedData, prepare
 from automl.study import load_records
 from automl.study_run import StudyRun, printer
 from automl.task_info import TaskInfo
@@ -54,6 +55,29 @@ class FitResult:
     def validation_score(self) -> float:
         """The exported ensemble's score on the validation split."""
         return self.model.validation_score
+
+
+def _record_predictions(
+    study_dir: Path,
+    dataset: Dataset,
+    prepared: PreparedData,
+    model: FinishedModel,
+    seed: int,
+    say: Callable[[str], None],
+) -> None:
+    """The exported model's predictions on the held-out rows, for the dashboard's model view.
+    The model is already exported: a failure here is a note, not a failed fit."""
+    outputs = {"val": model.validation_outputs}
+    inputs = {"val": prepared.data.X_val}
+    if model.test_outputs is not None and prepared.test is not None:
+        outputs["test"], inputs["test"] = model.test_outputs, prepared.test[0]
+    try:
+        record_predictions(
+            study_dir, dataset, prepared.task, prepared.preprocessing, prepared.rows, outputs,
+            inputs, seed,
+        )  # fmt: skip
+    except (OSError, ValueError, TypeError) as exc:
+        say(f"note: the model view's predictions were not recorded ({exc})")
 
 
 def fit_dataset(
@@ -95,5 +119,6 @@ def fit_dataset(
             dataset.source,
             dataset.target_name,
         )
+        _record_predictions(run.study_dir, dataset, prepared, model, run.settings.seed, say)
         search = run.record_result(figures, len(records))
         return FitResult(run.study_dir, prepared.task, model, search, run.deadline.total)

@@ -35,6 +35,9 @@ class PreparedData:
     fingerprint: str
     test: tuple[np.ndarray, np.ndarray | None] | None = None  # rows of a given test/ split
     notes: list[str] = dataclasses.field(default_factory=list)
+    # the dataset's row numbers of each part ("train", "val", "test"); none for a forecast,
+    # whose parts are windows
+    rows: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def prepare(dataset: Dataset, options: FitOptions, say: Callable[[str], None]) -> PreparedData:
@@ -106,6 +109,7 @@ def prepare_data(dataset: Dataset, task: TaskInfo, seed: int) -> PreparedData:
         fingerprint=data_fingerprint(X, *([] if y is None else [y])),
         test=part("test") if len(parts["test"]) else None,
         notes=notes,
+        rows=parts,
     )
 
 

@@ -171,7 +171,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     search_s = time.monotonic() - search_started
     trials = study.get_trials(deepcopy=False)
     ranked = scored_trials([TrialRecord.from_trial(t) for t in trials])
-    ensemble, members, _ = train_ensemble(ranked, task, data, settings, deadline)
+    ensemble, members, _, _ = train_ensemble(ranked, task, data, settings, deadline)
     records = [m.as_dict() for m in members]
     train_s = sum(t.user_attrs.get(Attr.TRAIN_TIME_S, 0.0) for t in trials)
     return {

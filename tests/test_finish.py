@@ -75,7 +75,7 @@ def test_the_best_trial_is_trained_even_when_no_time_is_left(cancer):
     expired = Deadline(10.0, clock=clock)
     clock.advance(11.0)
     candidates = [record(i, params=mlp(task, 16 * (i + 1)), train_time_s=1.0) for i in range(4)]
-    ensemble, members, score = train_ensemble(candidates, task, prepared.data, SETTINGS, expired)
+    ensemble, members, score, _ = train_ensemble(candidates, task, prepared.data, SETTINGS, expired)
     assert [m.trial for m in members] == [0] and len(ensemble.members) == 1
     assert members[0].epochs_trained == 1 and members[0].stop_reason == "deadline"
     assert members[0].refit_epochs is None  # no time to refit on all rows either
@@ -94,7 +94,7 @@ def test_members_are_the_best_that_fit_in_the_time_left(cancer):
         record(5, params=mlp(task, 48), train_time_s=2.0),
         record(6, params=mlp(task, 24), train_time_s=2.0),  # past the 6 candidates
     ]
-    _, members, score = train_ensemble(candidates, task, prepared.data, SETTINGS, deadline)
+    _, members, score, _ = train_ensemble(candidates, task, prepared.data, SETTINGS, deadline)
     trained = [m.trial for m in members]
     assert trained[0] == 0 and 1 not in trained and 6 not in trained
     assert 1 <= len(trained) <= ENSEMBLE_SIZE and trained == sorted(trained)
@@ -108,7 +108,7 @@ def test_a_smaller_batch_after_out_of_memory_is_the_batch_the_finish_trains_with
     _, prepared = cancer
     params = mlp(prepared.task, 32)
     retried = record(0, params=params, oom_retry_batch_size=16)
-    _, members, _ = train_ensemble(
+    _, members, _, _ = train_ensemble(
         [retried], prepared.task, prepared.data, SETTINGS, Deadline(100.0, clock=FakeClock())
     )
     assert members[0].params["mlp.train_batch_size"] == 16

@@ -1,0 +1,180 @@
+"""What the finish keeps for the dashboard's model view: the exported model's predictions.
+
+One row per validation sample (predicted by the ensemble before any refit saw it) and per
+sample of a given test split: the sample's reference (its file name or row number), the
+target, the prediction and, for a classifier, each class's probability; for a model of
+unlabelled data, its anomaly score. Each row carries a small preview of the sample (a PNG
+thumbnail, the start of a text, a series' values, a table row), and for unlabelled images and
+series the reconstruction's, so the dashboard draws the model's quality without torch.
+
+    frame = pd.read_parquet(study_dir / PREDICTIONS_FILE)
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from automl.data import Dataset
+from automl.preprocessing import Preprocessing
+from automl.task_info import TaskInfo
+
+PREDICTIONS_FILE = "predictions.parquet"
+MAX_ROWS = 5000  # per split: a larger split is sampled (the file says how many it had)
+THUMBNAIL_SIDE = 64  # pixels, the longer side of an image preview
+PREVIEW_CHARS = 300  # of a text
+PREVIEW_STEPS = 200  # of a series, per feature (evenly spaced)
+PREVIEW_FEATURES = 3  # of a series
+PROBABILITY_PREFIX = "proba::"  # a classifier's probability columns: proba::<class>
+
+
+def record_predictions(
+    study_dir: Path,
+    dataset: Dataset,
+    task: TaskInfo,
+    preprocessing: Preprocessing,
+    rows: dict[str, np.ndarray],
+    outputs: dict[str, np.ndarray],
+    inputs: dict[str, np.ndarray],
+    seed: int,
+) -> Path | None:
+    """Write <study>/predictions.parquet; `outputs` and `inputs` by split ("val", "test") are
+    the network's raw outputs and its preprocessed inputs on those rows. Nothing for a
+    forecast (its samples are windows of one series)."""
+    if task.target_kind == "forecasting" or not rows:
+        return None
+    parts = []
+    for split, raw in outputs.items():
+        rows_of_split = rows[split]
+        keep = np.arange(len(rows_of_split))
+        if len(keep) > MAX_ROWS:
+            keep = np.sort(np.random.default_rng(seed).permutation(len(keep))[:MAX_ROWS])
+        picked = rows_of_split[keep]
+        frame = _predictions(task, preprocessing, raw[keep], inputs[split][keep], dataset.y, picked)
+        frame.insert(0, "split", split)
+        frame.insert(1, "row", picked)
+        frame.insert(2, "sample", [dataset.ids[i] if dataset.ids else str(i) for i in picked])
+        frame["preview"] = [preview(dataset, int(i), preprocessing) for i in picked]
+        if task.target_kind == "none":
+            frame["reconstruction"] = _reconstruction_previews(preprocessing, raw[keep], task)
+        parts.append(frame)
+    if not parts:
+        return None
+    table = pd.concat(parts, ignore_index=True)
+    path = study_dir / PREDICTIONS_FILE
+    table.to_parquet(path.with_suffix(".tmp"), index=False)
+    path.with_suffix(".tmp").replace(path)  # a reader never sees half a file
+    return path
+
+
+def _predictions(
+    task: TaskInfo,
+    preprocessing: Preprocessing,
+    outputs: np.ndarray,
+    inputs: np.ndarray,
+    y: np.ndarray | None,
+    rows: np.ndarray,
+) -> pd.DataFrame:
+    if task.target_kind == "none":
+        errors = (outputs.reshape(len(outputs), -1) - inputs.reshape(len(inputs), -1)) ** 2
+        return pd.DataFrame({"score": errors.mean(axis=1)})
+    target = pd.Series(np.asarray(y, dtype=object)[rows]) if y is not None else None
+    prediction = preprocessing.target.decode(outputs)
+    frame = pd.DataFrame({"target": target, "prediction": prediction})
+    if task.is_classification:
+        probabilities = torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
+        frame["confidence"] = probabilities.max(axis=1)
+        frame["correct"] = frame["target"].astype(str) == frame["prediction"].astype(str)
+        for i, label in enumerate(preprocessing.target.classes or []):
+            frame[f"{PROBABILITY_PREFIX}{label}"] = probabilities[:, i]
+        frame["target"] = frame["target"].astype(str)
+        frame["prediction"] = frame["prediction"].astype(str)
+    else:
+        frame["target"] = frame["target"].astype(float)
+        frame["error"] = frame["prediction"] - frame["target"]
+    return frame
+
+
+# ----------------------------------------------------------------------------- previews
+
+
+def preview(dataset: Dataset, row: int, preprocessing: Preprocessing) -> str:
+    """A small, self-contained view of one sample: a PNG data URI (images, audio's log-mel),
+    the start of a text, or JSON (a series' values, a table row)."""
+    modality = dataset.modality
+    if modality == "image":
+        return png_data_uri(_as_pixels(dataset.X[row], preprocessing.inputs.scale))
+    if modality == "text":
+        return str(dataset.X[row])[:PREVIEW_CHARS]
+    if modality == "series":
+        return json.dumps(_series_points(dataset.X[row]))
+    if modality == "audio":
+        frames = preprocessing.inputs.transform([dataset.X[row]])[0]  # (steps, bands), standardised
+        return png_data_uri(_spectrogram_pixels(frames))
+    values = dataset.X.iloc[row]
+    return json.dumps({str(k): _plain(v) for k, v in values.items()})
+
+
+def _reconstruction_previews(
+    preprocessing: Preprocessing, outputs: np.ndarray, task: TaskInfo
+) -> list[str | None]:
+    if task.modality == "image":
+        images = preprocessing.inputs.inverse_transform(outputs)
+        return [png_data_uri(_as_pixels(image, preprocessing.inputs.scale)) for image in images]
+    if task.modality == "series":
+        series = preprocessing.inputs.inverse_transform(outputs)
+        return [json.dumps(_series_points(s)) for s in series]
+    return [None] * len(outputs)
+
+
+def _as_pixels(image: np.ndarray, scale: float) -> np.ndarray:
+    """Pixels in 0..255 as uint8, (H, W) or (H, W, 3)."""
+    pixels = np.clip(np.asarray(image, dtype=np.float64) * (255.0 / scale), 0, 255)
+    pixels = pixels.astype(np.uint8)
+    return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
+
+
+def _spectrogram_pixels(frames: np.ndarray) -> np.ndarray:
+    """Log-mel frames (steps, bands) as a grey picture: time across, low bands at the bottom."""
+    finite = np.nan_to_num(frames.astype(np.float64))
+    low, high = float(finite.min()), float(finite.max())
+    scaled = (finite - low) / (high - low) if high > low else np.zeros_like(finite)
+    return (255 * scaled.T[::-1]).astype(np.uint8)
+
+
+def png_data_uri(pixels: np.ndarray) -> str:
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    if max(image.size) < THUMBNAIL_SIDE // 2:  # 8x8 digits: enlarge, sharp, to be seen
+        factor = THUMBNAIL_SIDE // max(image.size)
+        image = image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _series_points(series: np.ndarray) -> list[list[float | None]]:
+    """Up to PREVIEW_FEATURES features of up to PREVIEW_STEPS evenly spaced steps each."""
+    values = np.asarray(series, dtype=np.float64).reshape(len(series), -1)
+    steps = np.unique(np.linspace(0, len(values) - 1, min(PREVIEW_STEPS, len(values))).astype(int))
+    picked = values[steps, :PREVIEW_FEATURES].T
+    return [
+        [None if not np.isfinite(v) else round(float(v), 5) for v in feature] for feature in picked
+    ]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, int | float | bool | str) else str(value)
