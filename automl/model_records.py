@@ -24,15 +24,14 @@ import torch
 
 from automl.data import Dataset
 from automl.preprocessing import Preprocessing
+from automl.study import PREDICTIONS_FILE, PROBABILITY_PREFIX
 from automl.task_info import TaskInfo
 
-PREDICTIONS_FILE = "predictions.parquet"
 MAX_ROWS = 5000  # per split: a larger split is sampled (the file says how many it had)
 THUMBNAIL_SIDE = 64  # pixels, the longer side of an image preview
 PREVIEW_CHARS = 300  # of a text
 PREVIEW_STEPS = 200  # of a series, per feature (evenly spaced)
 PREVIEW_FEATURES = 3  # of a series
-PROBABILITY_PREFIX = "proba::"  # a classifier's probability columns: proba::<class>
 
 
 def record_predictions(

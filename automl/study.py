@@ -26,6 +26,10 @@ BEST_DIR = "best"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 CODES_MAP_FILE = "codes_map.json"  # an unlabelled study's sample of codes in 2-D (the finish)
+# the exported model's held-out predictions, for the dashboard's model view (the finish;
+# automl.model_records), a classifier's probabilities in columns proba::<class>
+PREDICTIONS_FILE = "predictions.parquet"
+PROBABILITY_PREFIX = "proba::"
 
 LEADERBOARD_COLUMNS = [
     "rank",

@@ -20,6 +20,7 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html
 
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
+from automl.dashboard import model_view
 from automl.driver import read_driver
 from automl.errors import AutoMLError
 
@@ -247,6 +248,8 @@ def _register(app: Dash, studies_dir: Path) -> None:
     def trial_detail(current, selected, version, rendered, pathname):
         return _trial_view(load(pathname, version, rendered), current, selected)
 
+    model_view.register(app, load)
+
 
 def _board_page(
     study: d.StudyData, page_current: int | None, sort_by: list | None, filter_query: str | None
@@ -394,6 +397,8 @@ def _study_page(study: d.StudyData) -> html.Div:
                     ]
                 ),
             ),
+            html.H3("The model: where it is right and wrong"),
+            model_view.model_section(study, _GRAPH_STYLE),
             html.H3(title, id="trial-title"),
             row(
                 graph("fig-architecture", height="auto", minHeight="420px"),

@@ -14,6 +14,8 @@ from plotly.offline import get_plotlyjs
 
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
+from automl.dashboard import model_data as m
+from automl.dashboard import model_figures as mf
 from automl.errors import ConfigError
 
 TOP_ROWS = 50  # leaderboard rows in the report
@@ -46,6 +48,12 @@ def report_html(study: d.StudyData) -> str:
             )  # fmt: skip
     if study.unlabelled:
         sections.append(("Learned codes", [f.codes_figure(study)], ""))
+    predictions = m.predictions(study)
+    if predictions is not None:
+        sections.append(
+            ("The model on the validation split", list(mf.model_figures(predictions).values()),
+             _gallery(predictions))
+        )  # fmt: skip
 
     def embed(fig) -> str:
         return pio.to_html(fig, full_html=False, include_plotlyjs=False, default_width="100%")
@@ -77,6 +85,29 @@ def report_html(study: d.StudyData) -> str:
         "font-size:13px}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}</style>"
         f"</head><body>{body}</body></html>"
     )
+
+
+def _gallery(frame: pd.DataFrame) -> str:
+    """The gallery's first page as plain HTML: pictures inline, so the file stays offline."""
+    rows, total = m.gallery(frame)
+    tiles = []
+    for row in rows.to_dict("records"):
+        picture = m.preview_image(row.get("preview"))
+        shown = (
+            f"<img class='sample-image' src='{picture}'>"
+            if picture
+            else f"<div>{html.escape(str(row.get('preview', ''))[:200])}</div>"
+        )
+        label = " ".join(
+            f"{k} {row[k]:.3g}" if isinstance(row[k], float) else f"{k} {row[k]}"
+            for k in ("sample", "target", "prediction", "confidence", "score")
+            if k in row
+        )
+        tiles.append(
+            f"<div style='display:inline-block;width:150px;margin:4px;font-size:11px'>{shown}"
+            f"<div>{html.escape(label)}</div></div>"
+        )
+    return f"<h3>Samples ({len(rows)} of {total:,})</h3>" + "".join(tiles)
 
 
 def _table(frame: pd.DataFrame) -> str:

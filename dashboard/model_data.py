@@ -1,0 +1,212 @@
+"""The model view's data: a study's recorded predictions (automl.model_records) as frames.
+
+Where the search views say which trial won, these say where the exported model is wrong:
+confusion matrix, per-class report, ROC / precision-recall / calibration curves, the mistakes
+themselves (paged here, not in the browser), regression errors, anomaly scores. Every function
+takes the predictions frame, so each is usable from Python as it is in the dashboard:
+
+    frame = predictions(load_study(path))
+    confusion(frame)  # counts, true classes down, predicted across
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl.dashboard.data import StudyData
+from automl.study import PREDICTIONS_FILE, PROBABILITY_PREFIX
+
+GALLERY_PAGE = 24  # samples per page of the gallery
+CALIBRATION_BINS = 10
+ERROR_BINS = 10
+SPARK_SIZE = (120, 48)  # a series' preview picture, pixels
+
+
+def predictions(data: StudyData, split: str = "val") -> pd.DataFrame | None:
+    """The exported model's predictions on `split` ("val" or "test"); None when the study has
+    none recorded (a forecast, a search still running, or a study made before 0.3)."""
+    path = Path(data.directory) / PREDICTIONS_FILE
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(path)
+    frame = frame[frame["split"] == split].reset_index(drop=True)
+    return frame if len(frame) else None
+
+
+def splits(data: StudyData) -> list[str]:
+    path = Path(data.directory) / PREDICTIONS_FILE
+    if not path.is_file():
+        return []
+    return list(pd.read_parquet(path, columns=["split"])["split"].unique())
+
+
+def classes(frame: pd.DataFrame) -> list[str]:
+    return [c[len(PROBABILITY_PREFIX) :] for c in frame.columns if c.startswith(PROBABILITY_PREFIX)]
+
+
+def confusion(frame: pd.DataFrame, normalise: bool = False) -> pd.DataFrame:
+    """Counts (or, normalised, each true class's share) of true (rows) by predicted (columns)."""
+    labels = classes(frame)
+    table = pd.crosstab(frame["target"], frame["prediction"]).reindex(
+        index=labels, columns=labels, fill_value=0
+    )
+    if normalise:
+        table = table.div(table.sum(axis=1).replace(0, 1), axis=0)
+    return table
+
+
+def class_report(frame: pd.DataFrame) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, as scikit-learn computes them."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = classes(frame)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        frame["target"], frame["prediction"], labels=labels, zero_division=0
+    )
+    return pd.DataFrame(
+        {"class": labels, "precision": precision, "recall": recall, "f1": f1, "support": support}
+    )
+
+
+def roc_curves(frame: pd.DataFrame) -> pd.DataFrame:
+    """One-vs-rest ROC curve per class: class, fpr, tpr, auc (a binary task: the second class)."""
+    return _curves(frame, "roc")
+
+
+def pr_curves(frame: pd.DataFrame) -> pd.DataFrame:
+    """One-vs-rest precision-recall curve per class: class, recall, precision, ap."""
+    return _curves(frame, "pr")
+
+
+def _curves(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
+    labels = classes(frame)
+    parts = []
+    for label in labels[1:] if len(labels) == 2 else labels:
+        truth = (frame["target"] == label).to_numpy()
+        if truth.all() or not truth.any():
+            continue  # a class absent from the split has no curve
+        scores = frame[PROBABILITY_PREFIX + label].to_numpy()
+        if kind == "roc":
+            x, y, _ = roc_curve(truth, scores)
+            area = auc(x, y)
+            parts.append(pd.DataFrame({"class": label, "fpr": x, "tpr": y, "auc": area}))
+        else:
+            y, x, _ = precision_recall_curve(truth, scores)
+            area = average_precision_score(truth, scores)
+            parts.append(pd.DataFrame({"class": label, "recall": x, "precision": y, "ap": area}))
+    columns = (
+        ["class", "fpr", "tpr", "auc"] if kind == "roc" else ["class", "recall", "precision", "ap"]
+    )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def calibration(frame: pd.DataFrame, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
+    """Of the predictions made with confidence in each band, the share that was right."""
+    band = np.minimum((frame["confidence"] * bins).astype(int), bins - 1)
+    grouped = frame.assign(band=band).groupby("band")
+    return pd.DataFrame(
+        {
+            "confidence": grouped["confidence"].mean(),
+            "accuracy": grouped["correct"].mean(),
+            "count": grouped.size(),
+        }
+    ).reset_index(drop=True)
+
+
+def gallery(
+    frame: pd.DataFrame,
+    target: str | None = None,
+    prediction: str | None = None,
+    page: int = 0,
+    size: int = GALLERY_PAGE,
+) -> tuple[pd.DataFrame, int]:
+    """One page of samples to look at, and how many there are in all.
+
+    A classifier's: its mistakes, most confidently wrong first; with a confusion cell chosen
+    (`target`, `prediction`), that cell's samples (right ones too, on the diagonal). A
+    regressor's: the largest errors first. A model of unlabelled data's: the most anomalous.
+    """
+    if "confidence" in frame:
+        chosen = frame
+        if target is not None:
+            chosen = chosen[chosen["target"] == target]
+        if prediction is not None:
+            chosen = chosen[chosen["prediction"] == prediction]
+        if target is None and prediction is None:
+            chosen = chosen[~chosen["correct"]]
+        chosen = chosen.sort_values("confidence", ascending=False, kind="stable")
+    elif "error" in frame:
+        chosen = frame.reindex(frame["error"].abs().sort_values(ascending=False).index)
+    else:
+        chosen = frame.sort_values("score", ascending=False, kind="stable")
+    start = max(0, page) * size
+    return chosen.iloc[start : start + size], len(chosen)
+
+
+def regression_errors(frame: pd.DataFrame, bins: int = ERROR_BINS) -> pd.DataFrame:
+    """Mean absolute error by band of the true value (equal-count bands)."""
+    band = pd.qcut(frame["target"], q=min(bins, frame["target"].nunique()), duplicates="drop")
+    grouped = frame.assign(band=band, absolute=frame["error"].abs()).groupby("band", observed=True)
+    return pd.DataFrame(
+        {
+            "target": grouped["target"].mean(),
+            "mae": grouped["absolute"].mean(),
+            "count": grouped.size(),
+        }
+    ).reset_index(drop=True)
+
+
+def summary(frame: pd.DataFrame) -> dict[str, float]:
+    """The headline numbers of a split: accuracy, or MAE and RMSE, or the mean anomaly score."""
+    if "confidence" in frame:
+        return {"samples": len(frame), "accuracy": float(frame["correct"].mean())}
+    if "error" in frame:
+        errors = frame["error"].to_numpy(dtype=float)
+        return {
+            "samples": len(frame),
+            "mae": float(np.abs(errors).mean()),
+            "rmse": float(np.sqrt((errors**2).mean())),
+        }
+    return {"samples": len(frame), "mean_score": float(frame["score"].mean())}
+
+
+def preview_image(preview: str | None) -> str | None:
+    """A gallery picture for a sample's preview: images and spectrograms as they are, a
+    series' values drawn as a line (a PNG, so the page holds no figure per sample)."""
+    if not preview:
+        return None
+    if preview.startswith("data:image/"):
+        return preview
+    if preview.startswith("[["):
+        return _sparkline(json.loads(preview))
+    return None
+
+
+def _sparkline(features: list[list[float | None]]) -> str:
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    width, height = SPARK_SIZE
+    image = Image.new("RGB", SPARK_SIZE, "white")
+    draw = ImageDraw.Draw(image)
+    values = np.asarray([[np.nan if v is None else v for v in f] for f in features], float)
+    low, high = np.nanmin(values), np.nanmax(values)
+    span = high - low if high > low else 1.0
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c")
+    for feature, colour in zip(values, colours, strict=False):
+        xs = np.linspace(1, width - 2, len(feature))
+        ys = height - 2 - (feature - low) / span * (height - 4)
+        points = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True) if np.isfinite(y)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

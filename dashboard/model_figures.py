@@ -1,0 +1,202 @@
+"""The model view's figures: predictions frame -> plotly Figure, one function each.
+
+Each draws what a function of `automl.dashboard.model_data` computed. A click on a confusion
+matrix cell (its x: predicted, y: true) filters the gallery.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from automl.dashboard import model_data as m
+from automl.dashboard.figures import _PALETTE, _empty, _layout
+
+
+def confusion_figure(frame: pd.DataFrame) -> go.Figure:
+    counts = m.confusion(frame)
+    shares = m.confusion(frame, normalise=True)
+    labels = list(counts.index)
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares.to_numpy(),
+            x=labels,
+            y=labels,
+            text=counts.to_numpy(),
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "share of row"},
+            hovertemplate="true %{y}, predicted %{x}: %{text} (%{z:.1%} of the row)"
+            "<extra>click: show them</extra>",
+        )
+    )
+    return _layout(
+        fig,
+        "Confusion matrix (counts; colour: share of the true class)",
+        xaxis={"title": "predicted", "type": "category"},
+        yaxis={"title": "true", "type": "category", "autorange": "reversed"},
+    )
+
+
+def roc_figure(frame: pd.DataFrame) -> go.Figure:
+    curves = m.roc_curves(frame)
+    if curves.empty:
+        return _empty("ROC curves", "every class needs samples of its own and of others")
+    fig = go.Figure()
+    for i, (label, curve) in enumerate(curves.groupby("class", sort=False)):
+        fig.add_scatter(
+            x=curve["fpr"],
+            y=curve["tpr"],
+            mode="lines",
+            name=f"{label} (AUC {curve['auc'].iloc[0]:.3f})",
+            line={"color": _PALETTE[i % len(_PALETTE)]},
+        )
+    fig.add_scatter(
+        x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#aaa"}, name="chance"
+    )
+    return _layout(
+        fig,
+        "ROC, one class against the rest",
+        xaxis={"title": "false positive rate"},
+        yaxis={"title": "true positive rate"},
+    )
+
+
+def pr_figure(frame: pd.DataFrame) -> go.Figure:
+    curves = m.pr_curves(frame)
+    if curves.empty:
+        return _empty(
+            "Precision-recall curves", "every class needs samples of its own and of others"
+        )
+    fig = go.Figure()
+    for i, (label, curve) in enumerate(curves.groupby("class", sort=False)):
+        fig.add_scatter(
+            x=curve["recall"],
+            y=curve["precision"],
+            mode="lines",
+            name=f"{label} (AP {curve['ap'].iloc[0]:.3f})",
+            line={"color": _PALETTE[i % len(_PALETTE)]},
+        )
+    return _layout(
+        fig,
+        "Precision-recall, one class against the rest",
+        xaxis={"title": "recall"},
+        yaxis={"title": "precision"},
+    )
+
+
+def calibration_figure(frame: pd.DataFrame) -> go.Figure:
+    bands = m.calibration(frame)
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#aaa"}, name="calibrated"
+    )
+    fig.add_scatter(
+        x=bands["confidence"],
+        y=bands["accuracy"],
+        mode="lines+markers",
+        marker={"size": np.clip(4 + np.sqrt(bands["count"]), 4, 18)},
+        customdata=bands["count"],
+        hovertemplate="confidence %{x:.2f}: %{y:.1%} right of %{customdata}<extra></extra>",
+        name="model",
+    )
+    return _layout(
+        fig,
+        "Calibration: confidence against the share right",
+        xaxis={"title": "confidence", "range": [0, 1.02]},
+        yaxis={"title": "share right", "range": [0, 1.02]},
+    )
+
+
+def predicted_figure(frame: pd.DataFrame) -> go.Figure:
+    low = float(min(frame["target"].min(), frame["prediction"].min()))
+    high = float(max(frame["target"].max(), frame["prediction"].max()))
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[low, high],
+        y=[low, high],
+        mode="lines",
+        line={"dash": "dot", "color": "#aaa"},
+        name="exact",
+    )
+    fig.add_scatter(
+        x=frame["target"],
+        y=frame["prediction"],
+        mode="markers",
+        marker={"size": 5, "opacity": 0.6},
+        customdata=frame["sample"],
+        hovertemplate="%{customdata}: true %{x:.4g}, predicted %{y:.4g}<extra></extra>",
+        name="samples",
+    )
+    return _layout(
+        fig, "Predicted against true", xaxis={"title": "true"}, yaxis={"title": "predicted"}
+    )
+
+
+def residuals_figure(frame: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(
+        go.Scatter(
+            x=frame["prediction"],
+            y=frame["error"],
+            mode="markers",
+            marker={"size": 5, "opacity": 0.6},
+            customdata=frame["sample"],
+            hovertemplate="%{customdata}: predicted %{x:.4g}, error %{y:.4g}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line={"dash": "dot", "color": "#aaa"})
+    return _layout(
+        fig,
+        "Residuals (predicted - true) against the prediction",
+        xaxis={"title": "predicted"},
+        yaxis={"title": "error"},
+    )
+
+
+def error_by_range_figure(frame: pd.DataFrame) -> go.Figure:
+    bands = m.regression_errors(frame)
+    fig = go.Figure(
+        go.Bar(
+            x=bands["target"],
+            y=bands["mae"],
+            customdata=bands["count"],
+            hovertemplate="true values near %{x:.4g}: MAE %{y:.4g} over %{customdata}<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        "Mean absolute error by range of the true value",
+        xaxis={"title": "true value (band mean)"},
+        yaxis={"title": "MAE"},
+    )
+
+
+def score_histogram(frame: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=frame["score"], nbinsx=40))
+    return _layout(
+        fig,
+        "Anomaly scores (reconstruction error) of the held-out samples",
+        xaxis={"title": "score"},
+        yaxis={"title": "samples"},
+    )
+
+
+def model_figures(frame: pd.DataFrame) -> dict[str, go.Figure]:
+    """Every figure of a split's model view, by the kind of model."""
+    if "confidence" in frame:
+        return {
+            "fig-confusion": confusion_figure(frame),
+            "fig-roc": roc_figure(frame),
+            "fig-pr": pr_figure(frame),
+            "fig-calibration": calibration_figure(frame),
+        }
+    if "error" in frame:
+        return {
+            "fig-predicted": predicted_figure(frame),
+            "fig-residuals": residuals_figure(frame),
+            "fig-error-range": error_by_range_figure(frame),
+        }
+    return {"fig-scores": score_histogram(frame)}
