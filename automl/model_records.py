@@ -24,9 +24,10 @@ import torch
 
 from automl.data import Dataset
 from automl.preprocessing import Preprocessing
-from automl.study import PREDICTIONS_FILE, PROBABILITY_PREFIX
+from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX
 from automl.task_info import TaskInfo
 
+BACKTESTS = 12  # validation windows whose forecasts are kept, evenly spaced
 MAX_ROWS = 5000  # per split: a larger split is sampled (the file says how many it had)
 THUMBNAIL_SIDE = 64  # pixels, the longer side of an image preview
 PREVIEW_CHARS = 300  # of a text
@@ -45,8 +46,8 @@ def record_predictions(
     seed: int,
 ) -> Path | None:
     """Write <study>/predictions.parquet; `outputs` and `inputs` by split ("val", "test") are
-    the network's raw outputs and its preprocessed inputs on those rows. Nothing for a
-    forecast (its samples are windows of one series)."""
+    the network's raw outputs and its preprocessed inputs on those rows. A forecast's samples
+    are windows of one series: see record_forecast."""
     if task.target_kind == "forecasting" or not rows:
         return None
     parts = []
@@ -70,6 +71,49 @@ def record_predictions(
     path = study_dir / PREDICTIONS_FILE
     table.to_parquet(path.with_suffix(".tmp"), index=False)
     path.with_suffix(".tmp").replace(path)  # a reader never sees half a file
+    return path
+
+
+def record_forecast(
+    study_dir: Path,
+    dataset: Dataset,
+    preprocessing: Preprocessing,
+    val_outputs: np.ndarray,
+    next_steps: np.ndarray,
+) -> Path:
+    """Write <study>/forecast.json: the series (times and the forecast column), the model's
+    forecasts of validation windows with what happened, and its forecast of the next steps."""
+    values = np.asarray(dataset.X[0], dtype=np.float64)[:, 0]
+    times = list(dataset.ids or range(len(values)))
+    forecast = preprocessing.inputs
+    n_windows = len(values) - forecast.window - forecast.horizon + 1
+    first_val = n_windows - len(val_outputs)
+    predicted = preprocessing.target.decode(val_outputs)
+    kept = np.unique(
+        np.linspace(0, len(val_outputs) - 1, min(BACKTESTS, len(val_outputs))).astype(int)
+    )
+    backtests = []
+    for i in kept:
+        start = first_val + int(i) + forecast.window  # the first forecast step's index
+        backtests.append(
+            {
+                "start": start,
+                "predicted": [float(v) for v in predicted[i]],
+                "actual": [float(v) for v in values[start : start + forecast.horizon]],
+            }
+        )
+    record = {
+        "times": [str(t) for t in times],
+        "values": [None if not np.isfinite(v) else float(v) for v in values],
+        "target": dataset.target_name,
+        "horizon": forecast.horizon,
+        "window": forecast.window,
+        "backtests": backtests,
+        "next": [float(v) for v in np.asarray(next_steps, dtype=np.float64)],
+    }
+    path = study_dir / FORECAST_FILE
+    path.with_suffix(".tmp").write_text(json.dumps(record))
+    path.with_suffix(".tmp").replace(path)
     return path
 
 

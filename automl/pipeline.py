@@ -23,7 +23,7 @@ from automl.data import Dataset
 from automl.engine import SearchFigures, run_search
 from automl.engine.cluster import check_address, cluster_address
 from automl.finish import ENSEMBLE_SIZE, FinishedModel, Member, finish
-from automl.model_records import record_predictions
+from automl.model_records import record_forecast, record_predictions
 from automl.options import FitOptions
 from automl.predictor import Predictor
 from automl.prepare import PreparedData, prepare
@@ -72,6 +72,12 @@ def _record_predictions(
     if model.test_outputs is not None and prepared.test is not None:
         outputs["test"], inputs["test"] = model.test_outputs, prepared.test[0]
     try:
+        if prepared.task.target_kind == "forecasting":
+            next_steps = model.predictor.predict(dataset.X)[0]
+            record_forecast(
+                study_dir, dataset, prepared.preprocessing, model.validation_outputs, next_steps
+            )
+            return
         record_predictions(
             study_dir, dataset, prepared.task, prepared.preprocessing, prepared.rows, outputs,
             inputs, seed,

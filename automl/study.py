@@ -30,6 +30,8 @@ CODES_MAP_FILE = "codes_map.json"  # an unlabelled study's sample of codes in 2-
 # automl.model_records), a classifier's probabilities in columns proba::<class>
 PREDICTIONS_FILE = "predictions.parquet"
 PROBABILITY_PREFIX = "proba::"
+# a forecaster's instead: the history, its forecasts of the validation windows and the next steps
+FORECAST_FILE = "forecast.json"
 
 LEADERBOARD_COLUMNS = [
     "rank",

@@ -165,3 +165,95 @@ def bench_dashboard_scale(runs_dir: Path) -> list[dict]:
             "baseline_s": optuna_s,
         },
     ]
+
+
+# ----------------------------------------------------------------------------- the model view
+
+MODEL_ROWS = 5000
+MODEL_FIGURES = ["fig-confusion", "fig-roc", "fig-pr", "fig-calibration"]
+# Also records when the gallery first shows a decoded picture.
+GALLERY_WATCHER = """
+setInterval(() => {
+  const img = document.querySelector('#gallery img');
+  if (window.__ready && !('gallery' in window.__ready) && img && img.complete && img.naturalWidth > 0)
+    window.__ready.gallery = performance.now();
+}, 10);
+"""
+
+
+def write_model_view_study(study_dir: Path) -> None:
+    """A 20-trial synthetic study whose predictions.parquet holds 5 000 validation rows: digits
+    (repeated) with a logistic regression's probabilities, written by the finish's own code."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    from automl.data import from_memory
+    from automl.model_records import record_predictions
+    from automl.prepare import prepare_data
+    from automl.task import detect_task
+
+    write_synthetic_study(study_dir, 20)
+    digits = load_digits()
+    repeats = -(-2 * MODEL_ROWS // len(digits.target))
+    images = np.tile(digits.images, (repeats, 1, 1))[: 2 * MODEL_ROWS].astype(np.float32)
+    labels = np.tile(digits.target, repeats)[: 2 * MODEL_ROWS]
+    dataset = from_memory(images, labels)
+    prepared = prepare_data(dataset, detect_task(dataset, families=["cnn"]), seed=0)
+    rows = {"val": prepared.rows["val"][:MODEL_ROWS]}
+    flat = images.reshape(len(images), -1)
+    model = LogisticRegression(max_iter=200).fit(
+        flat[prepared.rows["train"][:500]], labels[prepared.rows["train"][:500]]
+    )
+    logits = np.log(model.predict_proba(flat[rows["val"]]) + 1e-9).astype(np.float32)
+    record_predictions(
+        study_dir, dataset, prepared.task, prepared.preprocessing, rows, {"val": logits},
+        {"val": prepared.data.X_val[:MODEL_ROWS]}, seed=0,
+    )  # fmt: skip
+
+
+def render_model_view(studies: Path, name: str) -> float:
+    """From a click on the study's link in the index until the model view's figures show
+    data and its gallery shows a decoded picture."""
+    with dashboard(studies) as url, chromium() as driver:
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": WATCHER % (MODEL_FIGURES, FIGURES_WITH_DATA_JS) + GALLERY_WATCHER},
+        )
+        driver.get(f"{url}/")
+        link = wait_for(driver, lambda d: d.find_element("link text", name), timeout=120)
+        time.sleep(1)
+        clicked = driver.execute_script(
+            "window.__ready = {}; const t = performance.now(); arguments[0].click(); return t",
+            link,
+        )
+
+        def ready(d):
+            marks = d.execute_script("return window.__ready")
+            wanted = [*MODEL_FIGURES, "gallery"]
+            return marks if marks and all(k in marks for k in wanted) else None
+
+        marks = wait_for(driver, ready, timeout=60, what="the model view")
+        return (max(marks[k] for k in [*MODEL_FIGURES, "gallery"]) - clicked) / 1000
+
+
+def bench_model_view(runs_dir: Path) -> list[dict]:
+    require_browser()
+    studies = runs_dir / "model_view" / "studies"
+    study_dir = studies / "predictions"
+    if not (study_dir / "predictions.parquet").is_file():
+        import shutil
+
+        shutil.rmtree(study_dir, ignore_errors=True)
+        write_model_view_study(study_dir)
+    times = [render_model_view(studies, "predictions") for _ in range(REPEATS)]
+    return [
+        {
+            "dataset": f"{MODEL_ROWS} validation rows (digits, 10 classes)",
+            "budget": "-",
+            "system": f"dashboard: model view from the index, figures and gallery (median of {REPEATS})",
+            "metric": "render_s",
+            "render_s": statistics.median(times),
+            "render_s_all": times,
+        }
+    ]

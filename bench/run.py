@@ -13,6 +13,7 @@
                                                       # data and DBNs in bench/unsupervised.py
     python bench/run.py dashboard_scale               # a 5 000-trial study's page in Chromium
                                                       # (bench/dashboard.py)
+    python bench/run.py model_view                    # the model view of 5 000 validation rows
     python bench/run.py export_latency                # ONNX / pt2 graphs against the PyTorch
                                                       # network: predict latency (bench/export.py)
     python bench/run.py executors                     # in-process against Ray executor, 1-8
@@ -369,6 +370,12 @@ def _dashboard_scale(budget: str, baseline: bool) -> list[dict]:
     return dashboard.bench_dashboard_scale(RUNS_DIR)
 
 
+def _model_view(budget: str, baseline: bool) -> list[dict]:
+    import dashboard  # bench/dashboard.py, beside this script
+
+    return dashboard.bench_model_view(RUNS_DIR)
+
+
 def _export_latency(budget: str, baseline: bool) -> list[dict]:
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
     import export  # bench/export.py, beside this script
@@ -410,6 +417,7 @@ BENCHES = {
     **_unsupervised_benches(),
     **_gpu_benches(),
     "dashboard_scale": _dashboard_scale,
+    "model_view": _model_view,
     "export_latency": _export_latency,
     "executors": lambda budget, baseline: _executors().bench_executors(RUNS_DIR, budget, baseline),
     "table_reading": lambda budget, baseline: _tables().bench_table_reading(

@@ -1,6 +1,7 @@
 """`automl dashboard`: a Dash app over a studies directory, live while searches run.
 
-Pages: `/` lists the studies; `/study/<name>` shows one. Every few seconds the page asks
+Pages: `/` lists the studies; `/study/<name>` shows one; `/compare/<a>,<b>` sets studies
+side by side. Every few seconds the page asks
 whether its study changed on disk (a stat of three files); only then are the study and its
 figures read again. Study names from the browser are looked up in the directory's listing
 (`data.study_path`) and trial numbers are integers, so no request reaches a file outside the
@@ -18,6 +19,7 @@ import dash
 import pandas as pd
 from dash import Dash, Input, Output, State, dash_table, dcc, html
 
+from automl.dashboard import compare as c
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
 from automl.dashboard import model_view
@@ -129,6 +131,12 @@ def _register(app: Dash, studies_dir: Path) -> None:
     def page(pathname):
         """The whole page, with its data: one round trip. The callbacks below only run for a
         user's action or a change on disk (none fires when the page is first shown)."""
+        if pathname and pathname.startswith("/compare/"):
+            names = [n for n in urllib.parse.unquote(pathname[len("/compare/") :]).split(",") if n]
+            try:
+                return _compare_page(studies_dir, names)
+            except d.StudyNotFound as exc:
+                return html.P(str(exc), id="not-found", style={"color": "#b00"})
         try:
             study_dir = locate(pathname)
         except d.StudyNotFound:
@@ -158,6 +166,10 @@ def _register(app: Dash, studies_dir: Path) -> None:
             raise dash.exceptions.PreventUpdate
         overview = d.study_overview(studies_dir)
         return _studies_table(overview), f.overview_figure(overview)
+
+    @app.callback(Output("compare-link", "href"), Input("compare-pick", "value"))
+    def compare_link(names):
+        return "/compare/" + ",".join(urllib.parse.quote(n) for n in names or [])
 
     @app.callback(
         Output("summary", "children"),
@@ -286,7 +298,46 @@ def _index_page(overview: pd.DataFrame) -> html.Div:
         [
             html.H2("Studies"),
             html.Div(_studies_table(overview), id="studies"),
+            html.Div(
+                [
+                    dcc.Checklist(
+                        id="compare-pick", options=list(overview["study"]), value=[], inline=True
+                    ),
+                    dcc.Link("compare the ticked studies", id="compare-link", href="/compare/"),
+                ],
+                style=_CARD,
+            ),
             dcc.Graph(id="fig-studies", figure=f.overview_figure(overview)),
+        ]
+    )
+
+
+def _compare_page(studies_dir: Path, names: list[str]) -> html.Div:
+    """Studies side by side: scores, budgets, best-so-far curves, the exported members."""
+    table = c.comparison(studies_dir, names).round(4)
+    members = c.members(studies_dir, names).round(4)
+    cell = {"textAlign": "left", "padding": "3px 8px"}
+    return html.Div(
+        [
+            html.H2("Compare " + ", ".join(names)),
+            dash_table.DataTable(
+                id="compare-table",
+                data=table.to_dict("records"),
+                columns=[{"name": col.replace("_", " "), "id": col} for col in table.columns],
+                style_cell=cell,
+            ),
+            dcc.Graph(
+                id="fig-compare",
+                figure=c.compare_figure(c.compare_curves(studies_dir, names)),
+                style=_GRAPH_STYLE,
+            ),
+            html.H3("The exported models"),
+            dash_table.DataTable(
+                id="compare-members",
+                data=members.to_dict("records"),
+                columns=[{"name": col.replace("_", " "), "id": col} for col in members.columns],
+                style_cell={**cell, "maxWidth": "600px", "whiteSpace": "normal"},
+            ),
         ]
     )
 

@@ -452,7 +452,7 @@ def learning_curves(data: StudyData, trials: list[int]) -> pd.DataFrame:
     curves = data.curves[data.curves["trial"].isin(trials)].copy()
     losses = []
     for number in trials:
-        for row in _read_json(trial_dir(data.directory, number) / METRICS_FILE) or []:
+        for row in read_json(trial_dir(data.directory, number) / METRICS_FILE) or []:
             losses.append(
                 {"trial": number, "epoch": row["epoch"], "train_loss": row.get("train_loss"),
                  "val_loss": row.get("val_loss")}
@@ -585,13 +585,13 @@ def pareto(data: StudyData, cost: str = "n_params") -> pd.DataFrame:
 def architecture(data: StudyData, trial: int) -> dict[str, Any] | None:
     """The trial's summary.json: family, parameters, n_params and layers (name, type,
     output_shape, params), or None when the trial has none."""
-    return _read_json(trial_dir(data.directory, trial) / SUMMARY_FILE)
+    return read_json(trial_dir(data.directory, trial) / SUMMARY_FILE)
 
 
 def codes_map(data: StudyData) -> pd.DataFrame | None:
     """For an unlabelled study: a sample of the data's codes under the best model, projected
     to 2-D, with each sample's anomaly score."""
-    stored = _read_json(data.directory / CODES_MAP_FILE)
+    stored = read_json(data.directory / CODES_MAP_FILE)
     if stored is None:
         return None
     table = pd.DataFrame(stored["points"], columns=["sample", "x", "y", "anomaly_score"])
@@ -599,7 +599,7 @@ def codes_map(data: StudyData) -> pd.DataFrame | None:
     return table
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):  # not written yet, or being written

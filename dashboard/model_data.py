@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from automl.dashboard.data import StudyData
-from automl.study import PREDICTIONS_FILE, PROBABILITY_PREFIX
+from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX
 
 GALLERY_PAGE = 24  # samples per page of the gallery
 CALIBRATION_BINS = 10
@@ -35,6 +35,33 @@ def predictions(data: StudyData, split: str = "val") -> pd.DataFrame | None:
     frame = pd.read_parquet(path)
     frame = frame[frame["split"] == split].reset_index(drop=True)
     return frame if len(frame) else None
+
+
+def forecast(data: StudyData) -> dict[str, pd.DataFrame] | None:
+    """A forecaster's record as frames: `history` (step, time, value), `backtests` (window,
+    step, predicted, actual: the validation windows' forecasts) and `next` (step, predicted);
+    None when the study is not a forecast or has none recorded."""
+    path = Path(data.directory) / FORECAST_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    n = len(record["values"])
+    history = pd.DataFrame({"step": range(n), "time": record["times"], "value": record["values"]})
+    rows = [
+        {"window": w, "step": b["start"] + i, "predicted": p, "actual": a}
+        for w, b in enumerate(record["backtests"])
+        for i, (p, a) in enumerate(zip(b["predicted"], b["actual"], strict=False))
+    ]
+    backtests = pd.DataFrame(rows, columns=["window", "step", "predicted", "actual"])
+    future = pd.DataFrame({"step": range(n, n + len(record["next"])), "predicted": record["next"]})
+    return {"history": history, "backtests": backtests, "next": future}
+
+
+def backtest_errors(backtests: pd.DataFrame) -> pd.DataFrame:
+    """Mean absolute error of the validation windows' forecasts by steps ahead (1..horizon)."""
+    ahead = backtests["step"] - backtests.groupby("window")["step"].transform("min") + 1
+    errors = (backtests["predicted"] - backtests["actual"]).abs()
+    return errors.groupby(ahead).mean().rename_axis("ahead").reset_index(name="mae")
 
 
 def splits(data: StudyData) -> list[str]:

@@ -184,6 +184,46 @@ def score_histogram(frame: pd.DataFrame) -> go.Figure:
     )
 
 
+def forecast_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
+    """The series, the model's forecasts of the validation windows, and the next steps."""
+    history, backtests, future = frames["history"], frames["backtests"], frames["next"]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=history["step"],
+        y=history["value"],
+        mode="lines",
+        name="history",
+        line={"color": "#333"},
+        customdata=history["time"],
+        hovertemplate="%{customdata}: %{y:.4g}<extra></extra>",
+    )
+    for window, part in backtests.groupby("window"):
+        fig.add_scatter(
+            x=part["step"],
+            y=part["predicted"],
+            mode="lines",
+            line={"color": _PALETTE[1], "width": 1},
+            opacity=0.7,
+            name="forecasts of validation windows",
+            legendgroup="backtests",
+            showlegend=bool(window == backtests["window"].min()),
+        )
+    fig.add_scatter(
+        x=future["step"],
+        y=future["predicted"],
+        mode="lines+markers",
+        name="the next steps",
+        line={"color": _PALETTE[2], "width": 3},
+    )
+    return _layout(
+        fig,
+        "Forecasts: validation windows and the next steps",
+        xaxis={"title": "step"},
+        yaxis={"title": "value"},
+        legend={"title": ""},
+    )
+
+
 def model_figures(frame: pd.DataFrame) -> dict[str, go.Figure]:
     """Every figure of a split's model view, by the kind of model."""
     if "confidence" in frame:

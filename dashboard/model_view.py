@@ -31,12 +31,28 @@ _TILE = {
 
 def model_section(study: d.StudyData, graph_style: dict) -> html.Div:
     """The section as first drawn: the validation split, the mistakes gallery."""
+    forecast = m.forecast(study)
+    if forecast is not None:
+        errors = m.backtest_errors(forecast["backtests"])
+        ahead = ", ".join(f"{int(r.ahead)}: {r.mae:.4g}" for r in errors.itertuples())
+        return html.Div(
+            [
+                html.Div(
+                    f"Mean absolute error of the validation windows' forecasts, by steps ahead: {ahead}",
+                    id="model-summary",
+                ),
+                dcc.Graph(
+                    id="fig-forecast", figure=mf.forecast_figure(forecast), style=graph_style
+                ),
+            ],
+            id="model-section",
+        )
     splits = m.splits(study)
     if not splits:
         return html.Div(
             html.P(
-                "No predictions recorded for this study (a forecast, a search still running, "
-                "or a study made before automl 0.3).",
+                "No predictions recorded for this study (a search still running, or a study "
+                "made before automl 0.3).",
                 style={"color": "#666"},
             ),
             id="model-section",

@@ -48,6 +48,9 @@ def report_html(study: d.StudyData) -> str:
             )  # fmt: skip
     if study.unlabelled:
         sections.append(("Learned codes", [f.codes_figure(study)], ""))
+    forecast = m.forecast(study)
+    if forecast is not None:
+        sections.append(("The model's forecasts", [mf.forecast_figure(forecast)], ""))
     predictions = m.predictions(study)
     if predictions is not None:
         sections.append(

@@ -1,8 +1,9 @@
 """The model view: what the finish records of the exported model's predictions, the frames
 and figures drawn from them, and the study page's model section in headless Chromium.
 
-Three real small studies (one-trial searches, in process): digits as images (a classifier),
-diabetes as a table (a regressor), digits without labels (an autoencoder).
+Four real small studies (one-trial searches, in process): digits as images (a classifier),
+diabetes as a table (a regressor), digits without labels (an autoencoder), and a monthly
+series with trend and season to forecast.
 """
 
 from __future__ import annotations
@@ -15,31 +16,20 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.datasets import load_diabetes, load_digits
 
-from automl import AutoDeep, AutoDeepClassifier, AutoDeepRegressor
 from automl.dashboard import data as d
 from automl.dashboard import model_data as m
 from automl.dashboard import model_figures as mf
 from automl.dashboard.report import write_report
 from tests.support.browser import chromium, dashboard, open_offline, require_browser, wait_for
+from tests.support.model_studies import write_model_studies
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def studies(tmp_path_factory) -> SimpleNamespace:
-    root = tmp_path_factory.mktemp("model-view") / "studies"
-    options = dict(budget="1m", max_trials=1, max_epochs=4, random_state=0, verbose=False)
-    digits = load_digits()
-    images, labels = digits.images.astype(np.float32)[:600], digits.target[:600]
-    classifier = AutoDeepClassifier(studies_dir=root, study="digits", families=["cnn"], **options)
-    classifier.fit(images, labels)
-    X, y = load_diabetes(return_X_y=True, as_frame=True)
-    AutoDeepRegressor(studies_dir=root, study="diabetes", **options).fit(X, y)
-    unlabelled = AutoDeep(studies_dir=root, study="shapes", families=["autoencoder"], **options)
-    unlabelled.fit(images / 16)
-    return SimpleNamespace(root=root, classifier=classifier, images=images, labels=labels)
+    return write_model_studies(tmp_path_factory.mktemp("model-view") / "studies")
 
 
 def decoded(uri: str) -> Image.Image:
@@ -147,9 +137,30 @@ def test_a_confusion_cell_click_shows_that_cells_samples(studies):
         assert all("true 1, predicted 1" in t.text for t in tiles)
 
 
-def test_regression_and_unlabelled_views_and_the_report(studies, tmp_path):
+def test_forecast_record_and_frames(studies):
+    frames = m.forecast(d.load_study(studies.root / "sales"))
+    history, backtests, future = frames["history"], frames["backtests"], frames["next"]
+    assert len(history) == 120 and list(future["step"]) == list(range(120, 126))
+    # each validation window's forecast sits over what happened
+    merged = backtests.merge(history, on="step")
+    assert (merged["actual"] == merged["value"]).all() and backtests["window"].nunique() > 1
+    assert list(m.backtest_errors(backtests)["ahead"]) == [1, 2, 3, 4, 5, 6]
+    assert m.predictions(d.load_study(studies.root / "sales")) is None
+
+
+def test_regression_forecast_and_unlabelled_views_and_the_report(studies, tmp_path):
     require_browser()
     with dashboard(studies.root) as url, chromium() as driver:
+        driver.get(f"{url}/study/sales")
+        traces = wait_for(
+            driver,
+            lambda drv: drv.execute_script(
+                "const g = document.querySelector('#fig-forecast .js-plotly-plot');"
+                "return g && g._fullData ? g._fullData.filter(t => t._length > 0).map(t => t.name) : null"
+            ),
+            what="the forecast view",
+        )
+        assert {"history", "forecasts of validation windows", "the next steps"} <= set(traces)
         driver.get(f"{url}/study/diabetes")
         wait_for(
             driver,
@@ -169,6 +180,57 @@ def test_regression_and_unlabelled_views_and_the_report(studies, tmp_path):
         plots = open_offline(driver, report)
         assert "Confusion matrix (counts; colour: share of the true class)" in plots
         assert driver.find_elements("css selector", "img.sample-image")
+
+
+def test_two_studies_side_by_side(studies):
+    from automl.dashboard import compare
+
+    table = compare.comparison(studies.root, ["digits", "digits-2"])
+    assert list(table["study"]) == ["digits", "digits-2"] and (table["trials"] == 1).all()
+    bundle = studies.classifier.model_.config
+    assert table.loc[0, "validation_score"] == pytest.approx(bundle["validation_score"])
+    curves = compare.compare_curves(studies.root, ["digits", "digits-2"])
+    assert set(curves["study"]) == {"digits", "digits-2"}
+    assert set(compare.members(studies.root, ["digits", "digits-2"])["family"]) == {"cnn"}
+    require_browser()
+    with dashboard(studies.root) as url, chromium() as driver:
+        driver.get(url)
+        for name in ("digits", "digits-2"):
+            box = wait_for(
+                driver,
+                lambda drv, n=name: drv.find_element(
+                    "css selector", f"#compare-pick input[value='{n}']"
+                ),
+                what=name,
+            )
+            box.click()
+        wait_for(
+            driver,
+            lambda drv: (
+                drv.find_element("id", "compare-link")
+                .get_attribute("href")
+                .endswith("/compare/digits,digits-2")
+            ),
+            what="the link",
+        )
+        driver.find_element("id", "compare-link").click()
+        rows = wait_for(
+            driver,
+            lambda drv: drv.find_elements("css selector", "#compare-table tbody tr td"),
+            what="the comparison",
+        )
+        assert (
+            len(driver.find_elements("css selector", "#compare-table tbody tr")) == 3
+        )  # header + 2
+        drawn = wait_for(
+            driver,
+            lambda drv: drv.execute_script(
+                "const g = document.querySelector('#fig-compare .js-plotly-plot');"
+                "return g && g._fullData ? g._fullData.map(t => t.name) : null"
+            ),
+            what="the curves",
+        )
+        assert drawn == ["digits", "digits-2"] and rows
 
 
 def test_studies_without_predictions_say_why(tmp_path: Path):
