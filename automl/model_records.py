@@ -51,6 +51,7 @@ def record_predictions(
     if task.target_kind == "forecasting" or not rows:
         return None
     parts = []
+    peak = brightest(dataset)
     for split, raw in outputs.items():
         rows_of_split = rows[split]
         keep = np.arange(len(rows_of_split))
@@ -61,9 +62,9 @@ def record_predictions(
         frame.insert(0, "split", split)
         frame.insert(1, "row", picked)
         frame.insert(2, "sample", [dataset.ids[i] if dataset.ids else str(i) for i in picked])
-        frame["preview"] = [preview(dataset, int(i), preprocessing) for i in picked]
+        frame["preview"] = [preview(dataset, int(i), preprocessing, peak) for i in picked]
         if task.target_kind == "none":
-            frame["reconstruction"] = _reconstruction_previews(preprocessing, raw[keep], task)
+            frame["reconstruction"] = _reconstruction_previews(preprocessing, raw[keep], task, peak)
         parts.append(frame)
     if not parts:
         return None
@@ -148,12 +149,12 @@ def _predictions(
 # ----------------------------------------------------------------------------- previews
 
 
-def preview(dataset: Dataset, row: int, preprocessing: Preprocessing) -> str:
+def preview(dataset: Dataset, row: int, preprocessing: Preprocessing, peak: float = 255.0) -> str:
     """A small, self-contained view of one sample: a PNG data URI (images, audio's log-mel),
     the start of a text, or JSON (a series' values, a table row)."""
     modality = dataset.modality
     if modality == "image":
-        return png_data_uri(_as_pixels(dataset.X[row], preprocessing.inputs.scale))
+        return png_data_uri(_as_pixels(dataset.X[row], peak))
     if modality == "text":
         return str(dataset.X[row])[:PREVIEW_CHARS]
     if modality == "series":
@@ -166,20 +167,28 @@ def preview(dataset: Dataset, row: int, preprocessing: Preprocessing) -> str:
 
 
 def _reconstruction_previews(
-    preprocessing: Preprocessing, outputs: np.ndarray, task: TaskInfo
+    preprocessing: Preprocessing, outputs: np.ndarray, task: TaskInfo, peak: float
 ) -> list[str | None]:
     if task.modality == "image":
         images = preprocessing.inputs.inverse_transform(outputs)
-        return [png_data_uri(_as_pixels(image, preprocessing.inputs.scale)) for image in images]
+        return [png_data_uri(_as_pixels(image, peak)) for image in images]
     if task.modality == "series":
         series = preprocessing.inputs.inverse_transform(outputs)
         return [json.dumps(_series_points(s)) for s in series]
     return [None] * len(outputs)
 
 
-def _as_pixels(image: np.ndarray, scale: float) -> np.ndarray:
-    """Pixels in 0..255 as uint8, (H, W) or (H, W, 3)."""
-    pixels = np.clip(np.asarray(image, dtype=np.float64) * (255.0 / scale), 0, 255)
+def brightest(dataset: Dataset) -> float:
+    """The images' largest value: 255 for 8-bit pictures, 16 for scikit-learn's digits.
+    Previews are drawn against it, so dim data is not drawn black."""
+    if dataset.modality != "image":
+        return 1.0
+    return float(np.max(dataset.X)) or 1.0
+
+
+def _as_pixels(image: np.ndarray, peak: float) -> np.ndarray:
+    """Pixels in 0..255 as uint8, (H, W) or (H, W, 3); `peak` is drawn white."""
+    pixels = np.clip(np.asarray(image, dtype=np.float64) * (255.0 / peak), 0, 255)
     pixels = pixels.astype(np.uint8)
     return pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
 

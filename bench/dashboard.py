@@ -171,6 +171,14 @@ def bench_dashboard_scale(runs_dir: Path) -> list[dict]:
 
 MODEL_ROWS = 5000
 MODEL_FIGURES = ["fig-confusion", "fig-roc", "fig-pr", "fig-calibration"]
+# A heatmap has no _length: a figure shows data when a trace has points or cells.
+MODEL_FIGURES_WITH_DATA_JS = """
+return arguments[0].map(id => {
+    const plot = document.querySelector('#' + id + ' .js-plotly-plot');
+    if (!plot || !plot._fullData) return false;
+    return plot._fullData.some(t => t.visible !== false && (t._length > 0 || (t.z && t.z.length > 0)));
+});
+"""
 # Also records when the gallery first shows a decoded picture.
 GALLERY_WATCHER = """
 setInterval(() => {
@@ -195,9 +203,10 @@ def write_model_view_study(study_dir: Path) -> None:
 
     write_synthetic_study(study_dir, 20)
     digits = load_digits()
-    repeats = -(-2 * MODEL_ROWS // len(digits.target))
-    images = np.tile(digits.images, (repeats, 1, 1))[: 2 * MODEL_ROWS].astype(np.float32)
-    labels = np.tile(digits.target, repeats)[: 2 * MODEL_ROWS]
+    n = 5 * MODEL_ROWS  # a fifth validates
+    repeats = -(-n // len(digits.target))
+    images = np.tile(digits.images, (repeats, 1, 1))[:n].astype(np.float32)
+    labels = np.tile(digits.target, repeats)[:n]
     dataset = from_memory(images, labels)
     prepared = prepare_data(dataset, detect_task(dataset, families=["cnn"]), seed=0)
     rows = {"val": prepared.rows["val"][:MODEL_ROWS]}
@@ -218,7 +227,7 @@ def render_model_view(studies: Path, name: str) -> float:
     with dashboard(studies) as url, chromium() as driver:
         driver.execute_cdp_cmd(
             "Page.addScriptToEvaluateOnNewDocument",
-            {"source": WATCHER % (MODEL_FIGURES, FIGURES_WITH_DATA_JS) + GALLERY_WATCHER},
+            {"source": WATCHER % (MODEL_FIGURES, MODEL_FIGURES_WITH_DATA_JS) + GALLERY_WATCHER},
         )
         driver.get(f"{url}/")
         link = wait_for(driver, lambda d: d.find_element("link text", name), timeout=120)

@@ -11,7 +11,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from automl.dashboard import model_data as m
-from automl.dashboard.figures import _PALETTE, _empty, _layout
+from automl.dashboard.figures import _PALETTE, _empty
+from automl.dashboard.figures import _layout as _search_layout
+
+
+def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
+    """The search figures' look, with legends that list classes or curves, not families."""
+    return _search_layout(fig, title, **{"legend": {"title": ""}, **kwargs})
 
 
 def confusion_figure(frame: pd.DataFrame) -> go.Figure:

@@ -82,7 +82,10 @@ def model_section(study: d.StudyData, graph_style: dict) -> html.Div:
             html.H4(caption, id="gallery-caption"),
             html.Div(
                 [
-                    html.Button("show the mistakes", id="gallery-reset"),
+                    html.Button(
+                        "show the mistakes" if "confidence" in frame else "first page",
+                        id="gallery-reset",
+                    ),
                     html.Button("previous", id="gallery-previous"),
                     html.Button("next", id="gallery-next"),
                 ],
