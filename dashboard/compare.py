@@ -34,7 +34,7 @@ def comparison(studies_dir: Path, names: list[str]) -> pd.DataFrame:
             {
                 "study": name,
                 "task": study.task.get("row", "?"),
-                "metric": study.task.get("metric", ""),
+                "metric": bundle.get("metric", study.task.get("metric", "")),
                 "budget_s": study.config.get("budget_s"),
                 "budget_used_s": study.config.get("budget_used_s"),
                 "trials": len(study.trials),
@@ -70,7 +70,7 @@ def compare_figure(curves: pd.DataFrame) -> go.Figure:
         fig.add_scatter(
             x=curve["minutes"],
             y=curve["best"],
-            mode="lines",
+            mode="lines+markers",  # a study of one trial is one point
             line={"shape": "hv", "color": _PALETTE[i % len(_PALETTE)]},
             name=name,
         )
@@ -89,12 +89,17 @@ def members(studies_dir: Path, names: list[str]) -> pd.DataFrame:
     for name in names:
         bundle = d.read_json(d.study_path(studies_dir, name) / BEST_DIR / BUNDLE_FILE) or {}
         for member in bundle.get("members", []):
-            params = {k: v for k, v in member.get("params", {}).items() if k != "family"}
+            family = member.get("family")
+            params = {
+                k.removeprefix(f"{family}."): v
+                for k, v in member.get("params", {}).items()
+                if k != "family"
+            }
             rows.append(
                 {
                     "study": name,
                     "trial": member.get("trial"),
-                    "family": member.get("family"),
+                    "family": family,
                     "validation_score": member.get("validation_score"),
                     "params": d.describe_params(params),
                 }
