@@ -199,7 +199,8 @@ class AutoDeep(_Search):
 
     def reconstruct(self, X: Any) -> Any:
         """The model's reconstruction of X, as data (inverse_transform(transform(X)))."""
-        return self._as_fitted(self.model_.reconstruct(self._checked(X)))
+        checked = self._checked(X)  # not fitted: scikit-learn's NotFittedError first
+        return self._as_fitted(self.model_.reconstruct(checked))
 
     def _as_fitted(self, data: Any) -> Any:
         """A table comes back as a DataFrame when fitted on one, else as the array it was."""

@@ -28,11 +28,17 @@ from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX
 from automl.task_info import TaskInfo
 
 BACKTESTS = 12  # validation windows whose forecasts are kept, evenly spaced
-MAX_ROWS = 5000  # per split: a larger split is sampled (the file says how many it had)
+MAX_ROWS = 5000  # per split: a larger split is sampled (rows_in_split says how many it had)
+PREVIEW_COLUMNS = 20  # of a table row
 THUMBNAIL_SIDE = 64  # pixels, the longer side of an image preview
 PREVIEW_CHARS = 300  # of a text
 PREVIEW_STEPS = 200  # of a series, per feature (evenly spaced)
 PREVIEW_FEATURES = 3  # of a series
+# An audio sample's player: its first seconds as 8-bit 8 kHz WAV (about 20 kB a clip), for at
+# most this many samples a split, in the gallery's order (mistakes first)
+AUDIO_CLIP_S = 2.0
+AUDIO_CLIP_RATE = 8000
+AUDIO_CLIPS = 1000
 
 
 def record_predictions(
@@ -62,12 +68,19 @@ def record_predictions(
         frame.insert(0, "split", split)
         frame.insert(1, "row", picked)
         frame.insert(2, "sample", [dataset.ids[i] if dataset.ids else str(i) for i in picked])
-        frame["preview"] = [preview(dataset, int(i), preprocessing, peak) for i in picked]
+        frame["rows_in_split"] = len(rows_of_split)
+        frame["preview_kind"] = PREVIEW_KINDS[dataset.modality]
+        if task.target_kind == "none" and dataset.modality == "series":
+            # as the network saw it (the last steps, padded), to line up with its reconstruction
+            seen = preprocessing.inputs.inverse_transform(inputs[split][keep])
+            frame["preview"] = [json.dumps(_series_points(s)) for s in seen]
+        else:
+            frame["preview"] = [preview(dataset, int(i), preprocessing, peak) for i in picked]
+        if dataset.modality == "audio":
+            frame["media"] = _audio_clips(dataset, frame)
         if task.target_kind == "none":
             frame["reconstruction"] = _reconstruction_previews(preprocessing, raw[keep], task, peak)
         parts.append(frame)
-    if not parts:
-        return None
     table = pd.concat(parts, ignore_index=True)
     path = study_dir / PREDICTIONS_FILE
     table.to_parquet(path.with_suffix(".tmp"), index=False)
@@ -100,12 +113,12 @@ def record_forecast(
             {
                 "start": start,
                 "predicted": [float(v) for v in predicted[i]],
-                "actual": [float(v) for v in values[start : start + forecast.horizon]],
+                "actual": [_number(v) for v in values[start : start + forecast.horizon]],
             }
         )
     record = {
         "times": [str(t) for t in times],
-        "values": [None if not np.isfinite(v) else float(v) for v in values],
+        "values": [_number(v) for v in values],
         "target": dataset.target_name,
         "horizon": forecast.horizon,
         "window": forecast.window,
@@ -149,6 +162,15 @@ def _predictions(
 # ----------------------------------------------------------------------------- previews
 
 
+PREVIEW_KINDS = {
+    "image": "image",
+    "audio": "image",
+    "series": "series",
+    "text": "text",
+    "table": "table",
+}
+
+
 def preview(dataset: Dataset, row: int, preprocessing: Preprocessing, peak: float = 255.0) -> str:
     """A small, self-contained view of one sample: a PNG data URI (images, audio's log-mel),
     the start of a text, or JSON (a series' values, a table row)."""
@@ -162,8 +184,45 @@ def preview(dataset: Dataset, row: int, preprocessing: Preprocessing, peak: floa
     if modality == "audio":
         frames = preprocessing.inputs.transform([dataset.X[row]])[0]  # (steps, bands), standardised
         return png_data_uri(_spectrogram_pixels(frames))
-    values = dataset.X.iloc[row]
+    values = dataset.X.iloc[row].iloc[:PREVIEW_COLUMNS]
     return json.dumps({str(k): _plain(v) for k, v in values.items()})
+
+
+def _audio_clips(dataset: Dataset, frame: pd.DataFrame) -> list[str | None]:
+    """A playable clip for the samples a user sees first: mistakes, then the rest."""
+    if "correct" in frame:
+        order = frame.sort_values(["correct", "confidence"], ascending=[True, False]).index
+    elif "error" in frame:
+        order = frame["error"].abs().sort_values(ascending=False).index
+    else:
+        order = frame["score"].sort_values(ascending=False).index
+    clips: list[str | None] = [None] * len(frame)
+    for position in order[:AUDIO_CLIPS]:
+        clips[position] = wav_data_uri(
+            dataset.X[int(frame.at[position, "row"])], dataset.sample_rate
+        )
+    return clips
+
+
+def wav_data_uri(wave: np.ndarray, sample_rate: int | None) -> str:
+    import wave as wav
+
+    from scipy.signal import resample_poly
+
+    samples = np.asarray(wave, dtype=np.float64)[
+        : int(AUDIO_CLIP_S * (sample_rate or AUDIO_CLIP_RATE))
+    ]
+    if sample_rate and sample_rate != AUDIO_CLIP_RATE:
+        samples = resample_poly(samples, AUDIO_CLIP_RATE, sample_rate)
+    peak = float(np.abs(samples).max()) or 1.0
+    pcm = np.clip(128 + 127 * samples / peak, 0, 255).astype(np.uint8)  # 8-bit WAV is unsigned
+    buffer = io.BytesIO()
+    with wav.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(1)
+        out.setframerate(AUDIO_CLIP_RATE)
+        out.writeframes(pcm.tobytes())
+    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _reconstruction_previews(
@@ -222,6 +281,11 @@ def _series_points(series: np.ndarray) -> list[list[float | None]]:
     return [
         [None if not np.isfinite(v) else round(float(v), 5) for v in feature] for feature in picked
     ]
+
+
+def _number(value: float) -> float | None:
+    """JSON has no NaN: a missing value is null."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _plain(value: Any) -> Any:

@@ -260,7 +260,7 @@ def _register(app: Dash, studies_dir: Path) -> None:
     def trial_detail(current, selected, version, rendered, pathname):
         return _trial_view(load(pathname, version, rendered), current, selected)
 
-    model_view.register(app, load)
+    model_view.register(app, load, _GRAPH_STYLE)
 
 
 def _board_page(

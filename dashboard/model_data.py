@@ -21,6 +21,8 @@ from automl.dashboard.data import StudyData
 from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX
 
 GALLERY_PAGE = 24  # samples per page of the gallery
+CURVE_CLASSES = 10  # ROC / precision-recall curves of the classes with most samples
+_CACHED: dict[tuple[str, int], pd.DataFrame] = {}  # the last predictions file read
 CALIBRATION_BINS = 10
 ERROR_BINS = 10
 SPARK_SIZE = (120, 48)  # a series' preview picture, pixels
@@ -28,11 +30,15 @@ SPARK_SIZE = (120, 48)  # a series' preview picture, pixels
 
 def predictions(data: StudyData, split: str = "val") -> pd.DataFrame | None:
     """The exported model's predictions on `split` ("val" or "test"); None when the study has
-    none recorded (a forecast, a search still running, or a study made before 0.3)."""
+    none recorded (a forecast, a search still running, or a study made before they were)."""
     path = Path(data.directory) / PREDICTIONS_FILE
     if not path.is_file():
         return None
-    frame = pd.read_parquet(path)
+    key = (str(path), path.stat().st_mtime_ns)  # a gallery click re-reads nothing
+    if key not in _CACHED:
+        _CACHED.clear()
+        _CACHED[key] = pd.read_parquet(path)
+    frame = _CACHED[key]
     frame = frame[frame["split"] == split].reset_index(drop=True)
     return frame if len(frame) else None
 
@@ -113,6 +119,9 @@ def _curves(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
     labels = classes(frame)
+    if len(labels) > 2:  # past CURVE_CLASSES, the classes with most samples
+        support = frame["target"].value_counts()
+        labels = sorted(labels, key=lambda c: -support.get(c, 0))[:CURVE_CLASSES]
     parts = []
     for label in labels[1:] if len(labels) == 2 else labels:
         truth = (frame["target"] == label).to_numpy()
@@ -152,12 +161,15 @@ def gallery(
     prediction: str | None = None,
     page: int = 0,
     size: int = GALLERY_PAGE,
+    reverse: bool = False,
 ) -> tuple[pd.DataFrame, int]:
     """One page of samples to look at, and how many there are in all.
 
-    A classifier's: its mistakes, most confidently wrong first; with a confusion cell chosen
-    (`target`, `prediction`), that cell's samples (right ones too, on the diagonal). A
+    A classifier's: its mistakes, most confidently wrong first (with none, every sample, least
+    confident first); with a confusion cell chosen (`target`, `prediction`), that cell's
+    samples (right ones too, on the diagonal). A
     regressor's: the largest errors first. A model of unlabelled data's: the most anomalous.
+    `reverse` turns the order round (least confident, smallest errors, most ordinary first).
     """
     if "confidence" in frame:
         chosen = frame
@@ -165,13 +177,18 @@ def gallery(
             chosen = chosen[chosen["target"] == target]
         if prediction is not None:
             chosen = chosen[chosen["prediction"] == prediction]
-        if target is None and prediction is None:
-            chosen = chosen[~chosen["correct"]]
+        wrong = ~chosen["correct"]
+        if target is None and prediction is None and wrong.any():
+            chosen = chosen[wrong]
+        elif target is None and prediction is None:  # no mistake: the least sure first
+            reverse = not reverse
         chosen = chosen.sort_values("confidence", ascending=False, kind="stable")
     elif "error" in frame:
         chosen = frame.reindex(frame["error"].abs().sort_values(ascending=False).index)
     else:
         chosen = frame.sort_values("score", ascending=False, kind="stable")
+    if reverse:
+        chosen = chosen.iloc[::-1]
     start = max(0, page) * size
     return chosen.iloc[start : start + size], len(chosen)
 
@@ -190,32 +207,44 @@ def regression_errors(frame: pd.DataFrame, bins: int = ERROR_BINS) -> pd.DataFra
 
 
 def summary(frame: pd.DataFrame) -> dict[str, float]:
-    """The headline numbers of a split: accuracy, or MAE and RMSE, or the mean anomaly score."""
+    """The headline numbers of a split: accuracy, or MAE and RMSE, or the mean anomaly score;
+    `of` is the split's size when the recorded rows are a sample of it."""
+    numbers: dict[str, float] = {"samples": len(frame)}
+    if "rows_in_split" in frame and int(frame["rows_in_split"].iloc[0]) > len(frame):
+        numbers["of"] = int(frame["rows_in_split"].iloc[0])
     if "confidence" in frame:
-        return {"samples": len(frame), "accuracy": float(frame["correct"].mean())}
+        return {**numbers, "accuracy": float(frame["correct"].mean())}
     if "error" in frame:
         errors = frame["error"].to_numpy(dtype=float)
         return {
-            "samples": len(frame),
+            **numbers,
             "mae": float(np.abs(errors).mean()),
             "rmse": float(np.sqrt((errors**2).mean())),
         }
-    return {"samples": len(frame), "mean_score": float(frame["score"].mean())}
+    return {**numbers, "mean_score": float(frame["score"].mean())}
 
 
-def preview_image(preview: str | None) -> str | None:
-    """A gallery picture for a sample's preview: images and spectrograms as they are, a
-    series' values drawn as a line (a PNG, so the page holds no figure per sample)."""
-    if not preview:
+def preview_image(
+    preview: str | None, kind: str, bounds: tuple[float, float] | None = None
+) -> str | None:
+    """A gallery picture for a sample's preview of `kind` (its preview_kind): images and
+    spectrograms as they are, a series' values drawn as a line (a PNG, so the page holds no
+    figure per sample) within `bounds`; None for texts and table rows."""
+    if not preview or kind not in ("image", "series"):
         return None
-    if preview.startswith("data:image/"):
-        return preview
-    if preview.startswith("[["):
-        return _sparkline(json.loads(preview))
-    return None
+    if kind == "image":
+        return preview if preview.startswith("data:image/png;base64,") else None
+    return _sparkline(json.loads(preview), bounds)
 
 
-def _sparkline(features: list[list[float | None]]) -> str:
+def series_bounds(*previews: str | None) -> tuple[float, float] | None:
+    """The range of values over several series previews: a sample and its reconstruction are
+    drawn on one scale, so a flat reconstruction looks flat."""
+    values = [v for p in previews if p for f in json.loads(p) for v in f if v is not None]
+    return (min(values), max(values)) if values else None
+
+
+def _sparkline(features: list[list[float | None]], bounds: tuple[float, float] | None) -> str:
     import base64
     import io
 
@@ -225,7 +254,7 @@ def _sparkline(features: list[list[float | None]]) -> str:
     image = Image.new("RGB", SPARK_SIZE, "white")
     draw = ImageDraw.Draw(image)
     values = np.asarray([[np.nan if v is None else v for v in f] for f in features], float)
-    low, high = np.nanmin(values), np.nanmax(values)
+    low, high = bounds or (np.nanmin(values), np.nanmax(values))
     span = high - low if high > low else 1.0
     colours = ("#1f77b4", "#ff7f0e", "#2ca02c")
     for feature, colour in zip(values, colours, strict=False):

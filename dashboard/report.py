@@ -95,9 +95,9 @@ def _gallery(frame: pd.DataFrame) -> str:
     rows, total = m.gallery(frame)
     tiles = []
     for row in rows.to_dict("records"):
-        picture = m.preview_image(row.get("preview"))
+        picture = m.preview_image(row.get("preview"), row.get("preview_kind", ""))
         shown = (
-            f"<img class='sample-image' src='{picture}'>"
+            f"<img class='sample-image' src='{html.escape(picture, quote=True)}'>"
             if picture
             else f"<div>{html.escape(str(row.get('preview', ''))[:200])}</div>"
         )

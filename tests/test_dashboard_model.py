@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -67,6 +69,8 @@ def test_frames_and_figures_of_each_kind_of_model(studies):
     mistakes, total = m.gallery(frame)
     assert total == (~frame["correct"]).sum()
     assert mistakes["confidence"].is_monotonic_decreasing  # most confidently wrong first
+    least, _ = m.gallery(frame, reverse=True)
+    assert least["confidence"].is_monotonic_increasing
     diagonal, cell_total = m.gallery(frame, "3", "3")
     assert cell_total == counts.loc["3", "3"] and diagonal["correct"].all()
     assert set(mf.model_figures(frame)) == {"fig-confusion", "fig-roc", "fig-pr", "fig-calibration"}
@@ -104,7 +108,7 @@ def test_a_confusion_cell_click_shows_that_cells_samples(studies):
             lambda drv: drv.find_elements("css selector", "#gallery img.sample-image"),
             what="the gallery",
         )
-        assert "the mistakes, most confidently wrong first" in _gallery_caption(driver)
+        assert "the mistakes, most confident first" in _gallery_caption(driver)
         source = driver.find_element("css selector", "#gallery img.sample-image").get_attribute(
             "src"
         )
@@ -168,7 +172,40 @@ def test_regression_forecast_and_unlabelled_views_and_the_report(studies, tmp_pa
             what="the regression view",
         )
         assert "the largest errors first" in _gallery_caption(driver)
+        assert "page 1 of" in _gallery_caption(driver)
+        driver.find_element("id", "gallery-next").click()  # paging works on every kind of page
+        wait_for(driver, lambda drv: "page 2 of" in _gallery_caption(drv), what=_gallery_caption)
+        driver.find_element("css selector", "#gallery-order input[value='last']").click()
+        wait_for(
+            driver,
+            lambda drv: (
+                "the smallest errors first" in _gallery_caption(drv)
+                and "page 1 of" in _gallery_caption(drv)
+            ),
+            what=_gallery_caption,
+        )
         assert "mae" in driver.find_element("id", "model-summary").text
+        driver.get(f"{url}/study/tones")
+        player = wait_for(
+            driver,
+            lambda drv: drv.find_elements("css selector", "#gallery audio.sample-audio"),
+            what="audio players",
+        )[0]
+        assert player.get_attribute("src").startswith("data:audio/wav;base64,")
+        duration = wait_for(
+            driver,
+            lambda drv: drv.execute_script("return arguments[0].duration", player),
+            what="the clip's length",
+        )
+        assert 0 < duration <= 2.0  # the browser decoded the clip
+        assert (
+            decoded(
+                driver.find_element("css selector", "#gallery img.sample-image").get_attribute(
+                    "src"
+                )
+            ).size[0]
+            > 0
+        )
         driver.get(f"{url}/study/shapes")
         rebuilt = wait_for(
             driver,
@@ -234,8 +271,94 @@ def test_two_studies_side_by_side(studies):
 
 
 def test_studies_without_predictions_say_why(tmp_path: Path):
+    from automl.dashboard.model_view import section_children
     from tests.support.synthetic_study import write_synthetic_study
 
     write_synthetic_study(tmp_path / "studies" / "old", 3)
     study = d.load_study(tmp_path / "studies" / "old")
     assert m.predictions(study) is None and m.splits(study) == []
+    said = section_children(study, {})[0].children
+    assert "No predictions recorded for this study yet: the finish records them" in said
+
+
+def _prepared(X, y=None, **memory):
+    from automl.data import from_memory
+    from automl.prepare import prepare_data
+    from automl.task import detect_task
+
+    dataset = from_memory(X, y, **memory)
+    return dataset, prepare_data(dataset, detect_task(dataset), seed=0)
+
+
+def test_records_sample_large_splits_and_preview_every_kind(tmp_path, monkeypatch):
+    """A split past MAX_ROWS is sampled (and says of how many); texts, table rows and series
+    have previews of their own kind, reconstructions of series line up with what the network
+    saw. (Random outputs: the records do not care how good the model is.)"""
+    from automl import model_records
+    from automl.study import PREDICTIONS_FILE
+
+    monkeypatch.setattr(model_records, "MAX_ROWS", 50)
+    rng = np.random.default_rng(0)
+
+    def record(dataset, prepared, width):
+        rows = {"val": prepared.rows["val"]}
+        outputs = {"val": rng.normal(size=(len(rows["val"]), *width)).astype(np.float32)}
+        inputs = {"val": prepared.data.X_val}
+        path = model_records.record_predictions(
+            tmp_path, dataset, prepared.task, prepared.preprocessing, rows, outputs, inputs, 0
+        )
+        return pd.read_parquet(path)
+
+    texts = [
+        f"document {i} about {'markets' if i % 2 else 'sport'} and more words" for i in range(400)
+    ]
+    dataset, prepared = _prepared(texts, np.arange(400) % 2)
+    frame = record(dataset, prepared, (2,))
+    assert len(frame) == 50 and (frame["rows_in_split"] == 80).all()
+    assert (frame["preview_kind"] == "text").all()
+    assert frame["preview"].iloc[0] == texts[frame["row"].iloc[0]][: model_records.PREVIEW_CHARS]
+    view = m.summary(frame.assign(split="val"))
+    assert view["of"] == 80
+
+    table = pd.DataFrame({"size": rng.normal(size=100), "city": rng.choice(["a", "b"], 100)})
+    dataset, prepared = _prepared(table, rng.normal(size=100))
+    frame = record(dataset, prepared, (1,))
+    first = json.loads(frame["preview"].iloc[0])
+    assert (frame["preview_kind"] == "table").all() and set(first) == {"size", "city"}
+    assert first["city"] == table.loc[frame["row"].iloc[0], "city"]
+
+    series = rng.normal(size=(60, 30, 1)).astype(np.float32)
+    dataset, prepared = _prepared(series)
+    frame = record(dataset, prepared, prepared.task.input_shape)
+    seen = np.asarray(json.loads(frame["preview"].iloc[0]))[0]
+    assert (frame["preview_kind"] == "series").all() and len(seen) == 30
+    np.testing.assert_allclose(seen, series[frame["row"].iloc[0], :, 0], atol=1e-4)
+    assert len(json.loads(frame["reconstruction"].iloc[0])[0]) == 30
+    assert (tmp_path / PREDICTIONS_FILE).is_file()
+
+
+def test_a_given_test_split_is_recorded_beside_validation(tmp_path, digits_images):
+    from automl.data import load_path
+    from automl.options import FitOptions
+    from automl.pipeline import fit_dataset
+    from tests.support.formats import write_split_images
+
+    images, labels = digits_images
+    folder = write_split_images(tmp_path / "pets", images[:300], labels[:300])
+    options = FitOptions.parse(
+        {
+            "budget": "1m",
+            "max_trials": 1,
+            "max_epochs": 2,
+            "studies_dir": tmp_path / "studies",
+            "verbose": False,
+        }
+    )
+    result = fit_dataset(load_path(folder), options)
+    study = d.load_study(result.study_dir)
+    test = m.predictions(study, "test")
+    assert m.splits(study) == ["val", "test"] and len(test) == result.model.n_test
+    assert test["sample"].str.startswith("test/").all()
+    # each row's target is its file's class folder, and the recorded accuracy is the test score
+    assert (test["sample"].str.split("/").str[1] == test["target"]).all()
+    assert test["correct"].mean() == pytest.approx(result.model.test_score)

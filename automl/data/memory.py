@@ -191,10 +191,14 @@ def series_layout(shape: tuple[int, ...], detected: bool) -> str:
 
 
 def _array_layout(X: Any, kind: str, modality: str) -> str | None:
-    shape = np.shape(X) if isinstance(X, np.ndarray) else None
-    if kind != "series" or shape is None or len(shape) != 3:
+    """The layout a 3-D series array (numpy, nested lists, a tensor) was read in."""
+    if kind != "series" or isinstance(X, list | tuple) and X and _ragged(X):
         return None
-    return series_layout(shape, detected=modality == "auto")
+    try:
+        shape = np.shape(X)
+    except ValueError:  # ragged: a list of series, no layout
+        return None
+    return series_layout(shape, detected=modality == "auto") if len(shape) == 3 else None
 
 
 def _refuse_ambiguous(shape: tuple[int, ...]) -> None:
