@@ -153,13 +153,23 @@ def load(path: str | Path, runtime: str | None = None) -> Predictor:
             f"{config_file.parent} --format {runtime} -o {config_file.parent}"
         )
     graph = graph or config_file.parent / record["file"]
+    _check_digest(graph, record, config_file, runtime)
+    decoder = None
+    if "decoder" in record:  # an unlabelled model's decoder, for inverse_transform
+        decoder_graph = graph.with_name(record["decoder"]["file"])
+        _check_digest(decoder_graph, record["decoder"], config_file, runtime)
+        decoder = load_graph(decoder_graph, runtime)
+    runner = load_graph(graph, runtime)
+    return Predictor(None, config, task, preprocessing, runner=runner, decoder=decoder)
+
+
+def _check_digest(graph: Path, record: dict[str, Any], config_file: Path, runtime: str) -> None:
     if not graph.is_file() or file_digest(graph) != record.get("sha256"):
         raise DataError(
             f"Refusing to load {graph}: it is missing or differs from the file automl exported "
             f"(its sha256 is recorded in {config_file.name}; a {runtime} file may run code). "
             "Export the model again."
         )
-    return Predictor(None, config, task, preprocessing, runner=load_graph(graph, runtime))
 
 
 def _load_network(config: dict[str, Any], task: TaskInfo, directory: Path) -> nn.Module:

@@ -58,6 +58,23 @@ class DeployedNetwork(nn.Module):
         return self.model(x)
 
 
+class DecoderNetwork(nn.Module):
+    """A model of unlabelled data's decoder alone: codes -> reconstruction, for
+    inverse_transform on an exported graph (a second graph file beside the first)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(codes)
+
+
+def decoder_file(graph: Path) -> Path:
+    """model.onnx -> model.decoder.onnx, beside it."""
+    return graph.with_name(f"{graph.stem}.decoder{graph.suffix}")
+
+
 def export_model(source: str | Path, output: str | Path, format: str = "bundle") -> Path:
     """Write the model of a study (or a bundle) to `output` in `format`; returns what was
     written. A path ending in .onnx or .pt2 gets the graph alone, with its JSON beside it
@@ -87,6 +104,8 @@ def export_model(source: str | Path, output: str | Path, format: str = "bundle")
             shutil.copytree(source_dir, output, dirs_exist_ok=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(staged, target)
+        if "decoder" in record:
+            shutil.move(decoder_file(staged), decoder_file(target))
     config = dict(predictor.config)
     config["exports"] = {**config.get("exports", {}), format: record}
     config["model_io"] = model_io(predictor)
@@ -118,12 +137,52 @@ def write_graph(predictor: Predictor, target: Path, format: str) -> dict[str, An
                 "works: --format bundle."
             ) from exc
         checked = check_graph(network, load_graph(target, format), task, steps)
+        decoder = _write_decoder(predictor, target, format) if network.unlabelled else None
     return {
         "file": target.name,
         "sha256": file_digest(target),  # automl.load refuses a graph file that differs
         "dynamic_axes": {"0": "batch", **({} if steps is None else {"1": "steps"})},
         **({"opset": ONNX_OPSET} if format == "onnx" else {}),
         "checked": checked,
+        **({"decoder": decoder} if decoder else {}),
+    }
+
+
+def _write_decoder(predictor: Predictor, target: Path, format: str) -> dict[str, Any] | None:
+    """The decoder as its own graph (codes in, reconstruction out), checked like the main
+    one; None when the family's decoder does not export (inverse_transform then needs the
+    bundle's PyTorch network, and says so)."""
+    model = predictor.model.eval()
+    decoder = DecoderNetwork(model).eval()
+    with torch.no_grad():
+        codes = model.encode(example_inputs(predictor.task, 4))
+    path = decoder_file(target)
+    axes = {0: torch.export.Dim("batch")}
+    try:
+        if format == "onnx":
+            torch.onnx.export(
+                decoder, (codes,), dynamo=True, dynamic_shapes=(axes,), input_names=[INPUT_NAME],
+                output_names=["reconstruction"], opset_version=ONNX_OPSET, verbose=False,
+            ).save(str(path))  # fmt: skip
+        else:
+            torch.export.save(torch.export.export(decoder, (codes,), dynamic_shapes=(axes,)), path)
+        runner = load_graph(path, format)
+        worst = 0.0
+        for n in (1, 3, 8):
+            with torch.no_grad():
+                batch = model.encode(example_inputs(predictor.task, n, seed=n))
+                want = decoder(batch).numpy()
+            worst = max(worst, float(np.abs(want - runner(batch)[0]).max(initial=0.0)))
+    except Exception:  # noqa: BLE001 - the exporter raises many types; the main graph stands
+        path.unlink(missing_ok=True)
+        return None
+    if not worst <= TOLERANCE:
+        path.unlink(missing_ok=True)
+        return None
+    return {
+        "file": path.name,
+        "sha256": file_digest(path),
+        "checked": {"max_abs_diff": worst, "tolerance": TOLERANCE, "batch_sizes": [1, 3, 8]},
     }
 
 

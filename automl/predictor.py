@@ -38,12 +38,13 @@ class Predictor:
         task: TaskInfo,
         preprocessing: Preprocessing,
         runner: GraphRunner | None = None,
+        decoder: GraphRunner | None = None,
     ) -> None:
         self.model = model
         self.config = config
         self.task = task
         self.preprocessing = preprocessing
-        self.network = TorchNetwork(model) if model is not None else GraphNetwork(runner)
+        self.network = TorchNetwork(model) if model is not None else GraphNetwork(runner, decoder)
 
     @property
     def classes_(self) -> np.ndarray | None:

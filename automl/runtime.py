@@ -47,8 +47,9 @@ class TorchNetwork:
 class GraphNetwork:
     """An exported graph: output 0 is the network's, output 1 an unlabelled model's codes."""
 
-    def __init__(self, run: GraphRunner) -> None:
+    def __init__(self, run: GraphRunner, decoder: GraphRunner | None = None) -> None:
         self.run = run
+        self.decoder = decoder  # an unlabelled model's decoder graph, when it exported
 
     def _output(self, inputs: torch.Tensor, which: int) -> np.ndarray:
         chunks = [
@@ -64,10 +65,16 @@ class GraphNetwork:
         return self._output(inputs, 1)
 
     def decode(self, codes: torch.Tensor) -> np.ndarray:
-        raise DataError(
-            "An exported graph holds the encoder's codes but no decoder; load the bundle "
-            "directory (runtime torch) to turn codes back into data."
-        )
+        if self.decoder is None:
+            raise DataError(
+                "This exported graph has no decoder beside it (its family's decoder did not "
+                "export); load the bundle directory (runtime torch) to turn codes back into data."
+            )
+        chunks = [
+            self.decoder(codes[i : i + EVAL_BATCH_SIZE])[0]
+            for i in range(0, len(codes), EVAL_BATCH_SIZE)
+        ]
+        return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
 
 
 def load_graph(path: Path, runtime: str) -> GraphRunner:

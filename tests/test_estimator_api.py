@@ -101,11 +101,13 @@ def test_codes_turn_back_into_the_models_reconstruction(tmp_path, family):
     )
     bundle = automl.load(est.study_dir_ / "best")
     np.testing.assert_allclose(bundle.inverse_transform(codes), back, atol=1e-5)
+    graph = automl.load(est.export(tmp_path / f"{family}.onnx", format="onnx"))
+    np.testing.assert_allclose(graph.inverse_transform(codes), back, atol=1e-3)
     with pytest.raises(ValueError, match="Codes are \\(n, code size\\)"):
         est.inverse_transform(codes[0])
 
 
-def test_tables_come_back_as_tables_and_graphs_say_what_to_load(tmp_path):
+def test_tables_come_back_as_tables_and_exported_graphs_decode_too(tmp_path):
     frame = load_breast_cancer(as_frame=True).data.iloc[:200, :6].copy()
     frame["site"] = np.where(frame.iloc[:, 0] > frame.iloc[:, 0].median(), "left", "right")
     est = tiny(AutoDeep, tmp_path).fit(frame)
@@ -115,11 +117,19 @@ def test_tables_come_back_as_tables_and_graphs_say_what_to_load(tmp_path):
     pd.testing.assert_frame_equal(back, est.reconstruct(frame.iloc[:10]))
     arrays = tiny(AutoDeep, tmp_path / "arrays").fit(frame.iloc[:, :6].to_numpy())
     assert arrays.inverse_transform(arrays.transform(frame.iloc[:3, :6].to_numpy())).shape == (3, 6)
+    # an exported graph carries the decoder beside it, checked: the same data back
+    codes = arrays.transform(frame.iloc[:5, :6].to_numpy())
     graph = arrays.export(tmp_path / "codes.onnx", format="onnx")
-    with pytest.raises(ValueError, match="no decoder; load the bundle directory"):
-        automl.load(graph).inverse_transform(
-            np.zeros((2, arrays.transform(frame.iloc[:1, :6].to_numpy()).shape[1]))
-        )
+    assert (tmp_path / "codes.decoder.onnx").is_file()
+    np.testing.assert_allclose(
+        automl.load(graph).inverse_transform(codes),
+        arrays.model_.inverse_transform(codes),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    (tmp_path / "codes.decoder.onnx").write_bytes(b"tampered")
+    with pytest.raises(ValueError, match="Refusing to load .*codes.decoder.onnx"):
+        automl.load(graph)
     classifier = tiny(AutoDeepClassifier, tmp_path / "clf").fit(frame.iloc[:, :6], frame["site"])
     with pytest.raises(ValueError, match="inverse_transform is for models of unlabelled data"):
         classifier.model_.inverse_transform(np.zeros((2, 4)))
