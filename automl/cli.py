@@ -227,13 +227,30 @@ def _port(text: str) -> int:
 def _load(args: argparse.Namespace):
     from automl.data import ReadOptions, load_path
 
+    reading = ReadOptions.parse(vars(args))
+    if getattr(args, "resume", False) and reading == ReadOptions():
+        reading = _recorded_reading(args)
     return load_path(
         args.data,
         target=args.target,
         horizon=args.horizon,
         layout=args.layout,
-        reading=ReadOptions.parse(vars(args)),
+        reading=reading,
     )
+
+
+def _recorded_reading(args: argparse.Namespace):
+    """A resume without reading options reads the table as the study first did (its
+    --encoding, --sep, sheet and converted columns), so the data is the same data."""
+    from automl.data import ReadOptions
+    from automl.study import read_config
+
+    try:
+        config = read_config(Path(args.studies_dir) / str(args.study))
+    except (OSError, ValueError):  # no such study: the resume itself says so
+        return ReadOptions()
+    record = config.get("data", {}).get("source", {}).get("reading")
+    return ReadOptions() if record is None else ReadOptions().for_prediction(record)
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

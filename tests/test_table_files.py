@@ -303,6 +303,33 @@ def test_excel_sheets_and_text_numbers_in_cells(capsys, tmp_path):
     assert info["reading"]["sheet"] == "data" and info["n_samples"] == 12
 
 
+def test_a_resume_reads_the_table_as_the_study_first_did(capsys, tmp_path):
+    """Read with --decimal ., the 3,5 of a ';' file are categories, not numbers: a resume
+    that forgot the option would read other data and be refused."""
+    path = tmp_path / "prices.csv"
+    path.write_text(
+        "n;price;label\n" + "".join(f"{i};{i % 4},5;{'ab'[i % 2]}\n" for i in range(40))
+    )
+    studies = tmp_path / "studies"
+    common = (
+        "--studies-dir",
+        studies,
+        "--study",
+        "prices",
+        "--max-epochs",
+        "2",
+        "--budget",
+        "2m",
+        "--quiet",
+    )
+    code, _, err = cli_in_process(
+        capsys, "fit", path, "--decimal", ".", "--max-trials", "1", *common
+    )
+    assert code == 0, err[-2000:]
+    code, _, err = cli_in_process(capsys, "fit", path, "--resume", "--max-trials", "2", *common)
+    assert code == 0, err[-2000:]
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
