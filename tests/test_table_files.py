@@ -195,6 +195,14 @@ def test_rows_with_too_few_or_too_many_fields_are_dropped_and_named(capsys, tmp_
     assert_cli_error(capsys, "5 of 40 rows of 'ragged.csv' do not have the header's 3 fields (lines 2, 3, 4, 5, 10) when split by ','; pass --sep", "detect", path)  # fmt: skip
 
 
+def test_a_header_holding_the_other_separator_is_split_by_the_one_that_gives_numbers(tmp_path):
+    path = tmp_path / "umsatz.csv"  # ',' splits every line in two as well as ';' does
+    path.write_text("Umsatz, EUR;Menge\n" + "".join(f"{i},5;{i % 7}\n" for i in range(20)))
+    frame, reading = read_table(path)
+    assert reading.sep == ";" and list(frame.columns) == ["Umsatz, EUR", "Menge"]
+    assert frame["Umsatz, EUR"].tolist()[:3] == [0.5, 1.5, 2.5]
+
+
 def test_trailing_separators_and_excels_sep_line_are_not_part_of_the_table(capsys, tmp_path):
     path = tmp_path / "trailing.csv"
     path.write_text("a;b;label;\n" + "".join(f"{i};{i * 2};{'xy'[i % 2]};\n" for i in range(30)))

@@ -70,6 +70,7 @@ _SPACES = " \u00a0\u202f'"
 _COMMA_DECIMAL = r"[+-]?(?:\d{1,3}(?:[." + _SPACES + r"]\d{3})+|\d+)(?:,\d+)?"
 _POINT_DECIMAL = r"[+-]?(?:\d{1,3}(?:[," + _SPACES + r"]\d{3})+|\d+)(?:\.\d+)?"
 _INFINITY = r"[+-]?(?:inf|infinity)"
+_NUMBER_LIKE = re.compile(f"{_COMMA_DECIMAL}|{_POINT_DECIMAL}")  # for sniffing a separator
 # Date formats tried on text columns; the order is what a format leaves ambiguous.
 _DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y")
 _MONTH_FIRST = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
@@ -375,17 +376,24 @@ def _line_of(raw: bytes, position: int) -> int:
 
 def sniff_separator(head: str) -> str:
     """The separator among , tab ; | that splits the first lines into the same number (at
-    least 2) of fields as the header; ',' when none does (a one-column table)."""
+    least 2) of fields as the header; ',' when none does (a one-column table).
+
+    Ties go to more fields, then to the split whose data fields more often read as numbers
+    ("Umsatz, EUR;Menge" over "1,5;3" splits evenly both ways; only ';' gives 1,5 and 3),
+    then to the order of SEPARATORS.
+    """
     lines = head.splitlines()
     if len(head) >= SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut
-    best, best_key = ",", (0.0, 0, 0)
+    best, best_key = ",", (0.0, 0, 0.0, 0)
     for rank, sep in enumerate(SEPARATORS):
-        counts = [len(row) for row in csv.reader(lines, delimiter=sep) if row]
-        if not counts or counts[0] < 2:
+        rows = [row for row in csv.reader(lines, delimiter=sep) if row]
+        if not rows or len(rows[0]) < 2:
             continue
-        agreeing = sum(c == counts[0] for c in counts) / len(counts)
-        key = (agreeing, counts[0], -rank)
+        agreeing = sum(len(row) == len(rows[0]) for row in rows) / len(rows)
+        fields = [field.strip() for row in rows[1:] for field in row]
+        numeric = sum(bool(_NUMBER_LIKE.fullmatch(f)) for f in fields) / max(1, len(fields))
+        key = (agreeing, len(rows[0]), numeric, -rank)
         if key > best_key:
             best, best_key = sep, key
     return best
