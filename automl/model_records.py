@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from automl.data import Dataset
+from automl.predictor import class_probabilities, reconstruction_errors
 from automl.preprocessing import Preprocessing
 from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX
 from automl.task_info import TaskInfo
@@ -140,13 +140,12 @@ def _predictions(
     rows: np.ndarray,
 ) -> pd.DataFrame:
     if task.target_kind == "none":
-        errors = (outputs.reshape(len(outputs), -1) - inputs.reshape(len(inputs), -1)) ** 2
-        return pd.DataFrame({"score": errors.mean(axis=1)})
+        return pd.DataFrame({"score": reconstruction_errors(outputs, inputs)})
     target = pd.Series(np.asarray(y, dtype=object)[rows]) if y is not None else None
     prediction = preprocessing.target.decode(outputs)
     frame = pd.DataFrame({"target": target, "prediction": prediction})
     if task.is_classification:
-        probabilities = torch.softmax(torch.from_numpy(outputs).double(), dim=1).numpy()
+        probabilities = class_probabilities(outputs)
         frame["confidence"] = probabilities.max(axis=1)
         frame["correct"] = frame["target"].astype(str) == frame["prediction"].astype(str)
         for i, label in enumerate(preprocessing.target.classes or []):

@@ -122,12 +122,11 @@ class Predictor:
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         if not self.task.is_classification:
             raise DataError("predict_proba is only for classifiers; this model is not one.")
-        return torch.softmax(torch.from_numpy(outputs), dim=1).numpy()
+        return class_probabilities(outputs)
 
     def reconstruction_errors(self, inputs: torch.Tensor) -> np.ndarray:
         """Anomaly scores (`score_samples` preprocesses)."""
-        outputs = torch.from_numpy(self.network_outputs(inputs)).reshape(inputs.shape)
-        return ((outputs - inputs) ** 2).reshape(len(inputs), -1).mean(dim=1).numpy()
+        return reconstruction_errors(self.network_outputs(inputs), inputs.numpy())
 
     def codes(self, inputs: torch.Tensor) -> np.ndarray:
         """Codes (`transform` preprocesses)."""
@@ -151,3 +150,15 @@ class Predictor:
     def _need_unlabelled(self, what: str) -> None:
         if self.task.target_kind != "none":
             raise DataError(f"{what} is for models of unlabelled data; this one predicts labels.")
+
+
+def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """A classifier's logits (n, classes) -> probabilities."""
+    return torch.softmax(torch.from_numpy(outputs), dim=1).numpy()
+
+
+def reconstruction_errors(outputs: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """Mean squared difference per sample between a reconstruction and its (preprocessed)
+    input: a model of unlabelled data's anomaly score."""
+    difference = outputs.reshape(len(inputs), -1) - inputs.reshape(len(inputs), -1)
+    return (difference**2).mean(axis=1)

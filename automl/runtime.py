@@ -51,18 +51,11 @@ class GraphNetwork:
         self.run = run
         self.decoder = decoder  # an unlabelled model's decoder graph, when it exported
 
-    def _output(self, inputs: torch.Tensor, which: int) -> np.ndarray:
-        chunks = [
-            self.run(inputs[i : i + EVAL_BATCH_SIZE])[which]
-            for i in range(0, len(inputs), EVAL_BATCH_SIZE)
-        ]
-        return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
-
     def outputs(self, inputs: torch.Tensor) -> np.ndarray:
-        return self._output(inputs, 0)
+        return _in_batches(self.run, inputs, 0)
 
     def codes(self, inputs: torch.Tensor) -> np.ndarray:
-        return self._output(inputs, 1)
+        return _in_batches(self.run, inputs, 1)
 
     def decode(self, codes: torch.Tensor) -> np.ndarray:
         if self.decoder is None:
@@ -70,11 +63,15 @@ class GraphNetwork:
                 "This exported graph has no decoder beside it (its family's decoder did not "
                 "export); load the bundle directory (runtime torch) to turn codes back into data."
             )
-        chunks = [
-            self.decoder(codes[i : i + EVAL_BATCH_SIZE])[0]
-            for i in range(0, len(codes), EVAL_BATCH_SIZE)
-        ]
-        return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
+        return _in_batches(self.decoder, codes, 0)
+
+
+def _in_batches(run: GraphRunner, inputs: torch.Tensor, which: int) -> np.ndarray:
+    """Output `which` of a graph run over the inputs EVAL_BATCH_SIZE rows at a time."""
+    chunks = [
+        run(inputs[i : i + EVAL_BATCH_SIZE])[which] for i in range(0, len(inputs), EVAL_BATCH_SIZE)
+    ]
+    return np.concatenate(chunks) if chunks else np.empty(0, np.float32)
 
 
 def load_graph(path: Path, runtime: str) -> GraphRunner:

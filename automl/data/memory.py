@@ -41,7 +41,7 @@ def from_memory(
     """Wrap in-memory features (and labels, if any) as a Dataset."""
     if horizon is not None:
         return _forecast_series(X, horizon)
-    kind, features = _features(X, modality, sample_rate)
+    kind, features, layout = _features(X, modality, sample_rate)
     n = len(features)
     labels = None
     if y is not None:
@@ -56,7 +56,6 @@ def from_memory(
                 f"y has {int(missing.sum())} missing labels; drop those rows or fill them in."
             )
     source: dict[str, Any] = {"format": "memory"}
-    layout = _array_layout(X, kind, modality)
     if layout is not None:
         source["layout"] = layout  # prediction reads new arrays the same way
     dataset = Dataset(
@@ -115,7 +114,8 @@ def _features(
     sample_rate: int | None,
     predicting: bool = False,
     layout: str | None = None,
-) -> tuple[str, Any]:
+) -> tuple[str, Any, str | None]:
+    """(modality, features, the layout a 3-D series array was read in, else None)."""
     if modality not in MODALITY_CHOICES:
         raise DataError(f"modality must be one of {', '.join(MODALITY_CHOICES)}; got '{modality}'.")
     if modality == "audio":
@@ -125,7 +125,7 @@ def _features(
             raise DataError(
                 f"sample_rate must be at least {MIN_SAMPLE_RATE} Hz; got {sample_rate}."
             )
-        return "audio", [np.asarray(w, dtype=np.float32).reshape(-1) for w in X]
+        return "audio", [np.asarray(w, dtype=np.float32).reshape(-1) for w in X], None
     if isinstance(X, pd.Series):
         X = X.to_frame()
     if isinstance(X, pd.DataFrame):
@@ -133,21 +133,22 @@ def _features(
         if modality == "text" or (
             modality == "auto" and frame.shape[1] == 1 and is_free_text(frame.iloc[:, 0])
         ):
-            return "text", frame.iloc[:, 0].fillna("").astype(str).tolist()
+            return "text", frame.iloc[:, 0].fillna("").astype(str).tolist(), None
         if modality not in ("auto", "table"):
             raise DataError(f"A DataFrame is read as a table; got modality='{modality}'.")
-        return "table", frame
+        return "table", frame, None
     if _is_text_list(X) or modality == "text":
         if not _is_text_list(X):
             raise DataError("modality='text' needs a list of strings, one document per row.")
-        return "text", [str(v) for v in X]
+        return "text", [str(v) for v in X], None
     if isinstance(X, list | tuple) and X and not np.isscalar(X[0]):
         if modality == "series" or (modality == "auto" and _ragged(X)):
-            return "series", series_from_list(list(X))  # (T_i, F) each: no layout guess
+            return "series", series_from_list(list(X)), None  # (T_i, F) each: no layout
     arr = _as_numeric_array(X)
     if modality == "series" or (modality == "auto" and _series_array(arr)):
-        layout = layout or series_layout(arr.shape, detected=modality == "auto")
-        return "series", series_from_array(arr, layout=layout)
+        if arr.ndim == 3:
+            layout = layout or series_layout(arr.shape, detected=modality == "auto")
+        return "series", series_from_array(arr, layout=layout or "ntf"), layout
     if modality == "table" or (modality == "auto" and arr.ndim == 2):
         if arr.ndim != 2:
             raise DataError(
@@ -159,11 +160,11 @@ def _features(
                 f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
                 "required; give X at least one column."
             )
-        return "table", pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+        return "table", pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])]), None
     if arr.ndim == 3 and modality == "auto":
         _refuse_ambiguous(arr.shape)
     if arr.ndim in (3, 4):
-        return "image", images_from_array(arr)
+        return "image", images_from_array(arr), None
     raise DataError(
         f"Cannot read an array of shape {arr.shape}: expected (n, features) for a table, "
         "(n, H, W[, C]) for images, or (n, T, F) series with modality='series'."
@@ -183,22 +184,9 @@ def series_layout(shape: tuple[int, ...], detected: bool) -> str:
     batch-first recurrent nets, unless its middle axis is 1 and its last is not (aeon and
     sktime's univariate (n, 1, T)). Detected as series by a short side, the short side is
     the features: (n, 3, 150) is aeon's three channels of 150 steps."""
-    if len(shape) != 3:
-        return "ntf"
     if shape[1] == 1 and shape[2] > 1:
         return "nft"
     return "nft" if detected and shape[1] < min(shape[2], MIN_IMAGE_SIDE) else "ntf"
-
-
-def _array_layout(X: Any, kind: str, modality: str) -> str | None:
-    """The layout a 3-D series array (numpy, nested lists, a tensor) was read in."""
-    if kind != "series" or isinstance(X, list | tuple) and X and _ragged(X):
-        return None
-    try:
-        shape = np.shape(X)
-    except ValueError:  # ragged: a list of series, no layout
-        return None
-    return series_layout(shape, detected=modality == "auto") if len(shape) == 3 else None
 
 
 def _refuse_ambiguous(shape: tuple[int, ...]) -> None:
