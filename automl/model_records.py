@@ -70,12 +70,9 @@ def record_predictions(
         frame.insert(2, "sample", [dataset.ids[i] if dataset.ids else str(i) for i in picked])
         frame["rows_in_split"] = len(rows_of_split)
         frame["preview_kind"] = PREVIEW_KINDS[dataset.modality]
-        if task.target_kind == "none" and dataset.modality == "series":
-            # as the network saw it (the last steps, padded), to line up with its reconstruction
-            seen = preprocessing.inputs.inverse_transform(inputs[split][keep])
-            frame["preview"] = [json.dumps(_series_points(s)) for s in seen]
-        else:
-            frame["preview"] = [preview(dataset, int(i), preprocessing, peak) for i in picked]
+        frame["preview"] = _previews(
+            dataset, task, preprocessing, picked, inputs[split][keep], peak
+        )
         if dataset.modality == "audio":
             frame["media"] = _audio_clips(dataset, frame)
         if task.target_kind == "none":
@@ -170,21 +167,36 @@ PREVIEW_KINDS = {
 }
 
 
-def preview(dataset: Dataset, row: int, preprocessing: Preprocessing, peak: float = 255.0) -> str:
-    """A small, self-contained view of one sample: a PNG data URI (images, audio's log-mel),
-    the start of a text, or JSON (a series' values, a table row)."""
+def _previews(
+    dataset: Dataset,
+    task: TaskInfo,
+    preprocessing: Preprocessing,
+    rows: np.ndarray,
+    seen: np.ndarray,
+    peak: float,
+) -> list[str]:
+    """A small, self-contained view of each sample: a PNG data URI (images, audio's log-mel),
+    the start of a text, or JSON (a series' values, a table row). Audio's log-mel frames and
+    an unlabelled series are drawn from `seen`, the network's inputs, which hold them already
+    (the series as the network saw it: its last steps, padded, as its reconstruction is)."""
     modality = dataset.modality
-    if modality == "image":
-        return png_data_uri(_as_pixels(dataset.X[row], peak))
-    if modality == "text":
-        return str(dataset.X[row])[:PREVIEW_CHARS]
-    if modality == "series":
-        return json.dumps(_series_points(dataset.X[row]))
     if modality == "audio":
-        frames = preprocessing.inputs.transform([dataset.X[row]])[0]  # (steps, bands), standardised
-        return png_data_uri(_spectrogram_pixels(frames))
-    values = dataset.X.iloc[row].iloc[:PREVIEW_COLUMNS]
-    return json.dumps({str(k): _plain(v) for k, v in values.items()})
+        return [png_data_uri(_spectrogram_pixels(_unpadded(frames))) for frames in seen]
+    if modality == "series" and task.target_kind == "none":
+        return [json.dumps(_series_points(s)) for s in preprocessing.inputs.inverse_transform(seen)]
+    if modality == "image":
+        return [png_data_uri(_as_pixels(dataset.X[row], peak)) for row in rows]
+    if modality == "text":
+        return [str(dataset.X[row])[:PREVIEW_CHARS] for row in rows]
+    if modality == "series":
+        return [json.dumps(_series_points(dataset.X[row])) for row in rows]
+    values = dataset.X.iloc[rows, :PREVIEW_COLUMNS]
+    return [json.dumps({str(k): _plain(v) for k, v in row.items()}) for _, row in values.iterrows()]
+
+
+def _unpadded(frames: np.ndarray) -> np.ndarray:
+    """Frames without the all-NaN steps that pad a shorter clip to the batch's length."""
+    return frames[~np.isnan(frames).all(axis=1)]
 
 
 def _audio_clips(dataset: Dataset, frame: pd.DataFrame) -> list[str | None]:

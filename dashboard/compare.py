@@ -16,10 +16,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from automl.dashboard import data as d
-from automl.dashboard.figures import _PALETTE, _empty, _layout
+from automl.dashboard import figures as f
 from automl.study import BEST_DIR
 
 BUNDLE_FILE = "bundle.json"  # automl.bundle.CONFIG_FILE (that module imports torch)
+
+
+def exported(study_dir: Path) -> dict:
+    """The study's exported model as its bundle.json says ({} before the finish)."""
+    return d.read_json(study_dir / BEST_DIR / BUNDLE_FILE) or {}
 
 
 def comparison(studies_dir: Path, names: list[str]) -> pd.DataFrame:
@@ -27,7 +32,7 @@ def comparison(studies_dir: Path, names: list[str]) -> pd.DataFrame:
     rows = []
     for name in names:
         study = d.load_study(d.study_path(studies_dir, name))
-        bundle = d.read_json(study.directory / BEST_DIR / BUNDLE_FILE) or {}
+        bundle = exported(study.directory)
         curve = d.best_so_far(study)
         members = bundle.get("members", [])
         rows.append(
@@ -63,20 +68,16 @@ def compare_curves(studies_dir: Path, names: list[str]) -> pd.DataFrame:
 
 
 def compare_figure(curves: pd.DataFrame) -> go.Figure:
+    title = "Best so far, study by study"
     if curves.empty:
-        return _empty("Best so far, study by study", "no trial of these studies has completed")
-    fig = go.Figure()
-    for i, (name, curve) in enumerate(curves.groupby("study", sort=False)):
-        fig.add_scatter(
-            x=curve["minutes"],
-            y=curve["best"],
-            mode="lines+markers",  # a study of one trial is one point
-            line={"shape": "hv", "color": _PALETTE[i % len(_PALETTE)]},
-            name=name,
-        )
-    return _layout(
+        return f.empty_figure(title, "no trial of these studies has completed")
+    # points too: a study of one trial is one point
+    fig = f.add_lines_by(
+        go.Figure(), curves, "study", "minutes", "best", line={"shape": "hv"}, mode="lines+markers"
+    )
+    return f.layout(
         fig,
-        "Best so far, study by study",
+        title,
         xaxis={"title": "wall time (min)"},
         yaxis={"title": "best score"},
         legend={"title": "study"},
@@ -87,8 +88,7 @@ def members(studies_dir: Path, names: list[str]) -> pd.DataFrame:
     """The exported model of each study: its member trials, families and parameters."""
     rows = []
     for name in names:
-        bundle = d.read_json(d.study_path(studies_dir, name) / BEST_DIR / BUNDLE_FILE) or {}
-        for member in bundle.get("members", []):
+        for member in exported(d.study_path(studies_dir, name)).get("members", []):
             family = member.get("family")
             params = {
                 k.removeprefix(f"{family}."): v

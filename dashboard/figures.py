@@ -8,6 +8,8 @@ that trial in the app.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ from plotly.colors import qualitative, sample_colorscale
 from automl.dashboard import data as d
 from automl.dashboard.data import StudyData
 
-_PALETTE = qualitative.Plotly
+PALETTE = qualitative.Plotly
 _MANY = 1000  # at most this many trials are drawn as points (data.drawn picks which)
 # A light look set by hand: Plotly's named templates are deep-copied into every figure (12 ms
 # each here) and sent with it (6 kB).
@@ -36,10 +38,10 @@ def family_colours(data: StudyData) -> dict[str, str]:
     """One colour per family, in the task's order, the same in every figure."""
     families = list(data.task.get("families", []))
     families += sorted(set(data.trials["family"].dropna()) - set(families))
-    return {family: _PALETTE[i % len(_PALETTE)] for i, family in enumerate(families)}
+    return {family: PALETTE[i % len(PALETTE)] for i, family in enumerate(families)}
 
 
-def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
+def layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
     settings = {
         "title": title,
         "template": _TEMPLATE,
@@ -50,8 +52,37 @@ def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
     return fig
 
 
-def _empty(title: str, why: str) -> go.Figure:
-    fig = _layout(go.Figure(), title)
+def add_lines_by(
+    fig: go.Figure,
+    frame: pd.DataFrame,
+    by: str,
+    x: str,
+    y: str,
+    name: Callable[[Any, pd.DataFrame], str] | None = None,
+    line: dict | None = None,
+    mode: str = "lines",
+) -> go.Figure:
+    """One line per group of `frame` (by `by`), in the palette's colours; `name(key, part)`
+    labels each (default: the key)."""
+    for i, (key, part) in enumerate(frame.groupby(by, sort=False)):
+        fig.add_scatter(
+            x=part[x],
+            y=part[y],
+            mode=mode,
+            name=str(key) if name is None else name(key, part),
+            line={"color": PALETTE[i % len(PALETTE)], **(line or {})},
+        )
+    return fig
+
+
+def add_reference_line(fig: go.Figure, x: list, y: list, name: str) -> go.Figure:
+    """A dotted grey line to read the data against (chance, perfect calibration, y = x)."""
+    fig.add_scatter(x=x, y=y, mode="lines", line={"dash": "dot", "color": "#aaa"}, name=name)
+    return fig
+
+
+def empty_figure(title: str, why: str) -> go.Figure:
+    fig = layout(go.Figure(), title)
     fig.add_annotation(text=why, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -75,7 +106,7 @@ def overview_figure(overview: pd.DataFrame) -> go.Figure:
     title = "Best score of each study"
     scored = overview[overview["best"].notna()]
     if scored.empty:
-        return _empty(title, "no study has a complete trial yet")
+        return empty_figure(title, "no study has a complete trial yet")
     fig = go.Figure(
         go.Bar(
             x=scored["study"],
@@ -84,7 +115,7 @@ def overview_figure(overview: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x}<br>best %{y:.4f}<br>%{text}<extra></extra>",
         )
     )
-    return _layout(fig, title, yaxis_title="best score", height=320)
+    return layout(fig, title, yaxis_title="best score", height=320)
 
 
 def best_so_far_figure(data: StudyData) -> go.Figure:
@@ -93,7 +124,7 @@ def best_so_far_figure(data: StudyData) -> go.Figure:
     table = d.best_so_far(data)
     title = "Best so far"
     if table.empty:
-        return _empty(title, "no trial has completed yet")
+        return empty_figure(title, "no trial has completed yet")
     colours = family_colours(data)
     points = d.drawn(table, _MANY)
     title = _sampled(title, len(points), len(table))
@@ -142,7 +173,7 @@ def best_so_far_figure(data: StudyData) -> go.Figure:
         )
         fig.layout["xaxis" if col == 1 else "xaxis2"].title = label
     fig.layout.yaxis.title = _score_name(data)
-    return _layout(fig, title)
+    return layout(fig, title)
 
 
 def family_figure(data: StudyData) -> go.Figure:
@@ -151,7 +182,7 @@ def family_figure(data: StudyData) -> go.Figure:
     table = d.family_scores(data)
     title = "Scores by family"
     if table.empty:
-        return _empty(title, "no trial has reported a score yet")
+        return empty_figure(title, "no trial has reported a score yet")
     colours = family_colours(data)
     fig = go.Figure()
     for family, rows in table.groupby("family", sort=False):
@@ -167,7 +198,7 @@ def family_figure(data: StudyData) -> go.Figure:
                 hovertemplate="trial %{customdata}<br>score %{y:.4f}<extra></extra>",
             )
         )
-    return _layout(fig, title, yaxis_title=_score_name(data), showlegend=False)
+    return layout(fig, title, yaxis_title=_score_name(data), showlegend=False)
 
 
 def curves_figure(data: StudyData, trials: list[int]) -> go.Figure:
@@ -177,7 +208,7 @@ def curves_figure(data: StudyData, trials: list[int]) -> go.Figure:
     chosen = list(dict.fromkeys([*trials, *([best] if best is not None else [])]))
     table = d.learning_curves(data, chosen)
     if table.empty:
-        return _empty(title, "no epoch reported yet for these trials")
+        return empty_figure(title, "no epoch reported yet for these trials")
     families = data.trials.set_index("trial")["family"]
     colours = family_colours(data)
     fig = go.Figure()
@@ -198,7 +229,7 @@ def curves_figure(data: StudyData, trials: list[int]) -> go.Figure:
                 ),
             )
         )
-    return _layout(
+    return layout(
         fig, title, xaxis_title="epoch", yaxis_title=_score_name(data), legend={"title": ""}
     )
 
@@ -213,7 +244,7 @@ def parallel_figure(data: StudyData, family: str) -> go.Figure:
     table = d.parameters(data, family)
     title = f"Parameters of {family}"
     if table.empty:
-        return _empty(title, f"no scored {family} trial yet")
+        return empty_figure(title, f"no scored {family} trial yet")
     axes = d.parallel_axes(table)  # scaled over every trial, whichever are drawn
     low, high = float(table["score"].min()), float(table["score"].max())
     shown = d.drawn(table, _MANY)
@@ -267,7 +298,7 @@ def parallel_figure(data: StudyData, family: str) -> go.Figure:
             )
     fig.update_xaxes(visible=False, range=[-0.6, n_axes - 0.7])
     fig.update_yaxes(visible=False, range=[-0.15, 1.2])
-    return _layout(fig, title, margin={"l": 20, "r": 20, "t": 40, "b": 10})
+    return layout(fig, title, margin={"l": 20, "r": 20, "t": 40, "b": 10})
 
 
 def importance_figure(data: StudyData, family: str) -> go.Figure:
@@ -275,9 +306,9 @@ def importance_figure(data: StudyData, family: str) -> go.Figure:
     shares = d.importance(data, family)
     title = f"Parameter importance, {family} (variance explained)"
     if shares.empty:
-        return _empty(title, f"too few scored {family} trials")
+        return empty_figure(title, f"too few scored {family} trials")
     fig = go.Figure(go.Bar(x=shares.to_numpy()[::-1], y=shares.index[::-1], orientation="h"))
-    return _layout(fig, title, xaxis_title="share of score variance explained (ε², chance removed)")
+    return layout(fig, title, xaxis_title="share of score variance explained (ε², chance removed)")
 
 
 def pareto_figure(data: StudyData, cost: str = "n_params") -> go.Figure:
@@ -286,7 +317,7 @@ def pareto_figure(data: StudyData, cost: str = "n_params") -> go.Figure:
     label = {"n_params": "parameters", "latency_ms": "latency (ms per sample)"}[cost]
     title = f"Score against {label}, with the Pareto front"
     if table.empty:
-        return _empty(title, f"no complete trial with its {label} yet")
+        return empty_figure(title, f"no complete trial with its {label} yet")
     colours = family_colours(data)
     points = d.drawn(table, _MANY, keep=table["on_front"])
     title = _sampled(title, len(points), len(table))
@@ -317,7 +348,7 @@ def pareto_figure(data: StudyData, cost: str = "n_params") -> go.Figure:
             hovertemplate="trial %{customdata}<extra>Pareto front</extra>",
         )
     )
-    return _layout(fig, title, xaxis={"type": "log", "title": label}, yaxis_title=_score_name(data))
+    return layout(fig, title, xaxis={"type": "log", "title": label}, yaxis_title=_score_name(data))
 
 
 def architecture_figure(data: StudyData, trial: int) -> go.Figure:
@@ -327,7 +358,7 @@ def architecture_figure(data: StudyData, trial: int) -> go.Figure:
     title = f"Architecture of trial {trial}"
     if not summary or not summary.get("layers"):
         why = (summary or {}).get("error") or "no architecture recorded for this trial"
-        return _empty(title, why)
+        return empty_figure(title, why)
     layers = summary["layers"]
     sizes = [max(1, math.prod(layer["output_shape"] or [1])) for layer in layers]
     widest = math.log10(max(sizes)) + 1
@@ -354,7 +385,7 @@ def architecture_figure(data: StudyData, trial: int) -> go.Figure:
     fig.update_xaxes(visible=False, range=[0, 1])
     fig.update_yaxes(visible=False, range=[-len(rows) + 0.5, 0.5])
     n_params = summary.get("n_params", sum(r[2] for r in rows))
-    return _layout(
+    return layout(
         fig,
         f"{title}: {summary.get('family')}, {n_params:,} parameters",
         height=max(300, 36 * len(rows) + 80),
@@ -376,7 +407,7 @@ def codes_figure(data: StudyData) -> go.Figure:
     table = d.codes_map(data)
     title = "Learned codes of a data sample (2-D projection)"
     if table is None or table.empty:
-        return _empty(title, "written when the search finishes")
+        return empty_figure(title, "written when the search finishes")
     fig = go.Figure(
         go.Scatter(
             x=table["x"],
@@ -394,4 +425,4 @@ def codes_figure(data: StudyData) -> go.Figure:
         )
     )
     axes = table.attrs.get("axes", ("component 1", "component 2"))
-    return _layout(fig, title, xaxis_title=axes[0], yaxis_title=axes[1])
+    return layout(fig, title, xaxis_title=axes[0], yaxis_title=axes[1])

@@ -31,16 +31,24 @@ SPARK_SIZE = (120, 48)  # a series' preview picture, pixels
 def predictions(data: StudyData, split: str = "val") -> pd.DataFrame | None:
     """The exported model's predictions on `split` ("val" or "test"); None when the study has
     none recorded (a forecast, a search still running, or a study made before they were)."""
+    every = _recorded(data)
+    if every is None:
+        return None
+    frame = every[every["split"] == split].reset_index(drop=True)
+    return frame if len(frame) else None
+
+
+def _recorded(data: StudyData) -> pd.DataFrame | None:
+    """Every recorded row, read once per version of the file (a gallery click re-reads
+    nothing)."""
     path = Path(data.directory) / PREDICTIONS_FILE
     if not path.is_file():
         return None
-    key = (str(path), path.stat().st_mtime_ns)  # a gallery click re-reads nothing
+    key = (str(path), path.stat().st_mtime_ns)
     if key not in _CACHED:
         _CACHED.clear()
         _CACHED[key] = pd.read_parquet(path)
-    frame = _CACHED[key]
-    frame = frame[frame["split"] == split].reset_index(drop=True)
-    return frame if len(frame) else None
+    return _CACHED[key]
 
 
 def forecast(data: StudyData) -> dict[str, pd.DataFrame] | None:
@@ -71,10 +79,8 @@ def backtest_errors(backtests: pd.DataFrame) -> pd.DataFrame:
 
 
 def splits(data: StudyData) -> list[str]:
-    path = Path(data.directory) / PREDICTIONS_FILE
-    if not path.is_file():
-        return []
-    return list(pd.read_parquet(path, columns=["split"])["split"].unique())
+    every = _recorded(data)
+    return [] if every is None else list(every["split"].unique())
 
 
 def classes(frame: pd.DataFrame) -> list[str]:
@@ -169,7 +175,7 @@ def gallery(
     confident first); with a confusion cell chosen (`target`, `prediction`), that cell's
     samples (right ones too, on the diagonal). A
     regressor's: the largest errors first. A model of unlabelled data's: the most anomalous.
-    `reverse` turns the order round (least confident, smallest errors, most ordinary first).
+    A page past the last gives the last. `reverse` turns the order round (least confident, smallest errors, most ordinary first).
     """
     if "confidence" in frame:
         chosen = frame
@@ -189,7 +195,8 @@ def gallery(
         chosen = frame.sort_values("score", ascending=False, kind="stable")
     if reverse:
         chosen = chosen.iloc[::-1]
-    start = max(0, page) * size
+    last = max(0, -(-len(chosen) // size) - 1) if size else 0
+    start = min(max(0, page), last) * size  # a page past the last shows the last
     return chosen.iloc[start : start + size], len(chosen)
 
 

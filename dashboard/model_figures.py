@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from automl.dashboard import figures as f
 from automl.dashboard import model_data as m
-from automl.dashboard.figures import _PALETTE, _empty
-from automl.dashboard.figures import _layout as _search_layout
 
 
 def _layout(fig: go.Figure, title: str, **kwargs) -> go.Figure:
     """The search figures' look, with legends that list classes or curves, not families."""
-    return _search_layout(fig, title, **{"legend": {"title": ""}, **kwargs})
+    return f.layout(fig, title, **{"legend": {"title": ""}, **kwargs})
 
 
 def confusion_figure(frame: pd.DataFrame) -> go.Figure:
@@ -48,58 +47,50 @@ def confusion_figure(frame: pd.DataFrame) -> go.Figure:
 
 
 def roc_figure(frame: pd.DataFrame) -> go.Figure:
-    curves = m.roc_curves(frame)
-    if curves.empty:
-        return _empty("ROC curves", "every class needs samples of its own and of others")
-    fig = go.Figure()
-    for i, (label, curve) in enumerate(curves.groupby("class", sort=False)):
-        fig.add_scatter(
-            x=curve["fpr"],
-            y=curve["tpr"],
-            mode="lines",
-            name=f"{label} (AUC {curve['auc'].iloc[0]:.3f})",
-            line={"color": _PALETTE[i % len(_PALETTE)]},
-        )
-    fig.add_scatter(
-        x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#aaa"}, name="chance"
-    )
-    return _layout(
-        fig,
-        "ROC, one class against the rest",
-        xaxis={"title": "false positive rate"},
-        yaxis={"title": "true positive rate"},
-    )
+    return _class_curves(
+        m.roc_curves(frame), "fpr", "tpr", "auc", "AUC", "ROC, one class against the rest",
+        "false positive rate", "true positive rate", chance=True,
+    )  # fmt: skip
 
 
 def pr_figure(frame: pd.DataFrame) -> go.Figure:
-    curves = m.pr_curves(frame)
+    return _class_curves(
+        m.pr_curves(frame), "recall", "precision", "ap", "AP",
+        "Precision-recall, one class against the rest", "recall", "precision",
+    )  # fmt: skip
+
+
+def _class_curves(
+    curves: pd.DataFrame,
+    x: str,
+    y: str,
+    area: str,
+    area_name: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    chance: bool = False,
+) -> go.Figure:
+    """One curve per class, named with its area (AUC, AP)."""
     if curves.empty:
-        return _empty(
-            "Precision-recall curves", "every class needs samples of its own and of others"
-        )
+        return f.empty_figure(title, "every class needs samples of its own and of others")
     fig = go.Figure()
-    for i, (label, curve) in enumerate(curves.groupby("class", sort=False)):
-        fig.add_scatter(
-            x=curve["recall"],
-            y=curve["precision"],
-            mode="lines",
-            name=f"{label} (AP {curve['ap'].iloc[0]:.3f})",
-            line={"color": _PALETTE[i % len(_PALETTE)]},
-        )
-    return _layout(
+    f.add_lines_by(
         fig,
-        "Precision-recall, one class against the rest",
-        xaxis={"title": "recall"},
-        yaxis={"title": "precision"},
+        curves,
+        "class",
+        x,
+        y,
+        name=lambda c, part: f"{c} ({area_name} {part[area].iloc[0]:.3f})",
     )
+    if chance:
+        f.add_reference_line(fig, [0, 1], [0, 1], "chance")
+    return _layout(fig, title, xaxis={"title": x_title}, yaxis={"title": y_title})
 
 
 def calibration_figure(frame: pd.DataFrame) -> go.Figure:
     bands = m.calibration(frame)
-    fig = go.Figure()
-    fig.add_scatter(
-        x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#aaa"}, name="calibrated"
-    )
+    fig = f.add_reference_line(go.Figure(), [0, 1], [0, 1], "calibrated")
     fig.add_scatter(
         x=bands["confidence"],
         y=bands["accuracy"],
@@ -120,14 +111,7 @@ def calibration_figure(frame: pd.DataFrame) -> go.Figure:
 def predicted_figure(frame: pd.DataFrame) -> go.Figure:
     low = float(min(frame["target"].min(), frame["prediction"].min()))
     high = float(max(frame["target"].max(), frame["prediction"].max()))
-    fig = go.Figure()
-    fig.add_scatter(
-        x=[low, high],
-        y=[low, high],
-        mode="lines",
-        line={"dash": "dot", "color": "#aaa"},
-        name="exact",
-    )
+    fig = f.add_reference_line(go.Figure(), [low, high], [low, high], "exact")
     fig.add_scatter(
         x=frame["target"],
         y=frame["prediction"],
@@ -208,7 +192,7 @@ def forecast_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
             x=part["step"],
             y=part["predicted"],
             mode="lines",
-            line={"color": _PALETTE[1], "width": 1},
+            line={"color": f.PALETTE[1], "width": 1},
             opacity=0.7,
             name="forecasts of validation windows",
             legendgroup="backtests",
@@ -219,7 +203,7 @@ def forecast_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
         y=future["predicted"],
         mode="lines+markers",
         name="the next steps",
-        line={"color": _PALETTE[2], "width": 3},
+        line={"color": f.PALETTE[2], "width": 3},
     )
     return _layout(
         fig,

@@ -196,10 +196,9 @@ def gallery_page(
     """(tiles, caption, the page shown) of one page of the gallery; a page past the last
     shows the last."""
     target, prediction = (cell or [None, None])[:2]
-    _, total = m.gallery(frame, target, prediction, 0, size=0, reverse=reverse)
+    rows, total = m.gallery(frame, target, prediction, page, reverse=reverse)
     pages = max(1, -(-total // m.GALLERY_PAGE))
-    page = min(max(0, page), pages - 1)
-    rows, _ = m.gallery(frame, target, prediction, page, reverse=reverse)
+    page = min(max(0, page), pages - 1)  # as m.gallery clamped it
     first = _ORDER_NAMES[_kind(frame)][1 if reverse else 0]
     if "confidence" in frame:
         if cell:

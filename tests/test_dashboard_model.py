@@ -93,6 +93,15 @@ def test_frames_and_figures_of_each_kind_of_model(studies):
     assert decoded(ranked.iloc[0]["reconstruction"]).size == (64, 64)
 
 
+def drawn_traces(driver, figure: str) -> list[str] | None:
+    """The names of a figure's traces that Plotly drew with data; None until it has."""
+    return driver.execute_script(
+        "const g = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+        "return g && g._fullData ? g._fullData.filter(t => t._length > 0).map(t => t.name) : null",
+        figure,
+    )
+
+
 def _gallery_caption(driver) -> str:
     return driver.find_element("id", "gallery-caption").text
 
@@ -157,12 +166,7 @@ def test_regression_forecast_and_unlabelled_views_and_the_report(studies, tmp_pa
     with dashboard(studies.root) as url, chromium() as driver:
         driver.get(f"{url}/study/sales")
         traces = wait_for(
-            driver,
-            lambda drv: drv.execute_script(
-                "const g = document.querySelector('#fig-forecast .js-plotly-plot');"
-                "return g && g._fullData ? g._fullData.filter(t => t._length > 0).map(t => t.name) : null"
-            ),
-            what="the forecast view",
+            driver, lambda drv: drawn_traces(drv, "fig-forecast"), what="the forecast"
         )
         assert {"history", "forecasts of validation windows", "the next steps"} <= set(traces)
         driver.get(f"{url}/study/diabetes")
@@ -259,14 +263,7 @@ def test_two_studies_side_by_side(studies):
         assert (
             len(driver.find_elements("css selector", "#compare-table tbody tr")) == 3
         )  # header + 2
-        drawn = wait_for(
-            driver,
-            lambda drv: drv.execute_script(
-                "const g = document.querySelector('#fig-compare .js-plotly-plot');"
-                "return g && g._fullData ? g._fullData.map(t => t.name) : null"
-            ),
-            what="the curves",
-        )
+        drawn = wait_for(driver, lambda drv: drawn_traces(drv, "fig-compare"), what="the curves")
         assert drawn == ["digits", "digits-2"] and rows
 
 

@@ -36,7 +36,7 @@ FIGURES = (
 )
 
 # Whether each figure (by element id) shows data, as Plotly drew it: a trace with points (or
-# the architecture's boxes), not the empty figure with a note that `figures._empty` draws.
+# the architecture's boxes), not the empty figure with a note that `figures.empty_figure` draws.
 FIGURES_WITH_DATA_JS = """
 return arguments[0].map(id => {
     const plot = document.querySelector('#' + id + ' .js-plotly-plot');
