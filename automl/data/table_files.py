@@ -58,7 +58,13 @@ SNIFF_BYTES = 64 * 1024  # the separator is sniffed from the first lines
 MAX_MALFORMED_SHARE = 0.1
 SHOWN_LINES = 5  # line numbers named in a note
 DATE_ORDERS = ("auto", "dmy", "mdy")
-ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16"}
+ENCODING_NAMES = {  # by Python's codec name
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+    "iso8859-1": "Latin-1",
+}
 # Single-byte encodings tried when a file is not UTF-8: Windows-1252 (what Excel writes in the
 # Americas and Western Europe) leaves 5 bytes undefined; Latin-1 decodes every byte.
 FALLBACK_ENCODINGS = ("cp1252", "latin-1")
@@ -749,9 +755,7 @@ def encoding_name(encoding: str) -> str:
         name = codecs.lookup(encoding).name
     except LookupError:
         return encoding
-    return {"cp1252": "Windows-1252", "latin-1": "Latin-1", "iso8859-1": "Latin-1"}.get(
-        name, ENCODING_NAMES.get(encoding, ENCODING_NAMES.get(name, name))
-    )
+    return ENCODING_NAMES.get(name, name)
 
 
 def separator_name(sep: str) -> str:
