@@ -483,7 +483,10 @@ def _read_excel(path: Path, options: ReadOptions, reading: TableReading) -> pd.D
     try:
         return _read_sheet(CalamineWorkbook.from_path(str(path)), path, options, reading)
     except CalamineError as exc:
-        raise DataError(f"Cannot read '{path}' as Excel workbook: {exc}") from exc
+        raise DataError(
+            f"Cannot read '{path}' as Excel workbook ({exc}); open and save it again in a "
+            "spreadsheet program, or export the sheet as .csv."
+        ) from exc
 
 
 def _read_sheet(book: Any, path: Path, options: ReadOptions, reading: TableReading) -> pd.DataFrame:
