@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
         "else a local Ray for this command)",
     )
     fit.add_argument("--quiet", action="store_true", help="print only the result")
+    fit.add_argument(
+        "--quantiles",
+        help="forecasting: the quantile levels predicted, e.g. 0.05,0.5,0.95 (default "
+        "0.1,0.5,0.9: the median and an 80 %% interval; the median is always added)",
+    )
 
     detect = sub.add_parser(
         "detect", help="say what the data is and which families will be searched"
@@ -260,11 +265,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     options = FitOptions.parse({**vars(args), "verbose": not args.quiet})
     from automl.pipeline import fit_dataset
+    from automl.seasonality import line_to_beat
     from automl.study import BEST_DIR, leaderboard
 
     dataset = _load(args)
     result = fit_dataset(dataset, options, started)
     _print_leaderboard(leaderboard(result.study_dir))
+    line = line_to_beat(result.task.forecast)
+    if line is not None:
+        print(
+            f"the line to beat: {line[0]}, {result.task.metric} {line[1]:.4f} on the same "
+            "validation origins"
+        )
     best_dir = result.study_dir / BEST_DIR
     best = result.members[0]
     trials = [str(m.trial) for m in result.members]

@@ -145,7 +145,9 @@ class AutoDeep(_Search):
     trials and the study is stored in `studies_dir/<study>/`. X may be a 2-D array or
     DataFrame (a table), an (n, H, W[, C]) array (images), a list of strings (text), a list of
     (T_i, F) arrays or a NaN-padded (n, T, F) array with modality="series", waveforms with
-    modality="audio" and `sample_rate`, or one series to forecast `horizon` steps ahead. Without y the model learns
+    modality="audio" and `sample_rate`, or series to forecast `horizon` steps ahead (one series,
+    or a long DataFrame with an id column: one model for all; `quantiles` sets the levels of
+    `predict_quantiles`, the median being `predict`'s). Without y the model learns
     codes of `code_size` units (searched when None): `transform` gives them and `score_samples`
     gives anomaly scores.
 
@@ -180,8 +182,16 @@ class AutoDeep(_Search):
         trial_timeout: str | float | None = None,
         gpus_per_trial: float | None = None,
         resume: bool = False,
+        quantiles: list[float] | None = None,
     ) -> None:
         _keep_arguments(self, locals())
+
+    def predict_quantiles(self, X: Any) -> np.ndarray:
+        """A forecaster's next `horizon` values at its quantile levels (`quantiles`, default
+        0.1, 0.5, 0.9; the median is `predict`'s): (horizon, Q) for one series, (n, horizon,
+        Q) for several."""
+        self._check_fitted()
+        return self.model_.predict_quantiles(X)
 
     def transform(self, X: Any) -> np.ndarray:
         """Codes of a model of unlabelled data (fit without y)."""
@@ -238,6 +248,7 @@ class _Supervised(_Search):
 
     horizon = None  # forecasting and unlabelled data are AutoDeep's, not these estimators'
     code_size = None
+    quantiles = None
 
     def __init__(
         self,

@@ -241,7 +241,8 @@ def sequence_axis(task: TaskInfo) -> int | None:
 
 def example_inputs(task: TaskInfo, n: int, steps: int | None = None, seed: int = 0) -> torch.Tensor:
     """Inputs as preprocessing makes them: token ids padded with 0 in some rows, series padded
-    with all-NaN steps in some rows, other values within the training inputs' range."""
+    with all-NaN steps in some rows (a forecaster's windows at their start), other values
+    within the training inputs' range."""
     generator = torch.Generator().manual_seed(seed)
     shape = tuple(task.input_shape)
     if steps is not None:
@@ -258,6 +259,8 @@ def example_inputs(task: TaskInfo, n: int, steps: int | None = None, seed: int =
         x = torch.randn(n, *shape, generator=generator)
     if sequence_axis(task) is not None:
         x[: n // 2, max(1, half) :] = float("nan")
+    elif task.forecast is not None:  # a forecaster's window starts before a short series did
+        x[: n // 2, : half - 1] = float("nan")
     return x
 
 

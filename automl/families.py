@@ -114,7 +114,12 @@ def register_family_module(module_name: str) -> Family:
         return prefixed(module.defaults(task), name)
 
     def build(params: Params, task: TaskInfo) -> nn.Module:
-        return module.build(family_params(params, name), task)
+        hp = family_params(params, name)
+        from automl.forecaster import Forecaster, is_forecaster  # torch only when building
+
+        if is_forecaster(hp, task):  # every forecasting core runs inside the same wrapper
+            return Forecaster(hp, task, lambda core_task: module.build(hp, core_task))
+        return module.build(hp, task)
 
     build.__module__ = module_name  # where a worker imports it from (engine.ship_user_families)
     return register_family(

@@ -138,17 +138,3 @@ class AttentionPool(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = self.score(h).squeeze(-1).masked_fill(~mask, -torch.inf)
         return (torch.softmax(scores, dim=1)[..., None] * h).sum(dim=1)
-
-
-def suggest_lookback(hp, task) -> None:
-    """A forecaster's input window, searched within the window the preprocessing cut."""
-    if task.target_kind == "forecasting":
-        longest = int(task.input_shape[0])
-        hp.int("lookback", min(4, longest), longest)
-
-
-def default_lookback(task) -> dict:
-    """A forecaster's default window: all of what the preprocessing cut."""
-    if task.target_kind != "forecasting":
-        return {}
-    return {"lookback": int(task.input_shape[0])}

@@ -22,12 +22,15 @@ import numpy as np
 import pandas as pd
 
 from automl.data import Dataset
+from automl.forecaster import median_index
 from automl.predictor import class_probabilities, reconstruction_errors
+from automl.prepare import PreparedData
 from automl.preprocessing import Preprocessing
 from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX
 from automl.task_info import TaskInfo
 
-BACKTESTS = 12  # validation windows whose forecasts are kept, evenly spaced
+BACKTESTS = 12  # validation windows whose forecasts are kept per series, evenly spaced
+RECORDED_SERIES = 24  # of a long table's series, the first ones
 MAX_ROWS = 5000  # per split: a larger split is sampled (rows_in_split says how many it had)
 PREVIEW_COLUMNS = 20  # of a table row
 THUMBNAIL_SIDE = 64  # pixels, the longer side of an image preview
@@ -88,44 +91,72 @@ def record_predictions(
 def record_forecast(
     study_dir: Path,
     dataset: Dataset,
-    preprocessing: Preprocessing,
+    prepared: PreparedData,
     val_outputs: np.ndarray,
-    next_steps: np.ndarray,
+    next_values: np.ndarray,
 ) -> Path:
-    """Write <study>/forecast.json: the series (times and the forecast column), the model's
-    forecasts of validation windows with what happened, and its forecast of the next steps."""
-    values = np.asarray(dataset.X[0], dtype=np.float64)[:, 0]
-    times = list(dataset.ids or range(len(values)))
-    forecast = preprocessing.inputs
-    n_windows = len(values) - forecast.window - forecast.horizon + 1
-    first_val = n_windows - len(val_outputs)
-    predicted = preprocessing.target.decode(val_outputs)
-    kept = np.unique(
-        np.linspace(0, len(val_outputs) - 1, min(BACKTESTS, len(val_outputs))).astype(int)
-    )
-    backtests = []
-    for i in kept:
-        start = first_val + int(i) + forecast.window  # the first forecast step's index
-        backtests.append(
+    """Write <study>/forecast.json: for each series (up to RECORDED_SERIES) its history, the
+    model's backtests (forecasts from validation origins, with their intervals, beside what
+    happened) and its forecast of the next steps. The first series' record is also at the
+    top level, as 0.2.0 wrote it."""
+    forecast = prepared.preprocessing.inputs
+    quantiles = forecast.quantiles
+    middle = median_index(quantiles)
+    ids = list(dataset.ids or [str(i) for i in range(len(dataset.X))])
+    by_series: dict[int, list[tuple[int, int]]] = {}
+    for window, (series, origin) in enumerate(prepared.origins):
+        by_series.setdefault(int(series), []).append((window, int(origin)))
+    records = []
+    for i in range(min(RECORDED_SERIES, len(dataset.X))):
+        values = np.asarray(dataset.X[i], dtype=np.float64)[:, 0]
+        scale = forecast.scales.get(ids[i], 1.0)
+        windows = by_series.get(i, [])
+        kept = np.unique(np.linspace(0, len(windows) - 1, min(BACKTESTS, len(windows))).astype(int))
+        backtests = []
+        for k in kept if windows else []:
+            window, origin = windows[k]
+            predicted = val_outputs[window].reshape(forecast.horizon, -1) * scale
+            backtests.append(
+                {
+                    "start": origin,
+                    "predicted": _numbers(predicted[:, middle]),
+                    "lower": _numbers(predicted[:, 0]),
+                    "upper": _numbers(predicted[:, -1]),
+                    "actual": _numbers(values[origin : origin + forecast.horizon]),
+                }
+            )
+        records.append(
             {
-                "start": start,
-                "predicted": [float(v) for v in predicted[i]],
-                "actual": [_number(v) for v in values[start : start + forecast.horizon]],
+                "id": ids[i],
+                "times": [
+                    str(t) for t in (dataset.times[i] if dataset.times else range(len(values)))
+                ],
+                "values": _numbers(values),
+                "backtests": backtests,
+                "next": _numbers(next_values[i, :, middle]),
+                "next_lower": _numbers(next_values[i, :, 0]),
+                "next_upper": _numbers(next_values[i, :, -1]),
             }
         )
     record = {
-        "times": [str(t) for t in times],
-        "values": [_number(v) for v in values],
+        **records[0],
         "target": dataset.target_name,
         "horizon": forecast.horizon,
         "window": forecast.window,
-        "backtests": backtests,
-        "next": [float(v) for v in np.asarray(next_steps, dtype=np.float64)],
+        "period": forecast.period,
+        "quantiles": quantiles,
+        "baselines": (prepared.task.forecast or {}).get("baselines", {}),
+        "n_series": len(dataset.X),
+        "series": records,
     }
     path = study_dir / FORECAST_FILE
     path.with_suffix(".tmp").write_text(json.dumps(record))
     path.with_suffix(".tmp").replace(path)
     return path
+
+
+def _numbers(values: np.ndarray) -> list[float | None]:
+    return [_number(v) for v in np.asarray(values, dtype=np.float64)]
 
 
 def _predictions(

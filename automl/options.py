@@ -44,10 +44,11 @@ class FitOptions:
     concurrent_trials: int | None = None
     trial_timeout_s: float | None = None
     gpus_per_trial: float | None = None
+    quantiles: tuple[float, ...] | None = None  # a forecast's; None: 0.1, 0.5, 0.9
 
     # What a resumed study keeps from its first run, whatever the resuming command says: the
     # search must stay the same search.
-    RECORDED = ("task", "families", "seed", "max_epochs", "code_size")
+    RECORDED = ("task", "families", "seed", "max_epochs", "code_size", "quantiles")
 
     @classmethod
     def parse(cls, given: Mapping[str, Any]) -> FitOptions:
@@ -65,6 +66,7 @@ class FitOptions:
             if timeout in (None, "")
             else parse_duration(timeout, "--trial-timeout"),
             families=_families(given.get("families")),
+            quantiles=_quantiles(given.get("quantiles")),
             seed=0 if given.get("seed") is None else given["seed"],
             studies_dir=Path(given.get("studies_dir") or "studies"),
         )
@@ -93,6 +95,13 @@ class FitOptions:
                 f"--gpus-per-trial must be a fraction from 0 to 1 (e.g. 0.25: four trials share "
                 f"a GPU) or a whole number of GPUs; got {gpus!r}."
             )
+        if self.quantiles is not None and not (
+            self.quantiles and all(0 < q < 1 for q in self.quantiles)
+        ):
+            raise ConfigError(
+                f"--quantiles are levels between 0 and 1, such as 0.1,0.5,0.9; got "
+                f"{list(self.quantiles)!r}."
+            )
         if self.families is not None:
             from automl.search_spaces import get_family
 
@@ -102,14 +111,16 @@ class FitOptions:
     def with_recorded(self, recorded: Mapping[str, Any]) -> FitOptions:
         """These options, with what a resumed study recorded of its first run."""
         kept = {k: recorded[k] for k in self.RECORDED if k in recorded}
-        if kept.get("families") is not None:
-            kept["families"] = tuple(kept["families"])
+        for key in ("families", "quantiles"):
+            if kept.get(key) is not None:
+                kept[key] = tuple(kept[key])
         return dataclasses.replace(self, **kept)
 
     def recorded(self) -> dict[str, Any]:
         """What config.json keeps of them, for a resume."""
         values = {k: getattr(self, k) for k in self.RECORDED}
-        values["families"] = None if self.families is None else list(self.families)
+        for key in ("families", "quantiles"):
+            values[key] = None if values[key] is None else list(values[key])
         return values
 
 
@@ -123,3 +134,18 @@ def _families(value: Any) -> tuple[str, ...] | None:
     names = value.split(",") if isinstance(value, str) else list(value)
     chosen = tuple(str(n).strip() for n in names if str(n).strip())
     return chosen or None
+
+
+def _quantiles(value: Any) -> tuple[float, ...] | None:
+    """ "0.1,0.9" or [0.1, 0.9] -> (0.1, 0.5, 0.9): sorted, the median always among them (it is
+    the point forecast); empty -> None."""
+    if value is None or value == "":
+        return None
+    texts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        levels = {round(float(str(t).strip()), 6) for t in texts if str(t).strip()}
+    except ValueError as exc:
+        raise ConfigError(
+            f"--quantiles are numbers between 0 and 1, such as 0.1,0.5,0.9; got {value!r}."
+        ) from exc
+    return tuple(sorted(levels | {0.5}))

@@ -73,10 +73,8 @@ def _record_predictions(
         outputs["test"], inputs["test"] = model.test_outputs, prepared.test[0]
     try:
         if prepared.task.target_kind == "forecasting":
-            next_steps = model.predictor.predict(dataset.X)[0]
-            record_forecast(
-                study_dir, dataset, prepared.preprocessing, model.validation_outputs, next_steps
-            )
+            next_values = model.predictor.forecast_series(dataset.X, list(dataset.ids))
+            record_forecast(study_dir, dataset, prepared, model.validation_outputs, next_values)
             return
         record_predictions(
             study_dir, dataset, prepared.task, prepared.preprocessing, prepared.rows, outputs,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from automl.data import ReadOptions, read_for_prediction
+from automl.data import ReadOptions, read_for_prediction, read_forecast_history
 from automl.errors import DataError
+from automl.forecaster import median_index
 
 if TYPE_CHECKING:  # a Predictor calls this module (predict_path): no import back at run time
     from automl.predictor import Predictor
@@ -39,6 +40,8 @@ def predict_files(
             "--scores and --codes are for models of unlabelled data; this model predicts "
             "labels or values (use --proba for class probabilities)."
         )
+    if task.target_kind == "forecasting":
+        return _forecast_file(predictor, path, reading)
     pre = predictor.preprocessing
     ids, X, notes = read_for_prediction(
         path,
@@ -47,10 +50,7 @@ def predict_files(
         **pre.inputs.reading_hints(),
         reading=reading,
     )
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
-    if task.target_kind == "forecasting":
-        return forecast_table(ids, predictor.predict(X)[0])
+    _say(notes)
     inputs = predictor.inputs(X)  # once, for every column
     if task.target_kind == "none":
         frame = pd.DataFrame({"id": ids, "anomaly_score": predictor.reconstruction_errors(inputs)})
@@ -68,13 +68,68 @@ def predict_files(
     return frame
 
 
-def forecast_table(times: list[str], values: np.ndarray) -> pd.DataFrame:
-    """One row per future step; with a time column when the times are numbers (years, step
-    numbers) that can be continued."""
-    steps = np.arange(1, len(values) + 1)
-    frame = pd.DataFrame({"step": steps, "prediction": values})
+def _forecast_file(predictor: Predictor, path: Path, reading: ReadOptions | None) -> pd.DataFrame:
+    """The next steps of every series in a table like the training one."""
+    source = predictor.config.get("source", {})
+    ids, times, series, notes = read_forecast_history(path, source, reading)
+    _say(notes)
+    values = predictor.forecast_series(series, ids)
+    return forecast_table(ids if source.get("id") else None, times, values, predictor.quantiles)
+
+
+def forecast_table(
+    ids: list[str] | None, times: list[list[str]], values: np.ndarray, quantiles: list[float]
+) -> pd.DataFrame:
+    """One row per series and future step: `id` (several series), `step`, `time` (when the
+    times can be continued), `prediction` (the median) and one column per quantile level
+    (`q10`, `q50`, `q90`) when there are intervals."""
+    frames = []
+    middle = median_index(quantiles)
+    for i, history in enumerate(times):
+        steps = np.arange(1, values.shape[1] + 1)
+        frame = pd.DataFrame({"step": steps})
+        future = future_times(history, len(steps))
+        if future is not None:
+            frame["time"] = future
+        frame["prediction"] = values[i, :, middle]
+        if len(quantiles) > 1:
+            for j, level in enumerate(quantiles):
+                frame[quantile_column(level)] = values[i, :, j]
+        if ids is not None:
+            frame.insert(0, "id", ids[i])
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def quantile_column(level: float) -> str:
+    """0.1 -> 'q10', 0.025 -> 'q2.5'."""
+    return f"q{100 * level:g}"
+
+
+def future_times(times: list[str], steps: int) -> list[Any] | None:
+    """The next `steps` times after a series': numbers (years, step numbers) continued by their
+    last stride, dates by their frequency; None when neither can be told."""
+    if len(times) < 2:
+        return None
     numbers = pd.to_numeric(pd.Series(times[-2:]), errors="coerce")
-    if len(times) >= 2 and numbers.notna().all():  # yearly or step-numbered: continue it
+    if numbers.notna().all():
         last, stride = numbers.iloc[-1], numbers.iloc[-1] - numbers.iloc[-2]
-        frame.insert(0, "time", last + stride * steps)
-    return frame
+        ahead = last + stride * np.arange(1, steps + 1)
+        return [int(v) if float(v).is_integer() else float(v) for v in ahead]
+    dates = pd.to_datetime(pd.Series(times[-20:]), errors="coerce", format="mixed")
+    if dates.isna().any() or len(dates) < 3:
+        return None
+    try:
+        frequency = pd.infer_freq(pd.DatetimeIndex(dates))
+    except (TypeError, ValueError):
+        return None
+    if frequency is None:
+        return None
+    ahead = pd.date_range(dates.iloc[-1], periods=steps + 1, freq=frequency)[1:]
+    midnight = bool((dates.dt.normalize() == dates).all())
+    return [d.strftime("%Y-%m-%d") if midnight else d.isoformat() for d in ahead]
+
+
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)

@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from automl.data import ReadOptions, features_from_memory
-from automl.data.tables import numeric_values, order_dated
+from automl.data.tables import numeric_values, read_dated
 from automl.errors import DataError
+from automl.forecaster import median_index
 from automl.preprocessing import Preprocessing
 from automl.runtime import GraphNetwork, GraphRunner, TorchNetwork
 from automl.task_info import TaskInfo
@@ -54,10 +55,36 @@ class Predictor:
     def predict(self, X: Any) -> np.ndarray:
         if self.task.target_kind == "none":
             return self.score_samples(X)
-        predictions = self.preprocessing.target.decode(self._outputs(X))
-        if self.task.target_kind == "forecasting" and not isinstance(X, list):
-            return predictions[0]  # one series in, its next `horizon` values out
-        return predictions
+        if self.task.target_kind == "forecasting":  # the median forecast
+            return self.predict_quantiles(X)[..., median_index(self.quantiles)]
+        return self.preprocessing.target.decode(self._outputs(X))
+
+    @property
+    def quantiles(self) -> list[float]:
+        """A forecaster's quantile levels (the columns of `predict_quantiles`)."""
+        return list(self.preprocessing.inputs.quantiles)
+
+    def predict_quantiles(self, X: Any) -> np.ndarray:
+        """A forecaster's next `horizon` values at each of its quantile levels: (horizon, Q)
+        for one series, (n, horizon, Q) for a list of series or a long table's series (in the
+        order of `forecast_ids(X)`)."""
+        series, ids = self._series_to_forecast(X)
+        values = self.forecast_series(series, ids)
+        return values if self._many(X) else values[0]
+
+    def forecast_series(self, series: list[np.ndarray], ids: list[str | None]) -> np.ndarray:
+        """(n, horizon, Q) forecasts after each (T_i, F) series; a known id's training scale is
+        used (see ForecastPreprocessor.scale_of)."""
+        inputs, scales = self._forecast_inputs(series, ids)
+        outputs = self.network_outputs(inputs)
+        pre = self.preprocessing.inputs
+        if pre.legacy:  # 0.2.0: one globally standardised output per step
+            return self.preprocessing.target.decode(outputs)[..., None]
+        return pre.decode(outputs, scales)
+
+    def forecast_ids(self, X: Any) -> list[str | None]:
+        """The series ids of forecasting data (None for a series given without one)."""
+        return self._series_to_forecast(X)[1]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return self.probabilities(self._outputs(X))
@@ -109,11 +136,17 @@ class Predictor:
     def inputs(self, X: Any) -> torch.Tensor:
         """Raw data in memory -> the network's inputs."""
         if self.task.target_kind == "forecasting":
-            X = self._series_to_forecast(X)
-        else:
-            layout = self.config.get("source", {}).get("layout")  # a 3-D series array's
-            X = features_from_memory(X, self.task.modality, layout)
+            return self._forecast_inputs(*self._series_to_forecast(X))[0]
+        layout = self.config.get("source", {}).get("layout")  # a 3-D series array's
+        X = features_from_memory(X, self.task.modality, layout)
         return torch.from_numpy(self.preprocessing.transform(X))
+
+    def _forecast_inputs(
+        self, series: list[np.ndarray], ids: list[str | None]
+    ) -> tuple[torch.Tensor, list[float]]:
+        pre = self.preprocessing.inputs
+        scales = [pre.scale_of(i, s) for i, s in zip(ids, series, strict=True)]
+        return torch.from_numpy(pre.last_windows(series, scales)), scales
 
     def network_outputs(self, inputs: torch.Tensor) -> np.ndarray:
         """Logits, standardised values, or reconstructions."""
@@ -135,17 +168,27 @@ class Predictor:
     def _outputs(self, X: Any) -> np.ndarray:
         return self.network_outputs(self.inputs(X))
 
-    def _series_to_forecast(self, X: Any) -> list[np.ndarray]:
-        """One series (1-D, (T, F), a DataFrame with the training columns) or a list of them."""
-        if isinstance(X, pd.DataFrame):  # a table like the training one: ordered by its time
+    def _series_to_forecast(self, X: Any) -> tuple[list[np.ndarray], list[str | None]]:
+        """(series, ids) of forecasting data: one series (1-D, (T, F)), a list of them, or a
+        DataFrame like the training table (a long table: one series per id)."""
+        if isinstance(X, pd.DataFrame):
             source = self.config.get("source", {})
             if source.get("time") in X.columns:
-                return [order_dated(X, source["time"], source["columns"])[1]]
-            return [numeric_values(X)]
+                ids, _, series, _ = read_dated(
+                    X, source["time"], source["columns"], source.get("id")
+                )
+                return series, ids if source.get("id") else [None]
+            return [numeric_values(X)], [None]
         if isinstance(X, list):
-            return [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in X]
+            series = [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in X]
+            return series, [None] * len(series)
         values = np.asarray(X, dtype=np.float32)
-        return [values.reshape(len(values), -1)]
+        return [values.reshape(len(values), -1)], [None]
+
+    def _many(self, X: Any) -> bool:
+        """Whether forecasting data holds several series (a list, or a long table)."""
+        id_col = self.config.get("source", {}).get("id")
+        return isinstance(X, list) or (isinstance(X, pd.DataFrame) and id_col in X.columns)
 
     def _need_unlabelled(self, what: str) -> None:
         if self.task.target_kind != "none":

@@ -1,8 +1,8 @@
 """The first stage of a fit: detect the task, split the rows, fit the preprocessing.
 
 The preprocessing is fitted on the training rows only; the validation rows are the given val/
-split, or a stratified random fifth of train/ (the last fifth of the windows, in time order,
-for a forecast). A given test/ split is kept apart and scored once by the finish.
+split, or a stratified random fifth of train/ (a forecast validates on the last steps of each
+series: see _prepare_forecast). A given test/ split is kept apart and scored once by the finish.
 """
 
 from __future__ import annotations
@@ -14,17 +14,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 from sklearn.model_selection import train_test_split
 
 from automl.data import Dataset
 from automl.engine.settings import SearchData
 from automl.errors import DataError
 from automl.options import FitOptions
-from automl.preprocessing import Preprocessing, forecast_window
+from automl.preprocessing import ForecastPreprocessor, Preprocessing, TargetEncoder, forecast_window
+from automl.preprocessing.forecast import MIN_HISTORY, fill_gaps
+from automl.seasonality import detect_period, naive_forecasts
 from automl.task import detect_task
 from automl.task_info import TaskInfo
 
 VALIDATION_SHARE = 0.2
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)  # a forecast's median and 80 % interval
+MANY_SERIES = 10  # from this many series on, each validates on its last horizon only
 
 
 @dataclass
@@ -38,6 +43,8 @@ class PreparedData:
     # the dataset's row numbers of each part ("train", "val", "test"); none for a forecast,
     # whose parts are windows
     rows: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    # a forecast's validation windows: (series index, first forecast step) of each
+    origins: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
 
 def prepare(dataset: Dataset, options: FitOptions, say: Callable[[str], None]) -> PreparedData:
@@ -46,7 +53,7 @@ def prepare(dataset: Dataset, options: FitOptions, say: Callable[[str], None]) -
     for note in dataset.notes:
         say(f"note: {note}")
     say(f"task: {task.reason}")
-    prepared = prepare_data(dataset, task, options.seed)
+    prepared = prepare_data(dataset, task, options.seed, options.quantiles)
     for note in prepared.notes:
         say(f"note: {note}")
     return prepared
@@ -82,10 +89,13 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def prepare_data(dataset: Dataset, task: TaskInfo, seed: int) -> PreparedData:
-    """Split, fit the preprocessing on the training rows, transform every part."""
+def prepare_data(
+    dataset: Dataset, task: TaskInfo, seed: int, quantiles: tuple[float, ...] | None = None
+) -> PreparedData:
+    """Split, fit the preprocessing on the training rows, transform every part (`quantiles`:
+    a forecast's levels)."""
     if task.target_kind == "forecasting":
-        return _prepare_forecast(dataset, task)
+        return _prepare_forecast(dataset, task, quantiles)
     parts = split_rows(dataset, task, seed)
     preprocessing = Preprocessing.fit(dataset, task, parts["train"])
     X = preprocessing.transform(dataset.X)
@@ -120,30 +130,130 @@ def value_range(X: np.ndarray) -> tuple[float, float] | None:
     return float(np.nanmin(X)), float(np.nanmax(X))
 
 
-def _prepare_forecast(dataset: Dataset, task: TaskInfo) -> PreparedData:
-    """Windows in time order: the last VALIDATION_SHARE of them validate, never shuffled.
+def _prepare_forecast(
+    dataset: Dataset, task: TaskInfo, quantiles: tuple[float, ...] | None
+) -> PreparedData:
+    """Windows of every series; the validation windows are backtests from several origins.
 
-    The scaler and window length are fitted on the training steps only, and the training
-    windows stop `horizon - 1` steps early so no training target is also a validation target.
+    Each series keeps its last steps for validation (a fifth of it, at least one horizon; one
+    horizon when there are many series): forecasts from every origin there, scored as a MASE,
+    are what selects models, and the naive forecasts are scored on the same origins. Training
+    windows forecast only steps before that tail, so no training target is a validation one.
+    The scales, period and covariate scaler see the training steps only.
     """
-    values = dataset.X[0]
-    window = forecast_window(task.horizon, int((1 - VALIDATION_SHARE) * len(values)))
-    n_windows = len(values) - window - task.horizon + 1
-    n_val = max(1, int(round(VALIDATION_SHARE * n_windows)))
-    n_fit = n_windows - n_val - (task.horizon - 1)
-    if n_fit < 2:
-        raise DataError(
-            f"The series ({len(values)} steps) is too short to forecast {task.horizon} ahead "
-            f"from windows of {window}; give a longer series."
+    horizon = int(task.horizon)
+    series, notes = [], []
+    filled = 0
+    for values in dataset.X:
+        clean, gaps = fill_gaps(np.asarray(values, dtype=np.float32))
+        series.append(clean)
+        filled += gaps
+    if filled:
+        notes.append(f"interpolated {filled} missing value(s) of the forecast column")
+    ids = list(dataset.ids or [str(i) for i in range(len(series))])
+    many = len(series) >= MANY_SERIES
+    tails = [
+        min(
+            horizon if many else max(horizon, round(VALIDATION_SHARE * len(s))),
+            len(s) - MIN_HISTORY,
         )
-    # the scaler sees the steps of the training windows and their targets, nothing later
-    train_steps = np.arange(n_fit + window + task.horizon - 1)
-    preprocessing = Preprocessing.fit(dataset, task, train_steps, window=window)
-    X, y = preprocessing.inputs.windows(values)
-    task = dataclasses.replace(task, n_samples=n_fit)
+        for s in series
+    ]
+    usable = [i for i, s in enumerate(series) if tails[i] >= horizon]
+    if not usable:
+        raise DataError(
+            f"Every series is shorter than {horizon + MIN_HISTORY} steps ({MIN_HISTORY} to "
+            f"read and {horizon} to check a forecast of {horizon}); give longer series or a "
+            "shorter --horizon."
+        )
+    training = [series[i][: len(series[i]) - tails[i]] for i in usable]
+    times = [dataset.times[i] if dataset.times else [] for i in usable]
+    period, period_how = detect_period(times, [t[:, 0] for t in training])
+    notes.append(f"seasonal period {period}: {period_how}")
+    lengths = [len(t) for t in training]
+    typical = int(np.median(lengths)) * 2 if many else max(lengths)  # many: windows may pad
+    window = forecast_window(horizon, typical, period)
+    levels = quantiles or DEFAULT_QUANTILES
+    forecast = ForecastPreprocessor.fit(
+        training, [ids[i] for i in usable], horizon, window, period, list(levels)
+    )
+    parts: dict[str, list] = {"X_train": [], "y_train": [], "X_val": [], "y_val": []}
+    validation_origins: list[tuple[int, int]] = []
+    trained = 0  # series that give a training window
+    baselines: dict[str, list[float]] = {}
+    for i in usable:
+        values, scale, tail = series[i], forecast.scales[ids[i]], tails[i]
+        first_val = len(values) - tail
+        for name, starts in (
+            ("train", np.arange(MIN_HISTORY, first_val - horizon + 1)),
+            ("val", np.arange(first_val, len(values) - horizon + 1)),
+        ):
+            if len(starts):
+                X, y = forecast.windows(values, scale, starts)
+                parts[f"X_{name}"].append(X)
+                parts[f"y_{name}"].append(y)
+                trained += name == "train"
+        validation_origins += [(i, o) for o in range(first_val, len(values) - horizon + 1)]
+        for origin in range(first_val, len(values) - horizon + 1):
+            actual = values[origin : origin + horizon, 0]
+            for name, guess in naive_forecasts(values[:origin, 0], horizon, period).items():
+                baselines.setdefault(name, []).append(
+                    float(np.mean(np.abs(guess - actual))) / scale
+                )
+    untrained = len(series) - trained
+    if untrained:
+        notes.append(
+            f"{untrained} series shorter than {2 * horizon + MIN_HISTORY} steps give no "
+            f"training window ({MIN_HISTORY} steps to read, {horizon} to learn, {horizon} to "
+            "validate); they are still forecast, from the history they have"
+        )
+    if not parts["X_train"]:
+        raise DataError(
+            f"The series are too short to forecast {horizon} ahead: no window leaves room for "
+            f"{MIN_HISTORY} steps to read, {horizon} to learn and {horizon} to validate. Give "
+            "longer series or a shorter --horizon."
+        )
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    training_values = np.concatenate(
+        [t[:, 0] / forecast.scales[ids[i]] for i, t in zip(usable, training, strict=True)]
+    )
+    info = {
+        "period": period,
+        "quantiles": list(levels),
+        "positive": bool((training_values > 0).all()),
+        "boxcox_lambda": _boxcox_lambda(training_values),
+        "levels": _levels(training_values),
+        "baselines": {name: float(np.mean(v)) for name, v in baselines.items()},
+        "n_series": len(series),
+    }
+    preprocessing = Preprocessing("series", TargetEncoder(kind="forecast"), forecast)
+    task = dataclasses.replace(task, n_samples=len(arrays["X_train"]), forecast=info)
     return PreparedData(
         task=task.with_inputs(preprocessing.input_shape()),
         preprocessing=preprocessing,
-        data=SearchData(X[:n_fit], y[:n_fit], X[-n_val:], y[-n_val:]),
-        fingerprint=data_fingerprint(values),
+        data=SearchData(arrays["X_train"], arrays["y_train"], arrays["X_val"], arrays["y_val"]),
+        fingerprint=data_fingerprint(*series),
+        notes=notes,
+        origins=np.asarray(validation_origins, dtype=np.int64).reshape(-1, 2),
     )
+
+
+def _boxcox_lambda(values: np.ndarray) -> float | None:
+    """Box-Cox's lambda for positive values (maximum likelihood), kept within [-1, 2]."""
+    if len(values) < 3 or not (values > 0).all() or np.ptp(values) < 1e-9:
+        return None
+    return float(np.clip(scipy.stats.boxcox_normmax(values.astype(np.float64)), -1.0, 2.0))
+
+
+def _levels(values: np.ndarray) -> dict[str, list[float]]:
+    """The training values' mean and spread under each transform (a forecaster's "global"
+    scaling); a transform the values cannot take is left out."""
+    transformed = {"none": values}
+    if (values > 0).all():
+        transformed["log"] = np.log(values)
+        lam = _boxcox_lambda(values)
+        if lam is not None:
+            transformed["boxcox"] = np.log(values) if abs(lam) < 1e-3 else (values**lam - 1) / lam
+    return {
+        name: [float(np.mean(v)), float(max(np.std(v), 1e-6))] for name, v in transformed.items()
+    }

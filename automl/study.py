@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from automl.errors import ConfigError
+from automl.seasonality import line_to_beat
 from automl.trial_record import INTERRUPTED, Attr, TrialRecord, ranked
 
 DEFAULT_STUDIES_DIR = "studies"
@@ -267,10 +268,15 @@ def load_records(study_dir: Path) -> list[TrialRecord]:
 
 
 def leaderboard(study_dir: Path) -> pd.DataFrame:
-    """One row per trial, best first: rank, family, status, score, size, epochs, time, reason."""
+    """One row per trial, best first: rank, family, status, score, size, epochs, time, reason
+    (for a forecaster, "worse than seasonal naive" where a trial scored below it)."""
     rows = []
+    line = line_to_beat(read_config(study_dir).get("task", {}).get("forecast"))
     for record in ranked(load_records(study_dir)):
         family = record.family
+        reason = record.reason
+        if line is not None and record.score is not None and record.score < line[1]:
+            reason = "; ".join(r for r in (reason, f"worse than {line[0]}") if r)
         params = {k: v for k, v in record.params.items() if k.startswith(f"{family}.")}
         rows.append(
             {
@@ -282,7 +288,7 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
                 "n_params": record.get(Attr.N_PARAMS),
                 "epochs": record.get(Attr.EPOCHS, 0),
                 "wall_time_s": record.get(Attr.WALL_TIME_S),
-                "reason": record.reason,
+                "reason": reason,
                 "params": json.dumps(params, default=str),
             }
         )

@@ -41,6 +41,9 @@ DECISION_TABLE: dict[str, TableRow] = {
     "classification": TableRow("classification", ("mlp", "dbn")),
     "regression": TableRow("regression", ("mlp", "dbn")),
 }
+# A forecast searches the time-series row's families (the guide's RNN first) and these, which
+# only forecast: their `SUPPORTS` names "forecasting" instead of a row.
+FORECASTING_FAMILIES = ("nbeats",)
 TASK_CHOICES = ("auto", "classification", "regression", "unsupervised")
 # The row of labelled data of each modality (tables split by the target's kind).
 MODALITY_ROWS = {
@@ -113,10 +116,14 @@ def detect_task(
         raise ConfigError(f"--code-size must be an integer from 1 to 4096; got {code_size!r}.")
 
     prescribed = DECISION_TABLE[row].families
+    if kind == "forecasting":
+        prescribed += FORECASTING_FAMILIES
     if families:
         for name in families:
             family = get_family(name)  # unknown names raise with the list of valid ones
-            if row not in family.supports:
+            if row not in family.supports and not (
+                kind == "forecasting" and "forecasting" in family.supports
+            ):
                 raise ConfigError(
                     f"Family '{name}' cannot learn the row '{DECISION_TABLE[row].title}'; "
                     f"it supports {', '.join(sorted(family.supports))}."
@@ -154,10 +161,11 @@ def _target(dataset: Dataset, task: str) -> tuple[TargetKind, dict[str, int], in
             raise ConfigError(
                 f"--horizon asks for forecasting, which --task {task} contradicts; drop one."
             )
-        steps = len(dataset.X[0])
+        steps = sum(len(s) for s in dataset.X)
         if steps < MIN_FORECAST_STEPS + dataset.horizon:
+            what = "series has" if len(dataset.X) == 1 else f"{len(dataset.X)} series have"
             raise DataError(
-                f"The series has {steps} steps; forecasting {dataset.horizon} ahead needs at "
+                f"The {what} {steps} steps; forecasting {dataset.horizon} ahead needs at "
                 f"least {MIN_FORECAST_STEPS + dataset.horizon}."
             )
         return "forecasting", {}, None

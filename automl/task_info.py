@@ -41,6 +41,10 @@ class TaskInfo:
     # (min, max) of the model inputs over the training rows: Bernoulli units of RBMs need [0, 1]
     input_range: tuple[float, float] | None = None
     code_size: int | None = None  # unlabelled data: the code width the user asked for
+    # forecasting (not in 0.2.0's): period, quantiles, positive, boxcox_lambda, levels (the
+    # training values' mean and spread under each transform), baselines (validation MASE of
+    # the naive forecasts): what automl.forecaster reads
+    forecast: dict[str, Any] | None = None
 
     @property
     def is_classification(self) -> bool:
@@ -53,17 +57,20 @@ class TaskInfo:
         if self.is_classification:
             return int(self.n_classes)
         if self.target_kind == "forecasting":
-            return int(self.horizon)
+            return int(self.horizon) * len((self.forecast or {}).get("quantiles", [0.5]))
         if self.target_kind == "none":
             return int(np.prod(self.input_shape))
         return 1
 
     @property
     def metric(self) -> str:
-        """The validation score maximised by the search: accuracy; R^2 for regression and
-        forecasting; minus the reconstruction MSE per feature for unlabelled data."""
+        """The validation score maximised by the search: accuracy; R^2 for regression (and
+        0.2.0's forecasts); minus the MASE of forecasts; minus the reconstruction MSE per
+        feature for unlabelled data."""
         if self.is_classification:
             return "accuracy"
+        if self.forecast is not None:
+            return "neg_mase"
         return "neg_mse" if self.target_kind == "none" else "r2"
 
     def with_inputs(

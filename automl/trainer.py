@@ -27,6 +27,7 @@ from torch import nn
 
 from automl.budget import Deadline
 from automl.errors import TrialFailed
+from automl.forecaster import mase, pinball_loss
 from automl.task_info import TaskInfo
 
 EVAL_BATCH_SIZE = 1024
@@ -117,18 +118,23 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Opti
 
 
 def loss_function(task: TaskInfo) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Cross-entropy on logits; otherwise mean squared error against targets of any shape
-    (one value, a horizon of values, or the input itself for unlabelled data)."""
+    """Cross-entropy on logits; the pinball loss of forecast quantiles; otherwise mean squared
+    error against targets of any shape (one value, or the input itself for unlabelled data)."""
     if task.is_classification:
         return nn.functional.cross_entropy
+    if task.forecast is not None:
+        return pinball_loss(task.forecast["quantiles"])
     return lambda outputs, targets: nn.functional.mse_loss(outputs.reshape(targets.shape), targets)
 
 
 def score_outputs(task: TaskInfo, outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Accuracy; R^2 for regression and forecasting (targets are standardised); minus the mean
-    squared reconstruction error per feature for unlabelled data. Higher is better."""
+    """Accuracy; R^2 for regression (targets are standardised); minus the MASE of a forecast;
+    minus the mean squared reconstruction error per feature for unlabelled data. Higher is
+    better."""
     if task.is_classification:
         return float((outputs.argmax(dim=1) == targets).float().mean())
+    if task.forecast is not None:
+        return -mase(outputs, targets, task.forecast["quantiles"])
     outputs = outputs.reshape(targets.shape)
     if task.target_kind == "none":
         return -float(torch.mean((outputs - targets) ** 2))

@@ -18,6 +18,7 @@ from plotly.colors import qualitative, sample_colorscale
 
 from automl.dashboard import data as d
 from automl.dashboard.data import StudyData
+from automl.seasonality import line_to_beat
 
 PALETTE = qualitative.Plotly
 _MANY = 1000  # at most this many trials are drawn as points (data.drawn picks which)
@@ -98,6 +99,8 @@ def _sampled(title: str, shown: int, total: int) -> str:
 def _score_name(data: StudyData) -> str:
     if data.unlabelled:
         return "score (minus reconstruction MSE)"
+    if data.task.get("forecast"):
+        return "minus MASE"
     return "R²" if data.task.get("target_kind") in ("regression", "forecasting") else "accuracy"
 
 
@@ -172,6 +175,12 @@ def best_so_far_figure(data: StudyData) -> go.Figure:
             )
         )
         fig.layout["xaxis" if col == 1 else "xaxis2"].title = label
+    line = line_to_beat(data.task.get("forecast"))
+    if line is not None:  # a forecaster's trials against the naive forecast
+        ends = table["ended_s"] / 60
+        add_reference_line(
+            fig, [ends.min(), ends.max()], [line[1]] * 2, f"{line[0]} (the line to beat)"
+        )
     fig.layout.yaxis.title = _score_name(data)
     return layout(fig, title)
 

@@ -52,22 +52,31 @@ def _recorded(data: StudyData) -> pd.DataFrame | None:
 
 
 def forecast(data: StudyData) -> dict[str, pd.DataFrame] | None:
-    """A forecaster's record as frames: `history` (step, time, value), `backtests` (window,
-    step, predicted, actual: the validation windows' forecasts) and `next` (step, predicted);
-    None when the study is not a forecast or has none recorded."""
+    """A forecaster's record (its first series) as frames: `history` (step, time, value),
+    `backtests` (window, step, predicted, actual, and lower / upper: the outer quantiles, for
+    studies that record intervals) and `next` (step, predicted, lower, upper); None when the
+    study is not a forecast or has none recorded."""
     path = Path(data.directory) / FORECAST_FILE
     if not path.is_file():
         return None
     record = json.loads(path.read_text())
     n = len(record["values"])
     history = pd.DataFrame({"step": range(n), "time": record["times"], "value": record["values"]})
-    rows = [
-        {"window": w, "step": b["start"] + i, "predicted": p, "actual": a}
-        for w, b in enumerate(record["backtests"])
-        for i, (p, a) in enumerate(zip(b["predicted"], b["actual"], strict=False))
-    ]
-    backtests = pd.DataFrame(rows, columns=["window", "step", "predicted", "actual"])
+    rows = []
+    for w, b in enumerate(record["backtests"]):
+        for i, (p, a) in enumerate(zip(b["predicted"], b["actual"], strict=False)):
+            row = {"window": w, "step": b["start"] + i, "predicted": p, "actual": a}
+            if "lower" in b:
+                row.update(lower=b["lower"][i], upper=b["upper"][i])
+            rows.append(row)
+    backtests = pd.DataFrame(
+        rows,
+        columns=["window", "step", "predicted", "actual"]
+        + (["lower", "upper"] if rows and "lower" in rows[0] else []),
+    )
     future = pd.DataFrame({"step": range(n, n + len(record["next"])), "predicted": record["next"]})
+    if "next_lower" in record:
+        future["lower"], future["upper"] = record["next_lower"], record["next_upper"]
     return {"history": history, "backtests": backtests, "next": future}
 
 

@@ -198,6 +198,17 @@ def forecast_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
             legendgroup="backtests",
             showlegend=bool(window == backtests["window"].min()),
         )
+    if "lower" in future:  # the interval between the outer quantiles, as a band
+        steps = list(future["step"]) + list(future["step"])[::-1]
+        fig.add_scatter(
+            x=steps,
+            y=list(future["upper"]) + list(future["lower"])[::-1],
+            fill="toself",
+            fillcolor="rgba(44, 160, 44, 0.2)",
+            line={"width": 0},
+            name="interval of the next steps",
+            hoverinfo="skip",
+        )
     fig.add_scatter(
         x=future["step"],
         y=future["predicted"],

@@ -9,7 +9,17 @@ package `automl.search_spaces`.
 
 from automl.families import lookup_family as get_family
 from automl.families import registered_families as available_families
-from automl.search_spaces import autoencoder, cnn, conv1d, dbn, mlp, rbm, rnn, text_cnn
+from automl.search_spaces import (
+    autoencoder,
+    cnn,
+    conv1d,
+    dbn,
+    mlp,
+    nbeats,
+    rbm,
+    rnn,
+    text_cnn,
+)
 
 __all__ = [
     "autoencoder",
@@ -19,6 +29,7 @@ __all__ = [
     "dbn",
     "get_family",
     "mlp",
+    "nbeats",
     "rbm",
     "rnn",
     "text_cnn",

@@ -15,12 +15,11 @@ import torch
 from torch import nn
 
 from automl.families import Hyperparameters, register_family_module
+from automl.forecaster import forecasting_defaults, suggest_forecasting
 from automl.layers import (
     SequenceInput,
-    default_lookback,
     init_for_activation,
     masked_pool,
-    suggest_lookback,
 )
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
@@ -39,7 +38,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("residual", [True, False])
     hp.categorical("pooling", ["mean", "max"])
     hp.float("dropout", 0.0, 0.5)
-    suggest_lookback(hp, task)
+    suggest_forecasting(hp, task)
     suggest_training(hp, task)
 
 
@@ -54,7 +53,7 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
         "residual": False,
         "pooling": "mean",
         "dropout": 0.1,
-        **default_lookback(task),
+        **forecasting_defaults(task),
         **training_defaults(task, lr=3e-3),
     }
 

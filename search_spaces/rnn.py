@@ -18,13 +18,12 @@ import torch
 from torch import nn
 
 from automl.families import Hyperparameters, register_family_module
+from automl.forecaster import forecasting_defaults, suggest_forecasting
 from automl.layers import (
     AttentionPool,
     SequenceInput,
-    default_lookback,
     masked_pool,
     reverse_within_length,
-    suggest_lookback,
 )
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
@@ -46,7 +45,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("pooling", POOLINGS)
     if task.vocab_size is not None:
         hp.int("embed_dim", 16, 256, log=True)
-    suggest_lookback(hp, task)
+    suggest_forecasting(hp, task)
     suggest_training(hp, task)
 
 
@@ -63,7 +62,7 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
     }
     if task.vocab_size is not None:
         params["embed_dim"] = 64
-    return {**params, **default_lookback(task)}
+    return {**params, **forecasting_defaults(task)}
 
 
 class RecurrentNet(nn.Module):

@@ -37,6 +37,10 @@ CASES = [
     ("rnn", {"cell": "lstm", "pooling": "last", "n_layers": 2}, text),
     ("rnn", {"cell": "rnn", "pooling": "attention"}, series),
     ("rnn", {"cell": "gru", "bidirectional": False, "pooling": "max"}, forecast),
+    # the forecaster's wrapper in the graph: a Box-Cox transform, global scaling, a drift base
+    ("conv1d", {"transform": "boxcox", "scaling": "global", "base": "drift"}, forecast),
+    ("nbeats", {"blocks_kind": "interpretable", "degree": 2, "harmonics": 2}, forecast),
+    ("nbeats", {"transform": "log", "differences": True}, forecast),
     ("text_cnn", {}, text),
     ("conv1d", {}, series),
 ]

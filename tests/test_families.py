@@ -76,15 +76,34 @@ TASKS = {
     ),
     "time_series": TaskInfo(
         "series",
+        "multiclass",
+        "time_series",
+        ("rnn",),
+        "",
+        300,
+        (300, 16, 3),
+        n_classes=3,
+        input_shape=(16, 3),
+    ),
+    # a forecaster's windows: NaN before a series began, three quantiles per step
+    "forecasting": TaskInfo(
+        "series",
         "forecasting",
         "time_series",
         ("rnn",),
         "",
         300,
-        (1, 300, 3),
+        (4, 300, 3),
         input_shape=(16, 3),
         horizon=5,
         labelled=False,
+        forecast={
+            "period": 4,
+            "quantiles": [0.1, 0.5, 0.9],
+            "positive": True,
+            "boxcox_lambda": 0.5,
+            "levels": {"none": [1.0, 0.5], "log": [0.0, 0.5], "boxcox": [0.0, 0.5]},
+        },
     ),
     "unsupervised": TaskInfo(
         "image",
@@ -105,6 +124,10 @@ CASES = [
     (name, row)
     for name, family in sorted(available_families().items())
     for row in sorted(family.supports)
+] + [  # the time-series families forecast too
+    (name, "forecasting")
+    for name, family in sorted(available_families().items())
+    if "time_series" in family.supports
 ]
 
 
@@ -126,6 +149,8 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
         x = example_inputs(task, 8)
         out = model(x)
         expected = task.input_shape if task.target_kind == "none" else (task.output_dim,)
+        if task.forecast is not None:
+            expected = (task.horizon, len(task.forecast["quantiles"]))
         assert out.shape == (8, *expected)
         assert torch.isfinite(out).all()
         if callable(getattr(model, "pretrain", None)):  # a DBN's greedy phase, one epoch
@@ -135,6 +160,8 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
             targets = torch.randint(0, task.output_dim, (8,))
         elif task.target_kind == "none":
             targets = x
+        elif task.forecast is not None:
+            targets = torch.randn(8, task.horizon)
         else:
             targets = torch.randn(8, task.output_dim)
         model.train()
@@ -181,7 +208,7 @@ def test_sequence_outputs_ignore_padding(name, row):
 
 
 def test_forecasters_search_their_input_window():
-    task = TASKS["time_series"]
+    task = TASKS["forecasting"]
     for name in ("rnn", "conv1d"):
         family = available_families()[name]
         windows = {_sampled_params(family, task, seed)[f"{name}.lookback"] for seed in range(20)}

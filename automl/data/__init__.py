@@ -7,7 +7,12 @@ for a path, `memory` for in-memory objects.
 """
 
 from automl.data.dataset import MODALITIES, Dataset, Modality
-from automl.data.loading import SPLIT_FOLDER_NAMES, load_path, read_for_prediction
+from automl.data.loading import (
+    SPLIT_FOLDER_NAMES,
+    load_path,
+    read_for_prediction,
+    read_forecast_history,
+)
 from automl.data.memory import MODALITY_CHOICES, features_from_memory, from_memory
 from automl.data.series import LAYOUTS
 from automl.data.table_files import ReadOptions, TableReading, read_table
@@ -27,6 +32,7 @@ __all__ = [
     "from_memory",
     "load_path",
     "read_for_prediction",
+    "read_forecast_history",
     "read_table",
     "resolve_target",
 ]

@@ -18,7 +18,8 @@ class Dataset:
 
     X by modality: a DataFrame (table); float32 (n, H, W, C) (image); a list of strings (text);
     a list of 1-D float32 waveforms at `sample_rate` (audio); a list of float32 (T_i, F) arrays,
-    NaN where a value is missing (series). A forecasting dataset is one series with `horizon`.
+    NaN where a value is missing (series). A forecasting dataset has `horizon`, one series
+    per id (`ids`) and their `times`.
 
     `evidence` is the loader's account in words ("1 797 PNG files in 10 class folders");
     `notes` lists the recoverable oddities it handled (resized images, skipped files, dropped
@@ -38,6 +39,7 @@ class Dataset:
     source: dict[str, Any] = field(default_factory=dict)
     sample_rate: int | None = None  # audio
     horizon: int | None = None  # forecasting: how many future steps to predict
+    times: list[list[str]] | None = None  # forecasting: each series' times, as the file wrote them
 
     def __len__(self) -> int:
         return len(self.X)
@@ -79,6 +81,7 @@ class Dataset:
             source=dict(self.source),
             sample_rate=self.sample_rate,
             horizon=self.horizon,
+            times=None if self.times is None else [self.times[i] for i in rows],
         )
 
 

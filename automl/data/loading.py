@@ -27,7 +27,7 @@ from automl.data.series import (
     series_from_array,
 )
 from automl.data.table_files import TABLE_READERS, ReadOptions, TableReading, read_table
-from automl.data.tables import interpret_table, long_table_series, numeric_values, order_dated
+from automl.data.tables import interpret_table, long_table_series, numeric_values, read_dated
 from automl.data.text import TEXT_EXTENSIONS, read_texts
 from automl.errors import DataError
 
@@ -317,6 +317,27 @@ def data_name(folder: Path) -> str:
 # ----------------------------------------------------------------------------- prediction
 
 
+def read_forecast_history(
+    path: Path, source: dict[str, Any], reading: ReadOptions | None = None
+) -> tuple[list[str], list[list[str]], list[np.ndarray], list[str]]:
+    """The history of each series to forecast from, read like the training table:
+    (ids, times per series, values per series, notes)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"A forecaster reads a table file of the series; '{path}' is not one.")
+    frame, how = read_table(path, (reading or ReadOptions()).for_prediction(source.get("reading")))
+    ids, times, series, dropped = dated_for_prediction(frame, source, path, how)
+    return ids, times, series, how.notes + dropped
+
+
+def dated_for_prediction(
+    frame: pd.DataFrame, source: dict[str, Any], path: Path, how: TableReading
+) -> tuple[list[str], list[list[str]], list[np.ndarray], list[str]]:
+    id_col = source.get("id")
+    _need_columns(frame, [c for c in (id_col, source["time"]) if c] + source["columns"], path, how)
+    return read_dated(frame, source["time"], source["columns"], id_col)
+
+
 def read_for_prediction(
     path: Path,
     source: dict[str, Any],
@@ -374,9 +395,8 @@ def read_for_prediction(
         series, ids = long_table_series(frame, source["id"], source["time"], source["columns"])
         return ids, series, notes
     if fmt == "dated_table":
-        _need_columns(frame, [source["time"], *source["columns"]], path, how)
-        times, values, dropped = order_dated(frame, source["time"], source["columns"])
-        return times, [values], notes + dropped
+        ids, _, series, dropped = dated_for_prediction(frame, source, path, how)
+        return ids, series, notes + dropped
     _need_columns(frame, source.get("columns", []), path, how)
     return [str(i) for i in frame.index], frame, notes
 

@@ -199,11 +199,17 @@ def _one_label_per_id(df: pd.DataFrame, id_col: str, column: str | None) -> bool
 def dated_series(
     df: pd.DataFrame, target: str | None, horizon: int, name: str, label: str
 ) -> Dataset:
-    """One series ordered by a time column, to forecast `horizon` steps ahead."""
+    """Series ordered by a time column, to forecast `horizon` steps ahead: one series, or one
+    per value of an id column (a long table: store_id, date, sales)."""
     if horizon < 1:
         raise DataError(f"--horizon must be a positive number of steps; got {horizon}.")
     time_col = dated_time_column(df)
-    numeric = [c for c in df.columns if c != time_col and pd.api.types.is_numeric_dtype(df[c])]
+    id_col = forecast_id_column(df, time_col, target)
+    numeric = [
+        c
+        for c in df.columns
+        if c not in (time_col, id_col) and pd.api.types.is_numeric_dtype(df[c])
+    ]
     if target is None:
         if len(numeric) != 1:
             raise DataError(
@@ -214,20 +220,61 @@ def dated_series(
     elif target not in numeric:
         raise DataError(f"The column to forecast, '{target}', is not a numeric column.")
     columns = [target] + [c for c in numeric if c != target]  # the forecast column first
-    times, values, notes = order_dated(df, time_col, columns)
+    ids, times, series, notes = read_dated(df, time_col, columns, id_col)
+    ahead = f"forecasting '{target}' {horizon} step{'s' * (horizon > 1)} ahead"
+    if id_col is None:
+        what = f"one series of {count_text(len(series[0]))} steps"
+    else:
+        lengths = [len(s) for s in series]
+        what = (
+            f"{count_text(len(series))} series (one per '{id_col}') of "
+            f"{min(lengths)}-{max(lengths)} steps"
+        )
     return Dataset(
         modality="series",
-        X=[values],
+        X=series,
         y=None,
         name=name,
-        evidence=f"{label}: one series of {count_text(len(values))} steps ordered by "
-        f"'{time_col}', forecasting '{target}' {horizon} step{'s' * (horizon > 1)} ahead",
+        evidence=f"{label}: {what} ordered by '{time_col}', {ahead}",
         target_name=target,
         notes=notes,
-        ids=times,
-        source={"format": "dated_table", "time": time_col, "columns": columns},
+        ids=ids,
+        times=times,
+        source={"format": "dated_table", "time": time_col, "columns": columns, "id": id_col},
         horizon=horizon,
     )
+
+
+def forecast_id_column(df: pd.DataFrame, time_col: str, target: str | None) -> str | None:
+    """The column naming each series of a long table (id, series_id, store_id, ...), if any."""
+    named = [
+        c for c in df.columns if series_rules.is_id_name(str(c)) and c not in (time_col, target)
+    ]
+    if len(named) > 1:
+        raise DataError(
+            f"Several columns look like series ids ({', '.join(map(str, named))}); keep one."
+        )
+    return named[0] if named else None
+
+
+def read_dated(
+    df: pd.DataFrame, time_col: str, columns: list[str], id_col: str | None
+) -> tuple[list[str], list[list[str]], list[np.ndarray], list[str]]:
+    """(ids, times per series, values (T_i, F) per series, notes) of one dated series or of a
+    long table's series, each in time order."""
+    if id_col is None:
+        times, values, notes = order_dated(df, time_col, columns)
+        return [str(columns[0])], [times], [values], notes
+    if id_col not in df.columns:
+        raise DataError(f"The table lacks the id column '{id_col}' of its series.")
+    ids, times, series, notes = [], [], [], []
+    for key, group in df.groupby(id_col, sort=False):
+        group_times, values, dropped = order_dated(group, time_col, columns)
+        ids.append(str(key))
+        times.append(group_times)
+        series.append(values)
+        notes += [f"series {key}: {note}" for note in dropped]
+    return ids, times, series, notes
 
 
 def order_dated(
@@ -253,7 +300,8 @@ def order_dated(
     if duplicated.any():
         raise DataError(
             f"'{time_col}' repeats {frame.loc[duplicated, time_col].iloc[0]!r}: one series has "
-            "one row per time. Several series belong in a long table with an id column."
+            "one row per time. Several series belong in a long table with an id column "
+            "(named id, series_id or ..._id)."
         )
     ordered = frame.sort_values("_time", kind="stable")
     return _time_texts(ordered[time_col]), numeric_values(ordered[columns]), notes

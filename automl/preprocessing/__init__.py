@@ -18,13 +18,9 @@ from typing import Any
 import numpy as np
 
 from automl.data import Dataset
+from automl.preprocessing.forecast import ForecastPreprocessor, forecast_window
 from automl.preprocessing.image import ImagePreprocessor
-from automl.preprocessing.series import (
-    AudioPreprocessor,
-    ForecastPreprocessor,
-    SeriesPreprocessor,
-    forecast_window,
-)
+from automl.preprocessing.series import AudioPreprocessor, SeriesPreprocessor
 from automl.preprocessing.table import TablePreprocessor
 from automl.preprocessing.target import TargetEncoder
 from automl.preprocessing.text import TextPreprocessor
@@ -80,18 +76,9 @@ class Preprocessing:
     inputs: InputPreprocessor
 
     @classmethod
-    def fit(
-        cls, dataset: Dataset, task: TaskInfo, rows: np.ndarray, window: int | None = None
-    ) -> Preprocessing:
-        """Fit on the training rows (for forecasting: the steps `rows` of the series, cut into
-        windows of `window` steps)."""
-        if task.target_kind == "forecasting":
-            if window is None:
-                raise ValueError("forecasting needs the window prepare_data chose")
-            forecast = ForecastPreprocessor.fit(dataset.X[0][rows], task.horizon, window)
-            series = forecast.series
-            target = TargetEncoder(mean=series.mean[0], std=series.std[0], kind="forecast")
-            return cls("series", target, forecast)
+    def fit(cls, dataset: Dataset, task: TaskInfo, rows: np.ndarray) -> Preprocessing:
+        """Fit on the training rows (a forecast's preprocessing is fitted by
+        automl.prepare, which cuts the series into windows)."""
         # every class gets an output (labels from all rows); a numeric target is scaled by the
         # training rows only
         labels = dataset.y

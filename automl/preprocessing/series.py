@@ -1,7 +1,6 @@
 """Series: standardised per feature; series of different lengths padded at the end with
 all-NaN steps, which the sequence families read as a mask. Audio becomes log-mel frames first.
-A forecast reads windows of one standardised series, each followed by the `horizon` values to
-predict."""
+Series to forecast are `automl.preprocessing.forecast`'s."""
 
 from __future__ import annotations
 
@@ -131,60 +130,3 @@ class AudioPreprocessor(ModalityPreprocessor):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AudioPreprocessor:
         return cls(data["frames"], SeriesPreprocessor.from_dict(data["series"]))
-
-
-def forecast_window(horizon: int, n_train_steps: int) -> int:
-    """The longest input window: a few horizons (24 to 96 steps), at most a quarter of the
-    training history, since short series need many windows more than long ones. The families
-    search shorter windows inside it."""
-    window = int(np.clip(4 * horizon, 24, 96))
-    return max(2, min(window, n_train_steps // 4))
-
-
-@dataclass
-class ForecastPreprocessor(ModalityPreprocessor):
-    """Sliding windows of `window` steps over a standardised series; the target is feature 0."""
-
-    KEY = "forecast"
-    window: int
-    horizon: int
-    series: SeriesPreprocessor
-
-    @classmethod
-    def fit(cls, values: np.ndarray, horizon: int, window: int) -> ForecastPreprocessor:
-        """`values`: the training steps only."""
-        return cls(window, horizon, SeriesPreprocessor.fit([values]))
-
-    def windows(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n, window, F) inputs and (n, horizon) standardised targets, in time order."""
-        scaled = self.series.standardise(values)
-        starts = range(0, len(scaled) - self.window - self.horizon + 1)
-        X = np.stack([scaled[t : t + self.window] for t in starts])
-        y = np.stack([scaled[t + self.window : t + self.window + self.horizon, 0] for t in starts])
-        return X, y
-
-    def last_window(self, values: np.ndarray) -> np.ndarray:
-        if len(values) < self.window:
-            raise DataError(
-                f"The model forecasts from the last {self.window} steps; the series has only "
-                f"{len(values)}."
-            )
-        return self.series.standardise(values[-self.window :])[None]
-
-    def transform(self, series: list[np.ndarray]) -> np.ndarray:
-        """The last window of each series."""
-        return np.concatenate([self.last_window(s) for s in series])
-
-    def input_shape(self) -> tuple[int, ...]:
-        return (self.window, self.series.n_features)
-
-    def describe(self) -> list[str]:
-        return [
-            "the last forecast.window steps of the series, each step's features "
-            "standardised: (value - forecast.series.mean[f]) / forecast.series.std[f], a "
-            "missing value becoming 0; feature 0 is the forecast one"
-        ]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ForecastPreprocessor:
-        return cls(data["window"], data["horizon"], SeriesPreprocessor.from_dict(data["series"]))

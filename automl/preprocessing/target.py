@@ -57,6 +57,13 @@ class TargetEncoder:
                 "output holds log class probabilities: probabilities = softmax(output); the "
                 "label is label_names[argmax(output)]."
             )
+        if task.forecast is not None:
+            levels = ", ".join(f"{q:g}" for q in task.forecast["quantiles"])
+            return (
+                "output is (n, horizon, quantiles): each step's forecast at the quantile levels "
+                f"{levels} (the median is the point forecast), in units of the series' scale: "
+                "multiply by forecast.scales[id] (the scale preprocessing divided by)."
+            )
         what = "the next horizon values" if task.target_kind == "forecasting" else "the value"
         return f"{what} = output * {self.std!r} + {self.mean!r} (preprocessing.target)."
 

@@ -1,0 +1,192 @@
+"""The network every forecaster runs inside: what lets a forecast leave the training range.
+
+A family's network (the core) maps a normalised window to `horizon x quantiles` numbers; this
+wrapper turns the series into that window and the numbers back into values. Its choices are
+searched like the core's, as `<family>.<choice>`:
+
+- `transform`: none, log or Box-Cox (positive series only), applied to the values first;
+- `scaling`: "window" normalises each window by its own mean and spread (RevIN; DeepAR and
+  N-BEATS scale per window too), so a trending series is read at its current level and the
+  forecast moves with it; "global" by the training values', which keeps forecasts near the
+  training range (right for a stationary series such as Lynx);
+- `base`: the core learns a residual on top of a naive forecast: "last" (the last value: the
+  core learns first differences), "seasonal" (the value one period back: seasonal differences),
+  "drift" (the line through the window's first and last values) or "none";
+- `differences`: the window's first differences as an extra input channel;
+- `lookback`: how many of the window's steps the network reads.
+
+Quantiles come out sorted, so an interval never crosses itself.
+
+Input (n, window, F): feature 0 is the series divided by its scale (its in-sample seasonal-naive
+mean absolute error, so an absolute error here is a MASE), NaN before the series began; features
+1.. are standardised covariates. Output (n, horizon, quantiles), in feature 0's units.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from automl.task_info import TaskInfo
+
+TRANSFORMS = ("none", "log", "boxcox")
+POSITIVE_FLOOR = 1e-6  # values a log or Box-Cox model reads are at least this (in scale units)
+MAX_LOG = 30.0  # a log forecast past exp(30) scale units is an overflow, not a value
+MIN_SPREAD = 0.01  # a flat window's spread: this share of the training values' spread
+
+
+def is_forecaster(params: dict[str, Any], task: TaskInfo) -> bool:
+    """New-style forecasting parameters (0.2.0's forecasters had only a lookback)."""
+    return task.target_kind == "forecasting" and task.forecast is not None and "scaling" in params
+
+
+def bases(task: TaskInfo) -> list[str]:
+    """The naive forecasts a core may learn a residual on; "seasonal" when the series has a
+    period the window can hold."""
+    period, longest = int(task.forecast["period"]), int(task.input_shape[0])
+    seasonal = ["seasonal"] if 1 < period <= longest else []
+    return [*seasonal, "last", "drift", "none"]
+
+
+def suggest_forecasting(hp, task: TaskInfo) -> None:
+    """A forecaster's choices (see the module docstring); nothing for other tasks."""
+    if task.target_kind != "forecasting":
+        return
+    longest = int(task.input_shape[0])
+    if task.forecast is None:  # a study of 0.2.0: its window only
+        hp.int("lookback", min(4, longest), longest)
+        return
+    base = hp.categorical("base", bases(task))
+    shortest = int(task.forecast["period"]) if base == "seasonal" else min(4, longest)
+    hp.int("lookback", shortest, longest)
+    positive = task.forecast["positive"]
+    hp.categorical("transform", TRANSFORMS if positive else ("none",))
+    hp.categorical("scaling", ["window", "global"])
+    hp.categorical("differences", [False, True])
+
+
+def forecasting_defaults(task: TaskInfo) -> dict[str, Any]:
+    """The whole window, per-window scaling, a residual on the seasonal (or last) value."""
+    if task.target_kind != "forecasting":
+        return {}
+    defaults: dict[str, Any] = {"lookback": int(task.input_shape[0])}
+    if task.forecast is not None:
+        defaults.update(base=bases(task)[0], transform="none", scaling="window", differences=False)
+    return defaults
+
+
+class Forecaster(nn.Module):
+    """A core network inside the transforms, scaling and naive base its parameters choose."""
+
+    def __init__(
+        self,
+        hp: dict[str, Any],
+        task: TaskInfo,
+        build_core: Callable[[TaskInfo], nn.Module],
+    ) -> None:
+        super().__init__()
+        info = task.forecast
+        self.lookback = int(hp["lookback"])
+        self.transform = hp["transform"]
+        self.scaling = hp["scaling"]
+        self.base = hp["base"]
+        self.differences = bool(hp["differences"])
+        self.horizon = int(task.horizon)
+        self.n_quantiles = len(info["quantiles"])
+        self.period = int(info["period"])
+        self.boxcox_lambda = float(info.get("boxcox_lambda") or 1.0)
+        self.level, self.spread = (float(v) for v in info["levels"][self.transform])
+        n_features = int(task.input_shape[-1]) + int(self.differences)
+        self.core = build_core(dataclasses.replace(task, input_shape=(self.lookback, n_features)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, -self.lookback :]
+        real = ~torch.isnan(x[..., 0])
+        t = self._transform(x[..., 0])
+        loc, scale = self._location_scale(t, real)
+        z = (t - loc) / scale
+        channels = [z[..., None], torch.nan_to_num(x[..., 1:], nan=0.0)]
+        if self.differences:
+            steps = torch.diff(z, dim=1, prepend=z[:, :1])
+            channels.append(torch.nan_to_num(steps, nan=0.0)[..., None])
+        # steps before the series began are all-NaN: the sequence families read them as padding
+        inputs = torch.where(real[..., None], torch.cat(channels, dim=-1), torch.nan)
+        out = self.core(inputs).reshape(-1, self.horizon, self.n_quantiles)
+        out = out + self._base(torch.nan_to_num(z, nan=0.0), real)[..., None]
+        out = torch.sort(out, dim=-1).values
+        return self._untransform(out * scale[..., None] + loc[..., None])
+
+    def _transform(self, values: torch.Tensor) -> torch.Tensor:
+        if self.transform == "none":
+            return values
+        positive = values.clamp_min(POSITIVE_FLOOR)
+        if self.transform == "log" or abs(self.boxcox_lambda) < 1e-3:
+            return torch.log(positive)
+        return (positive**self.boxcox_lambda - 1.0) / self.boxcox_lambda
+
+    def _untransform(self, t: torch.Tensor) -> torch.Tensor:
+        if self.transform == "none":
+            return t
+        if self.transform == "log" or abs(self.boxcox_lambda) < 1e-3:
+            return torch.exp(t.clamp_max(MAX_LOG))
+        inside = (self.boxcox_lambda * t + 1.0).clamp_min(POSITIVE_FLOOR)
+        return (inside ** (1.0 / self.boxcox_lambda)).clamp_max(1e12)
+
+    def _location_scale(
+        self, t: torch.Tensor, real: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n, 1) location and scale of each window: its own, or the training values'."""
+        if self.scaling == "global":
+            ones = torch.ones_like(t[:, :1])
+            return ones * self.level, ones * self.spread
+        weight = real.to(t.dtype)
+        count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)
+        filled = torch.nan_to_num(t, nan=0.0)
+        mean = (filled * weight).sum(dim=1, keepdim=True) / count
+        variance = (((filled - mean) * weight) ** 2).sum(dim=1, keepdim=True) / count
+        return mean, variance.sqrt().clamp_min(MIN_SPREAD * self.spread + 1e-6)
+
+    def _base(self, z: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """(n, horizon): the naive forecast the core's output is added to, in z units."""
+        last = z[:, -1:]
+        ahead = torch.arange(1, self.horizon + 1, device=z.device, dtype=z.dtype)
+        if self.base == "none":
+            return torch.zeros_like(last) * ahead
+        if self.base == "last":
+            return last + 0.0 * ahead
+        if self.base == "seasonal":
+            steps = z.shape[1] - self.period + (torch.arange(self.horizon) % self.period)
+            back = z[:, steps.to(z.device)]
+            return torch.where(real[:, steps.to(z.device)], back, last)
+        # drift: the line through the first real value and the last one
+        first = torch.argmax(real.to(torch.int64), dim=1, keepdim=True)
+        n_real = real.to(z.dtype).sum(dim=1, keepdim=True)
+        slope = (last - torch.gather(z, 1, first)) / (n_real - 1.0).clamp_min(1.0)
+        return last + slope * ahead
+
+
+def pinball_loss(quantiles: list[float]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The quantile (pinball) loss over (n, horizon, Q) outputs and (n, horizon) targets; its
+    0.5 quantile is half the absolute error, so the median forecast minimises the MASE."""
+    levels = torch.tensor(quantiles, dtype=torch.float32)
+
+    def loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        q = levels.to(outputs.device)
+        error = targets[..., None] - outputs.reshape(*targets.shape, len(quantiles))
+        return torch.maximum(q * error, (q - 1.0) * error).mean()
+
+    return loss
+
+
+def median_index(quantiles: list[float]) -> int:
+    return min(range(len(quantiles)), key=lambda i: abs(quantiles[i] - 0.5))
+
+
+def mase(outputs: torch.Tensor, targets: torch.Tensor, quantiles: list[float]) -> float:
+    """Mean absolute scaled error of the median forecasts: targets are in scale units."""
+    median = outputs.reshape(*targets.shape, len(quantiles))[..., median_index(quantiles)]
+    return float((median - targets).abs().mean())

@@ -1,0 +1,129 @@
+"""The seasonal period of series to forecast, the scale that makes errors comparable across
+series (MASE's), and the naive forecasts every model is shown against."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Periods a calendar frequency implies (pandas' frequency codes, by prefix): a year of months,
+# quarters or weeks, a week of days, a day of hours, an hour of minutes.
+FREQUENCY_PERIODS = (
+    ("MIN", 60),
+    ("T", 60),
+    ("H", 24),
+    ("BQ", 4),
+    ("Q", 4),
+    ("BM", 12),
+    ("SM", 24),
+    ("M", 12),
+    ("W", 52),
+    ("B", 5),
+    ("D", 7),
+    ("A", 1),
+    ("Y", 1),
+)
+MIN_AUTOCORRELATION = 0.3  # a lag's autocorrelation (of the differenced series) to call it a cycle
+MAX_PERIOD = 96  # the longest window a forecaster reads; a longer cycle cannot be used
+
+
+def calendar_period(times: list[str]) -> tuple[int | None, str | None]:
+    """(period, frequency name) from the times of a series: monthly dates give 12; whole
+    numbers counting up by one (years, steps) give None: no calendar says their cycle."""
+    if len(times) < 3:
+        return None, None
+    dates = pd.to_datetime(pd.Series(times), errors="coerce", format="mixed")
+    if dates.isna().any():
+        return None, None
+    try:
+        frequency = pd.infer_freq(pd.DatetimeIndex(dates))
+    except (TypeError, ValueError):
+        frequency = None
+    if frequency is None:
+        return None, None
+    code = frequency.upper().split("-")[0].lstrip("0123456789")
+    for prefix, period in FREQUENCY_PERIODS:
+        if code.startswith(prefix):
+            return period, frequency
+    return None, frequency
+
+
+def autocorrelations(series: list[np.ndarray], max_lag: int) -> np.ndarray:
+    """The autocorrelation of the first differences at lags 0..max_lag, averaged over the
+    series long enough for it (weighted by length): differencing removes a trend, which would
+    otherwise correlate every lag."""
+    total = np.zeros(max_lag + 1)
+    weight = 0.0
+    for values in series:
+        steps = np.diff(values[np.isfinite(values)])
+        if len(steps) < 2 * max_lag + 2 or steps.std() < 1e-12:
+            continue
+        centred = steps - steps.mean()
+        denominator = float(centred @ centred)
+        acf = [
+            float(centred[: len(centred) - k] @ centred[k:]) / denominator
+            for k in range(max_lag + 1)
+        ]
+        total += len(steps) * np.asarray(acf)
+        weight += len(steps)
+    return total / weight if weight else total
+
+
+def detect_period(times: list[list[str]], series: list[np.ndarray]) -> tuple[int, str]:
+    """The seasonal period (1 when none) and how it was found, from the dates' frequency and
+    the autocorrelation: the calendar's period if the data repeat at it, else the strongest
+    cycle the autocorrelation shows (Lynx: about 10 years), else none."""
+    calendar, frequency = calendar_period(times[0]) if times else (None, None)
+    longest = max(len(s) for s in series)
+    max_lag = int(min(MAX_PERIOD, (longest - 1) // 3))
+    if max_lag < 2:
+        return 1, "the series are too short to show a cycle"
+    acf = autocorrelations(series, max_lag)
+    seen = f"{frequency} dates" if frequency else "the times"
+    if calendar and 1 < calendar <= max_lag and acf[calendar] >= MIN_AUTOCORRELATION:
+        return calendar, f"{seen}; autocorrelation {acf[calendar]:.2f} at lag {calendar}"
+    peaks = [
+        k
+        for k in range(2, max_lag)
+        if acf[k] >= MIN_AUTOCORRELATION and acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1]
+    ]
+    if peaks:
+        best = max(peaks, key=lambda k: acf[k])
+        return best, f"autocorrelation {acf[best]:.2f} at lag {best} ({seen})"
+    if calendar and calendar > 1:
+        return 1, f"{seen} suggest {calendar}, but the values do not repeat at it"
+    return 1, f"no cycle in the autocorrelation ({seen})"
+
+
+def mase_scale(values: np.ndarray, period: int) -> float:
+    """MASE's denominator: the mean absolute change over one period (one step when the series
+    is shorter than two periods) within `values`; the mean absolute value, or 1, when flat."""
+    values = values[np.isfinite(values)]
+    lag = period if len(values) > period > 1 else 1
+    if len(values) > lag:
+        change = float(np.mean(np.abs(values[lag:] - values[:-lag])))
+        if change > 1e-12:
+            return change
+    level = float(np.mean(np.abs(values))) if len(values) else 0.0
+    return level if level > 1e-12 else 1.0
+
+
+def naive_forecasts(history: np.ndarray, horizon: int, period: int) -> dict[str, np.ndarray]:
+    """The naive forecasts of the next `horizon` values: the last value repeated ("naive") and,
+    with a period, the last period repeated ("seasonal naive")."""
+    forecasts = {"naive": np.full(horizon, history[-1], dtype=np.float64)}
+    if period > 1 and len(history) >= period:
+        last_cycle = history[-period:]
+        forecasts["seasonal naive"] = last_cycle[np.arange(horizon) % period].astype(np.float64)
+    return forecasts
+
+
+def line_to_beat(forecast: dict | None) -> tuple[str, float] | None:
+    """The naive forecast a forecaster's trials are shown against, as (name, score): the
+    seasonal naive when the series have a period, else the naive, scored like a trial (minus
+    its MASE on the same validation origins). None for other tasks and 0.2.0's forecasts."""
+    baselines = (forecast or {}).get("baselines") or {}
+    for name in ("seasonal naive", "naive"):
+        if name in baselines:
+            return name, -float(baselines[name])
+    return None
