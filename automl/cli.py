@@ -289,6 +289,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         f"budget used {format_seconds(time.monotonic() - started)} of "
         f"{format_seconds(result.budget_s)}"
     )
+    backtests = result.predictor.config.get("backtests")
+    if backtests:
+        print(
+            f"backtests: MASE {backtests['mase']:.4f}, sMAPE {backtests['smape']:.2f} %, "
+            f"{100 * backtests['interval']:.0f} % interval covering "
+            f"{100 * backtests['coverage']:.0f} % of the validation values"
+        )
     if result.model.test_score is not None:
         print(
             f"test: {result.task.metric} {result.model.test_score:.4f} on the "

@@ -22,6 +22,7 @@ from automl.engine.cluster import usable_cpus
 from automl.engine.settings import SearchData, SearchSettings
 from automl.ensemble import Ensemble
 from automl.errors import SearchError, TrialFailed
+from automl.forecaster import backtest_summary
 from automl.predictor import Predictor
 from automl.prepare import PreparedData
 from automl.search_spaces import get_family
@@ -251,6 +252,10 @@ def finish(
         scored_trials(records), task, prepared.data, settings, deadline.sub(EXPORT_RESERVE_S)
     )
     extra: dict[str, Any] = {"validation_score": score, "metric": task.metric}
+    if task.forecast is not None:
+        extra["backtests"] = backtest_summary(
+            val_outputs.numpy(), prepared.data.y_val, task.forecast["quantiles"]
+        )
     test_score, n_test, test_outputs = None, 0, None
     if prepared.test is not None:
         X_test, y_test = to_tensors(*prepared.test, task)

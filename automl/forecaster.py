@@ -13,6 +13,9 @@ searched like the core's, as `<family>.<choice>`:
   core learns first differences), "seasonal" (the value one period back: seasonal differences),
   "drift" (the line through the window's first and last values) or "none";
 - `differences`: the window's first differences as an extra input channel;
+- `calendar`: whether the network reads each step's position in the calendar (the month of a
+  monthly series; the last two input channels, sine and cosine): known for the future too,
+  since the forecast steps' positions follow from the last one's;
 - `lookback`: how many of the window's steps the network reads.
 
 Quantiles come out sorted, so an interval never crosses itself.
@@ -28,6 +31,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -67,6 +71,8 @@ def suggest_forecasting(hp, task: TaskInfo) -> None:
     hp.categorical("transform", TRANSFORMS if positive else ("none",))
     hp.categorical("scaling", ["window", "global"])
     hp.categorical("differences", [False, True])
+    if task.forecast.get("calendar"):
+        hp.categorical("calendar", [False, True])
 
 
 def forecasting_defaults(task: TaskInfo) -> dict[str, Any]:
@@ -76,6 +82,8 @@ def forecasting_defaults(task: TaskInfo) -> dict[str, Any]:
     defaults: dict[str, Any] = {"lookback": int(task.input_shape[0])}
     if task.forecast is not None:
         defaults.update(base=bases(task)[0], transform="none", scaling="window", differences=False)
+        if task.forecast.get("calendar"):
+            defaults["calendar"] = False  # the search tries it; series without dates work
     return defaults
 
 
@@ -95,16 +103,19 @@ class Forecaster(nn.Module):
         self.scaling = hp["scaling"]
         self.base = hp["base"]
         self.differences = bool(hp["differences"])
+        # the calendar channels the data has, and whether this network reads them
+        self.calendar = int(info.get("calendar", 0))
+        self.dropped = 0 if hp.get("calendar", False) else self.calendar
         self.horizon = int(task.horizon)
         self.n_quantiles = len(info["quantiles"])
         self.period = int(info["period"])
         self.boxcox_lambda = float(info.get("boxcox_lambda") or 1.0)
         self.level, self.spread = (float(v) for v in info["levels"][self.transform])
-        n_features = int(task.input_shape[-1]) + int(self.differences)
+        n_features = int(task.input_shape[-1]) - self.dropped + int(self.differences)
         self.core = build_core(dataclasses.replace(task, input_shape=(self.lookback, n_features)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[:, -self.lookback :]
+        x = x[:, -self.lookback :, : x.shape[-1] - self.dropped]
         real = ~torch.isnan(x[..., 0])
         t = self._transform(x[..., 0])
         loc, scale = self._location_scale(t, real)
@@ -190,3 +201,24 @@ def mase(outputs: torch.Tensor, targets: torch.Tensor, quantiles: list[float]) -
     """Mean absolute scaled error of the median forecasts: targets are in scale units."""
     median = outputs.reshape(*targets.shape, len(quantiles))[..., median_index(quantiles)]
     return float((median - targets).abs().mean())
+
+
+def backtest_summary(
+    outputs: np.ndarray, targets: np.ndarray, quantiles: list[float]
+) -> dict[str, float]:
+    """How a forecaster did on the validation origins: the MASE and sMAPE (%) of its median,
+    and the share of values inside its outermost interval (with its nominal level). Targets and
+    outputs are in scale units, which sMAPE, a ratio, does not see."""
+    values = outputs.reshape(*targets.shape, len(quantiles)).astype(np.float64)
+    median = values[..., median_index(quantiles)]
+    denominator = np.abs(median) + np.abs(targets)
+    ratio = np.divide(
+        2 * np.abs(median - targets), denominator, out=np.zeros_like(median), where=denominator > 0
+    )
+    inside = (targets >= values[..., 0]) & (targets <= values[..., -1])
+    return {
+        "mase": float(np.abs(median - targets).mean()),
+        "smape": float(100 * ratio.mean()),
+        "coverage": float(inside.mean()),
+        "interval": float(quantiles[-1] - quantiles[0]),
+    }

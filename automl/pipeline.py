@@ -73,7 +73,9 @@ def _record_predictions(
         outputs["test"], inputs["test"] = model.test_outputs, prepared.test[0]
     try:
         if prepared.task.target_kind == "forecasting":
-            next_values = model.predictor.forecast_series(dataset.X, list(dataset.ids))
+            next_values = model.predictor.forecast_series(
+                dataset.X, list(dataset.ids), dataset.times
+            )
             record_forecast(study_dir, dataset, prepared, model.validation_outputs, next_values)
             return
         record_predictions(

@@ -73,7 +73,7 @@ def _forecast_file(predictor: Predictor, path: Path, reading: ReadOptions | None
     source = predictor.config.get("source", {})
     ids, times, series, notes = read_forecast_history(path, source, reading)
     _say(notes)
-    values = predictor.forecast_series(series, ids)
+    values = predictor.forecast_series(series, ids, times)
     return forecast_table(ids if source.get("id") else None, times, values, predictor.quantiles)
 
 

@@ -68,14 +68,19 @@ class Predictor:
         """A forecaster's next `horizon` values at each of its quantile levels: (horizon, Q)
         for one series, (n, horizon, Q) for a list of series or a long table's series (in the
         order of `forecast_ids(X)`)."""
-        series, ids = self._series_to_forecast(X)
-        values = self.forecast_series(series, ids)
+        values = self.forecast_series(*self._series_to_forecast(X))
         return values if self._many(X) else values[0]
 
-    def forecast_series(self, series: list[np.ndarray], ids: list[str | None]) -> np.ndarray:
+    def forecast_series(
+        self,
+        series: list[np.ndarray],
+        ids: list[str | None],
+        times: list[list[str]] | None = None,
+    ) -> np.ndarray:
         """(n, horizon, Q) forecasts after each (T_i, F) series; a known id's training scale is
-        used (see ForecastPreprocessor.scale_of)."""
-        inputs, scales = self._forecast_inputs(series, ids)
+        used (see ForecastPreprocessor.scale_of); `times` date the steps of a model that reads
+        the calendar."""
+        inputs, scales = self._forecast_inputs(series, ids, times)
         outputs = self.network_outputs(inputs)
         pre = self.preprocessing.inputs
         if pre.legacy:  # 0.2.0: one globally standardised output per step
@@ -142,11 +147,18 @@ class Predictor:
         return torch.from_numpy(self.preprocessing.transform(X))
 
     def _forecast_inputs(
-        self, series: list[np.ndarray], ids: list[str | None]
+        self,
+        series: list[np.ndarray],
+        ids: list[str | None],
+        times: list[list[str]] | None = None,
     ) -> tuple[torch.Tensor, list[float]]:
         pre = self.preprocessing.inputs
         scales = [pre.scale_of(i, s) for i, s in zip(ids, series, strict=True)]
-        return torch.from_numpy(pre.last_windows(series, scales)), scales
+        # series without dates can do without them when no network reads the calendar
+        undated = not any(
+            m["params"].get(f"{m['family']}.calendar") for m in self.config.get("members", [])
+        )
+        return torch.from_numpy(pre.last_windows(series, scales, times, undated)), scales
 
     def network_outputs(self, inputs: torch.Tensor) -> np.ndarray:
         """Logits, standardised values, or reconstructions."""
@@ -168,22 +180,24 @@ class Predictor:
     def _outputs(self, X: Any) -> np.ndarray:
         return self.network_outputs(self.inputs(X))
 
-    def _series_to_forecast(self, X: Any) -> tuple[list[np.ndarray], list[str | None]]:
-        """(series, ids) of forecasting data: one series (1-D, (T, F)), a list of them, or a
-        DataFrame like the training table (a long table: one series per id)."""
+    def _series_to_forecast(
+        self, X: Any
+    ) -> tuple[list[np.ndarray], list[str | None], list[list[str]] | None]:
+        """(series, ids, times) of forecasting data: one series (1-D, (T, F)), a list of them,
+        or a DataFrame like the training table (a long table: one series per id; its times)."""
         if isinstance(X, pd.DataFrame):
             source = self.config.get("source", {})
             if source.get("time") in X.columns:
-                ids, _, series, _ = read_dated(
+                ids, times, series, _ = read_dated(
                     X, source["time"], source["columns"], source.get("id")
                 )
-                return series, ids if source.get("id") else [None]
-            return [numeric_values(X)], [None]
+                return series, ids if source.get("id") else [None], times
+            return [numeric_values(X)], [None], None
         if isinstance(X, list):
             series = [np.asarray(s, dtype=np.float32).reshape(len(s), -1) for s in X]
-            return series, [None] * len(series)
+            return series, [None] * len(series), None
         values = np.asarray(X, dtype=np.float32)
-        return [values.reshape(len(values), -1)], [None]
+        return [values.reshape(len(values), -1)], [None], None
 
     def _many(self, X: Any) -> bool:
         """Whether forecasting data holds several series (a list, or a long table)."""

@@ -23,13 +23,14 @@ from automl.errors import DataError
 from automl.options import FitOptions
 from automl.preprocessing import ForecastPreprocessor, Preprocessing, TargetEncoder, forecast_window
 from automl.preprocessing.forecast import MIN_HISTORY, fill_gaps
-from automl.seasonality import detect_period, naive_forecasts
+from automl.seasonality import calendar_unit, detect_period, naive_forecasts
 from automl.task import detect_task
 from automl.task_info import TaskInfo
 
 VALIDATION_SHARE = 0.2
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)  # a forecast's median and 80 % interval
 MANY_SERIES = 10  # from this many series on, each validates on its last horizon only
+MIN_TRAINING_WINDOWS = 8  # a lone short series keeps this many for training before validating
 
 
 @dataclass
@@ -135,8 +136,8 @@ def _prepare_forecast(
 ) -> PreparedData:
     """Windows of every series; the validation windows are backtests from several origins.
 
-    Each series keeps its last steps for validation (a fifth of it, at least one horizon; one
-    horizon when there are many series): forecasts from every origin there, scored as a MASE,
+    Each series keeps its last steps for validation (see validation_tail): forecasts from every
+    origin there, scored as a MASE,
     are what selects models, and the naive forecasts are scored on the same origins. Training
     windows forecast only steps before that tail, so no training target is a validation one.
     The scales, period and covariate scaler see the training steps only.
@@ -152,13 +153,7 @@ def _prepare_forecast(
         notes.append(f"interpolated {filled} missing value(s) of the forecast column")
     ids = list(dataset.ids or [str(i) for i in range(len(series))])
     many = len(series) >= MANY_SERIES
-    tails = [
-        min(
-            horizon if many else max(horizon, round(VALIDATION_SHARE * len(s))),
-            len(s) - MIN_HISTORY,
-        )
-        for s in series
-    ]
+    tails = [validation_tail(len(s), horizon, many) for s in series]
     usable = [i for i, s in enumerate(series) if tails[i] >= horizon]
     if not usable:
         raise DataError(
@@ -170,12 +165,15 @@ def _prepare_forecast(
     times = [dataset.times[i] if dataset.times else [] for i in usable]
     period, period_how = detect_period(times, [t[:, 0] for t in training])
     notes.append(f"seasonal period {period}: {period_how}")
+    calendar = calendar_unit(times[0]) if times and times[0] else ""
+    if calendar:
+        notes.append(f"each step's {calendar} is a searched input (from the dates)")
     lengths = [len(t) for t in training]
-    typical = int(np.median(lengths)) * 2 if many else max(lengths)  # many: windows may pad
+    typical = int(np.median(lengths)) if many else max(lengths)
     window = forecast_window(horizon, typical, period)
     levels = quantiles or DEFAULT_QUANTILES
     forecast = ForecastPreprocessor.fit(
-        training, [ids[i] for i in usable], horizon, window, period, list(levels)
+        training, [ids[i] for i in usable], horizon, window, period, list(levels), calendar
     )
     parts: dict[str, list] = {"X_train": [], "y_train": [], "X_val": [], "y_val": []}
     validation_origins: list[tuple[int, int]] = []
@@ -189,7 +187,8 @@ def _prepare_forecast(
             ("val", np.arange(first_val, len(values) - horizon + 1)),
         ):
             if len(starts):
-                X, y = forecast.windows(values, scale, starts)
+                stamps = dataset.times[i] if dataset.times else None
+                X, y = forecast.windows(values, scale, starts, stamps)
                 parts[f"X_{name}"].append(X)
                 parts[f"y_{name}"].append(y)
                 trained += name == "train"
@@ -225,6 +224,7 @@ def _prepare_forecast(
         "levels": _levels(training_values),
         "baselines": {name: float(np.mean(v)) for name, v in baselines.items()},
         "n_series": len(series),
+        "calendar": 2 * bool(calendar),  # channels at the end of each step
     }
     preprocessing = Preprocessing("series", TargetEncoder(kind="forecast"), forecast)
     task = dataclasses.replace(task, n_samples=len(arrays["X_train"]), forecast=info)
@@ -238,11 +238,31 @@ def _prepare_forecast(
     )
 
 
+def validation_tail(steps: int, horizon: int, many: bool) -> int:
+    """The last steps of a series kept for validation: with many series, one horizon each
+    (their number makes the backtests); with few, a fifth of the series and at least two
+    horizons, so the score averages several origins (one origin of ShampooSales' six months
+    picked noise), as long as a few training windows remain."""
+    if many:
+        wanted = horizon
+    else:
+        wanted = max(2 * horizon, round(VALIDATION_SHARE * steps))
+        wanted = min(wanted, max(horizon, steps - MIN_TRAINING_WINDOWS - horizon - MIN_HISTORY))
+    return min(wanted, steps - MIN_HISTORY)
+
+
 def _boxcox_lambda(values: np.ndarray) -> float | None:
     """Box-Cox's lambda for positive values (maximum likelihood), kept within [-1, 2]."""
     if len(values) < 3 or not (values > 0).all() or np.ptp(values) < 1e-9:
         return None
-    return float(np.clip(scipy.stats.boxcox_normmax(values.astype(np.float64)), -1.0, 2.0))
+    # the likelihood's best lambda does not change with the values' scale: divided by their
+    # geometric mean, a high level with a small spread (co2) stays within float range
+    relative = values.astype(np.float64) / np.exp(np.mean(np.log(values)))
+    try:
+        lam = scipy.stats.boxcox_normmax(relative, brack=(-1.0, 2.0))
+    except (ValueError, FloatingPointError, OverflowError, RuntimeError):
+        return None
+    return float(np.clip(lam, -1.0, 2.0)) if np.isfinite(lam) else None
 
 
 def _levels(values: np.ndarray) -> dict[str, list[float]]:

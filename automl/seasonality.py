@@ -24,6 +24,7 @@ FREQUENCY_PERIODS = (
     ("Y", 1),
 )
 MIN_AUTOCORRELATION = 0.3  # a lag's autocorrelation (of the differenced series) to call it a cycle
+NOISE_BAND = 2.5  # an uncalendared cycle's autocorrelation: at least 2.5 / sqrt(steps)
 MAX_PERIOD = 96  # the longest window a forecaster reads; a longer cycle cannot be used
 
 
@@ -82,10 +83,13 @@ def detect_period(times: list[list[str]], series: list[np.ndarray]) -> tuple[int
     seen = f"{frequency} dates" if frequency else "the times"
     if calendar and 1 < calendar <= max_lag and acf[calendar] >= MIN_AUTOCORRELATION:
         return calendar, f"{seen}; autocorrelation {acf[calendar]:.2f} at lag {calendar}"
+    # a cycle the calendar does not name must stand out of the noise of this many steps
+    # (differencing noise alone correlates lag 2 with itself: ShampooSales' "period 2")
+    needed = max(MIN_AUTOCORRELATION, NOISE_BAND / np.sqrt(max(len(s) for s in series)))
     peaks = [
         k
-        for k in range(2, max_lag)
-        if acf[k] >= MIN_AUTOCORRELATION and acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1]
+        for k in range(3, max_lag)
+        if acf[k] >= needed and acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1]
     ]
     if peaks:
         best = max(peaks, key=lambda k: acf[k])
@@ -127,3 +131,31 @@ def line_to_beat(forecast: dict | None) -> tuple[str, float] | None:
         if name in baselines:
             return name, -float(baselines[name])
     return None
+
+
+# The calendar position a step's date gives, by the period its frequency implies: the cycle
+# a forecaster's calendar channels go round (a month in the year, a day in the week, ...).
+CALENDAR_UNITS = {12: "month", 4: "quarter", 52: "week", 7: "weekday", 5: "weekday", 24: "hour"}
+
+
+def calendar_unit(times: list[str]) -> str:
+    """The calendar position worth giving a forecaster for series dated like these ("month"
+    for monthly dates), or "" (numbered steps, yearly or irregular dates)."""
+    period, _ = calendar_period(times)
+    return CALENDAR_UNITS.get(period or 0, "")
+
+
+def calendar_channels(times: list[str], unit: str) -> np.ndarray:
+    """(T, 2) sine and cosine of each step's position in its calendar cycle: January and
+    December sit side by side, and the next steps' positions follow from the last one's."""
+    dates = pd.DatetimeIndex(pd.to_datetime(pd.Series(times), errors="coerce", format="mixed"))
+    position, cycle = {
+        "month": (dates.month - 1, 12),
+        "quarter": (dates.quarter - 1, 4),
+        "week": (dates.isocalendar().week.to_numpy() - 1, 52),
+        "weekday": (dates.dayofweek, 7),
+        "hour": (dates.hour, 24),
+    }[unit]
+    angle = 2 * np.pi * np.asarray(position, dtype=np.float64) / cycle
+    channels = np.stack([np.sin(angle), np.cos(angle)], axis=1)
+    return np.nan_to_num(channels, nan=0.0).astype(np.float32)

@@ -12,10 +12,17 @@ from torch import nn
 
 import automl
 from automl import AutoDeep
-from automl.errors import ConfigError
+from automl.errors import ConfigError, DataError
 from automl.forecaster import Forecaster, mase, pinball_loss
 from automl.options import FitOptions
-from automl.seasonality import detect_period, mase_scale, naive_forecasts
+from automl.preprocessing import ForecastPreprocessor
+from automl.seasonality import (
+    calendar_channels,
+    calendar_unit,
+    detect_period,
+    mase_scale,
+    naive_forecasts,
+)
 from automl.task_info import TaskInfo
 from tests.support.cli import assert_cli_error, cli_in_process
 
@@ -156,7 +163,7 @@ def test_a_trending_series_is_forecast_past_its_training_range(ray_local, tmp_pa
     intervals = est.predict_quantiles(train)
     assert intervals.shape == (12, 3)
     assert (np.diff(intervals, axis=1) >= 0).all()
-    assert est.task_.forecast["period"] == 12
+    assert est.task_.forecast["period"] == 12 and est.task_.forecast["calendar"] == 2
     board = est.leaderboard()
     assert "score" in board and est.task_.metric == "neg_mase"
 
@@ -211,3 +218,25 @@ def test_a_long_table_with_two_id_columns_is_refused(capsys, tmp_path):
     )
     table.to_csv(tmp_path / "t.csv", index=False)
     assert_cli_error(capsys, "store_id, item_id", "detect", tmp_path / "t.csv", "--horizon", "2")
+
+
+def test_calendar_channels_go_round_and_need_the_dates():
+    months = pd.date_range("2020-01-01", periods=13, freq="MS").strftime("%Y-%m-%d").tolist()
+    assert (
+        calendar_unit(months) == "month"
+        and calendar_unit([str(y) for y in range(1990, 2020)]) == ""
+    )
+    channels = calendar_channels(months, "month")
+    np.testing.assert_allclose(channels[0], channels[12], atol=1e-6)  # a year on: the same place
+    # December sits as close to January as February does
+    assert np.linalg.norm(channels[11] - channels[0]) == pytest.approx(
+        np.linalg.norm(channels[1] - channels[0]), abs=1e-5
+    )
+    series = np.arange(13, dtype=np.float32)[:, None] + 1
+    pre = ForecastPreprocessor.fit([series], ["s"], 3, 6, 1, [0.5], calendar="month")
+    assert pre.input_shape() == (6, 3)
+    assert pre.last_windows([series], [1.0], [months]).shape == (1, 6, 3)
+    with pytest.raises(DataError, match="reads each step's month from its date"):
+        pre.last_windows([series], [1.0])
+    blank = pre.last_windows([series], [1.0], undated=True)  # for networks that do not read it
+    assert (blank[0, :, 1:] == 0).all()

@@ -22,16 +22,17 @@ import numpy as np
 from automl.errors import DataError
 from automl.preprocessing.base import ModalityPreprocessor
 from automl.preprocessing.series import SeriesPreprocessor
-from automl.seasonality import mase_scale
+from automl.seasonality import calendar_channels, mase_scale
 
 MIN_HISTORY = 3  # a window has at least this many real steps
 
 
 def forecast_window(horizon: int, training_steps: int, period: int = 1) -> int:
-    """The longest input window: a few horizons (24 to 96 steps), at most a quarter of the
-    training history (short series need many windows more than long ones), and a whole period
-    when the history holds three. The families search shorter windows inside it."""
-    window = min(int(np.clip(4 * horizon, 24, 96)), training_steps // 4)
+    """The longest input window: a few horizons (24 to 96 steps), at most half the training
+    history (windows that start before the series are padded, so a short series still gives
+    one per step), and a whole period when the history holds three. The families search
+    shorter windows inside it."""
+    window = min(int(np.clip(4 * horizon, 24, 96)), training_steps // 2)
     if 1 < period and 3 * (period + 1) <= training_steps:
         window = max(window, period + 1)
     return max(MIN_HISTORY, window)
@@ -60,6 +61,7 @@ class ForecastPreprocessor(ModalityPreprocessor):
     period: int = 0  # the seasonal period; 0 marks a 0.2.0 forecaster
     scales: dict[str, float] = dataclasses.field(default_factory=dict)  # per series id
     quantiles: list[float] = dataclasses.field(default_factory=lambda: [0.5])
+    calendar: str = ""  # the calendar position given as two last channels ("month"), or none
 
     @classmethod
     def fit(
@@ -70,10 +72,12 @@ class ForecastPreprocessor(ModalityPreprocessor):
         window: int,
         period: int,
         quantiles: list[float],
+        calendar: str = "",
     ) -> ForecastPreprocessor:
         """`training`: each series' training steps only."""
         scales = {i: mase_scale(s[:, 0], period) for i, s in zip(ids, training, strict=True)}
-        return cls(window, horizon, SeriesPreprocessor.fit(training), period, scales, quantiles)
+        covariates = SeriesPreprocessor.fit(training)
+        return cls(window, horizon, covariates, period, scales, quantiles, calendar)
 
     @property
     def legacy(self) -> bool:
@@ -87,8 +91,12 @@ class ForecastPreprocessor(ModalityPreprocessor):
             return next(iter(self.scales.values()))
         return mase_scale(values[:, 0], self.period)
 
-    def scaled(self, values: np.ndarray, scale: float) -> np.ndarray:
-        """(T, F): feature 0 over the scale, the covariates standardised (missing: 0)."""
+    def scaled(
+        self, values: np.ndarray, scale: float, times: list[str] | None, undated: bool = False
+    ) -> np.ndarray:
+        """(T, F [+ 2]): feature 0 over the scale, the covariates standardised (missing: 0),
+        then the calendar channels of each step's date (`undated`: zeros, for a network that
+        does not read them)."""
         if values.ndim != 2 or values.shape[1] != self.series.n_features:
             raise DataError(
                 f"The model forecasts series with {self.series.n_features} column(s) per step; "
@@ -96,30 +104,53 @@ class ForecastPreprocessor(ModalityPreprocessor):
             )
         out = self.series.standardise(values)
         out[:, 0] = fill_gaps(values)[0][:, 0] / scale
-        return out
+        if not self.calendar:
+            return out
+        if times is None and undated:
+            return np.concatenate([out, np.zeros((len(out), 2), np.float32)], axis=1)
+        if times is None or len(times) != len(values):
+            raise DataError(
+                f"This forecaster reads each step's {self.calendar} from its date: give the "
+                "series with its time column (a DataFrame like the training table)."
+            )
+        return np.concatenate([out, calendar_channels(times, self.calendar)], axis=1)
 
     def windows(
-        self, values: np.ndarray, scale: float, origins: np.ndarray
+        self,
+        values: np.ndarray,
+        scale: float,
+        origins: np.ndarray,
+        times: list[str] | None = None,
+        undated: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(k, window, F) inputs ending before each origin (NaN before the series began) and
         the (k, horizon) values from each origin on, in scale units."""
-        scaled = self.scaled(values, scale)
-        padded = np.concatenate(
-            [np.full((self.window, scaled.shape[1]), np.nan, np.float32), scaled]
-        )
+        scaled = self.scaled(values, scale, times, undated)
+        empty = np.full((self.window, scaled.shape[1]), np.nan, np.float32)
+        padded = np.concatenate([empty, scaled])
         X = np.stack([padded[o : o + self.window] for o in origins])
         y = np.stack([scaled[o : o + self.horizon, 0] for o in origins])
         return X.astype(np.float32), y.astype(np.float32)
 
-    def last_windows(self, series: list[np.ndarray], scales: list[float]) -> np.ndarray:
-        """The network's inputs to forecast after each series' last step."""
+    def last_windows(
+        self,
+        series: list[np.ndarray],
+        scales: list[float],
+        times: list[list[str]] | None = None,
+        undated: bool = False,
+    ) -> np.ndarray:
+        """The network's inputs to forecast after each series' last step (`undated`: series
+        without dates, for a network that does not read the calendar)."""
         if self.legacy:
             return self.transform(series)
         if any(len(s) == 0 for s in series):
             raise DataError("A series to forecast from has no values; drop it or give its history.")
-        ends = [np.asarray([len(s)]) for s in series]
+        stamps = times if times is not None else [None] * len(series)
         return np.concatenate(
-            [self.windows(s, sc, end)[0] for s, sc, end in zip(series, scales, ends, strict=True)]
+            [
+                self.windows(s, scale, np.asarray([len(s)]), t, undated)[0]
+                for s, scale, t in zip(series, scales, stamps, strict=True)
+            ]
         )
 
     def decode(self, outputs: np.ndarray, scales: list[float]) -> np.ndarray:
@@ -142,7 +173,7 @@ class ForecastPreprocessor(ModalityPreprocessor):
         return np.concatenate(windows)
 
     def input_shape(self) -> tuple[int, ...]:
-        return (self.window, self.series.n_features)
+        return (self.window, self.series.n_features + 2 * bool(self.calendar))
 
     def describe(self) -> list[str]:
         if self.legacy:
@@ -157,7 +188,9 @@ class ForecastPreprocessor(ModalityPreprocessor):
             "scale (forecast.scales[id]; for a series not seen in training, the mean absolute "
             "change over forecast.period steps of its history), missing values interpolated; "
             "the other columns standardised: (value - forecast.series.mean[f]) / "
-            "forecast.series.std[f], a missing value becoming 0"
+            "forecast.series.std[f], a missing value becoming 0; with forecast.calendar (e.g. "
+            "month), two last channels: sin and cos of 2 pi x the step's position in that cycle "
+            "(month - 1) / 12, (quarter - 1) / 4, (ISO week - 1) / 52, weekday / 7, hour / 24"
         ]
 
     @classmethod
