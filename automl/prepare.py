@@ -240,13 +240,14 @@ def _prepare_forecast(
 
 def validation_tail(steps: int, horizon: int, many: bool) -> int:
     """The last steps of a series kept for validation: with many series, one horizon each
-    (their number makes the backtests); with few, a fifth of the series and at least two
-    horizons, so the score averages several origins (one origin of ShampooSales' six months
-    picked noise), as long as a few training windows remain."""
+    (their number makes the backtests); with few, at least two horizons, so the score averages
+    several origins (one origin of ShampooSales' six months picked noise), up to a fifth of the
+    series or four horizons, so a long series still trains on its recent past before the
+    finish's refit (co2's fifth was eight years), as long as a few training windows remain."""
     if many:
         wanted = horizon
     else:
-        wanted = max(2 * horizon, round(VALIDATION_SHARE * steps))
+        wanted = max(2 * horizon, min(round(VALIDATION_SHARE * steps), 4 * horizon))
         wanted = min(wanted, max(horizon, steps - MIN_TRAINING_WINDOWS - horizon - MIN_HISTORY))
     return min(wanted, steps - MIN_HISTORY)
 

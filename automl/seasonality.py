@@ -25,6 +25,7 @@ FREQUENCY_PERIODS = (
 )
 MIN_AUTOCORRELATION = 0.3  # a lag's autocorrelation (of the differenced series) to call it a cycle
 NOISE_BAND = 2.5  # an uncalendared cycle's autocorrelation: at least 2.5 / sqrt(steps)
+SHORTEST_SHARE = 0.8  # a shorter peak this close to the strongest one is the period
 MAX_PERIOD = 96  # the longest window a forecaster reads; a longer cycle cannot be used
 
 
@@ -91,8 +92,9 @@ def detect_period(times: list[list[str]], series: list[np.ndarray]) -> tuple[int
         for k in range(3, max_lag)
         if acf[k] >= needed and acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1]
     ]
-    if peaks:
-        best = max(peaks, key=lambda k: acf[k])
+    if peaks:  # the shortest strong cycle: its multiples repeat it (Lynx: 10 rather than 19)
+        strongest = max(acf[k] for k in peaks)
+        best = min(k for k in peaks if acf[k] >= SHORTEST_SHARE * strongest)
         return best, f"autocorrelation {acf[best]:.2f} at lag {best} ({seen})"
     if calendar and calendar > 1:
         return 1, f"{seen} suggest {calendar}, but the values do not repeat at it"
@@ -120,6 +122,14 @@ def naive_forecasts(history: np.ndarray, horizon: int, period: int) -> dict[str,
         last_cycle = history[-period:]
         forecasts["seasonal naive"] = last_cycle[np.arange(horizon) % period].astype(np.float64)
     return forecasts
+
+
+def marked_below(reason: str, score: float | None, line: tuple[str, float] | None) -> str:
+    """A trial's leaderboard reason, with "worse than seasonal naive" when it scored below
+    the line to beat."""
+    if line is None or score is None or not score < line[1]:
+        return reason
+    return "; ".join(r for r in (reason, f"worse than {line[0]}") if r)
 
 
 def line_to_beat(forecast: dict | None) -> tuple[str, float] | None:

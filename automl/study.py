@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from automl.errors import ConfigError
-from automl.seasonality import line_to_beat
+from automl.seasonality import line_to_beat, marked_below
 from automl.trial_record import INTERRUPTED, Attr, TrialRecord, ranked
 
 DEFAULT_STUDIES_DIR = "studies"
@@ -274,9 +274,7 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
     line = line_to_beat(read_config(study_dir).get("task", {}).get("forecast"))
     for record in ranked(load_records(study_dir)):
         family = record.family
-        reason = record.reason
-        if line is not None and record.score is not None and record.score < line[1]:
-            reason = "; ".join(r for r in (reason, f"worse than {line[0]}") if r)
+        reason = marked_below(record.reason, record.score, line)
         params = {k: v for k, v in record.params.items() if k.startswith(f"{family}.")}
         rows.append(
             {

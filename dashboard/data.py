@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import ConfigError, DataError
+from automl.seasonality import line_to_beat, marked_below
 from automl.study import (
     CODES_MAP_FILE,
     CONFIG_FILE,
@@ -329,6 +330,12 @@ def ranked(data: StudyData) -> pd.DataFrame:
     order = sorted(range(len(trials)), key=keys.__getitem__)
     frame = trials.iloc[order].reset_index(drop=True)
     frame.insert(0, "rank", range(1, len(frame) + 1))
+    line = line_to_beat(data.task.get("forecast"))
+    if line is not None:  # a forecaster's trials below the naive forecast say so
+        marked = [
+            marked_below(r, s, line) for r, s in zip(frame["reason"], frame["score"], strict=True)
+        ]
+        frame["reason"] = marked
     return frame
 
 

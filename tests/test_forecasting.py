@@ -20,6 +20,8 @@ from automl.seasonality import (
     calendar_channels,
     calendar_unit,
     detect_period,
+    line_to_beat,
+    marked_below,
     mase_scale,
     naive_forecasts,
 )
@@ -240,3 +242,12 @@ def test_calendar_channels_go_round_and_need_the_dates():
         pre.last_windows([series], [1.0])
     blank = pre.last_windows([series], [1.0], undated=True)  # for networks that do not read it
     assert (blank[0, :, 1:] == 0).all()
+
+
+def test_trials_below_the_naive_forecast_are_marked():
+    line = line_to_beat({"baselines": {"naive": 1.2, "seasonal naive": 0.9}})
+    assert line == ("seasonal naive", -0.9)  # the seasonal one when there is a period
+    assert marked_below("", -1.1, line) == "worse than seasonal naive"
+    assert marked_below("stopped early by ASHA", -1.0, line).endswith("; worse than seasonal naive")
+    assert marked_below("", -0.5, line) == "" and marked_below("", None, line) == ""
+    assert line_to_beat(None) is None  # not a forecast, or one of 0.2.0
