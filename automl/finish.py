@@ -22,7 +22,7 @@ from automl.engine.cluster import usable_cpus
 from automl.engine.settings import SearchData, SearchSettings
 from automl.ensemble import Ensemble
 from automl.errors import SearchError, TrialFailed
-from automl.forecaster import backtest_summary
+from automl.forecaster import backtest_summary, interval_scale
 from automl.predictor import Predictor
 from automl.prepare import PreparedData
 from automl.search_spaces import get_family
@@ -252,10 +252,13 @@ def finish(
         scored_trials(records), task, prepared.data, settings, deadline.sub(EXPORT_RESERVE_S)
     )
     extra: dict[str, Any] = {"validation_score": score, "metric": task.metric}
-    if task.forecast is not None:
-        extra["backtests"] = backtest_summary(
-            val_outputs.numpy(), prepared.data.y_val, task.forecast["quantiles"]
-        )
+    if task.forecast is not None:  # the intervals calibrated on the backtests, then scored
+        forecast = prepared.preprocessing.inputs
+        quantiles = task.forecast["quantiles"]
+        y_val = prepared.data.y_val
+        forecast.interval_scale = interval_scale(val_outputs.numpy(), y_val, quantiles)
+        calibrated = forecast.calibrated(val_outputs.numpy())
+        extra["backtests"] = backtest_summary(calibrated, y_val, quantiles)
     test_score, n_test, test_outputs = None, 0, None
     if prepared.test is not None:
         X_test, y_test = to_tensors(*prepared.test, task)

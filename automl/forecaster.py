@@ -222,3 +222,23 @@ def backtest_summary(
         "coverage": float(inside.mean()),
         "interval": float(quantiles[-1] - quantiles[0]),
     }
+
+
+def interval_scale(outputs: np.ndarray, targets: np.ndarray, quantiles: list[float]) -> float:
+    """How much to widen (or narrow) every quantile's distance from the median so that the
+    outermost interval covers its nominal share of the validation values (split conformal on
+    the backtests): a network fits its training windows closely, and its quantiles say so."""
+    if len(quantiles) < 2:
+        return 1.0
+    values = outputs.reshape(*targets.shape, len(quantiles)).astype(np.float64)
+    median = values[..., median_index(quantiles)]
+    above = targets >= median
+    half_width = np.where(above, values[..., -1] - median, median - values[..., 0])
+    needed = np.abs(targets - median) / np.maximum(half_width, 1e-9)
+    return float(np.clip(np.quantile(needed, quantiles[-1] - quantiles[0]), 0.25, 20.0))
+
+
+def widen(values: np.ndarray, scale: float, quantiles: list[float]) -> np.ndarray:
+    """(..., Q) quantiles with their distances from the median times `scale`."""
+    median = values[..., median_index(quantiles) : median_index(quantiles) + 1]
+    return median + scale * (values - median)

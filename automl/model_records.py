@@ -115,7 +115,7 @@ def record_forecast(
         backtests = []
         for k in kept if windows else []:
             window, origin = windows[k]
-            predicted = val_outputs[window].reshape(forecast.horizon, -1) * scale
+            predicted = forecast.calibrated(val_outputs[window : window + 1])[0] * scale
             backtests.append(
                 {
                     "start": origin,

@@ -169,7 +169,8 @@ def _prepare_forecast(
     if calendar:
         notes.append(f"each step's {calendar} is a searched input (from the dates)")
     lengths = [len(t) for t in training]
-    typical = int(np.median(lengths)) if many else max(lengths)
+    # many series: windows as long as a typical series, the shorter ones padded
+    typical = 2 * int(np.median(lengths)) if many else max(lengths)
     window = forecast_window(horizon, typical, period)
     levels = quantiles or DEFAULT_QUANTILES
     forecast = ForecastPreprocessor.fit(

@@ -13,7 +13,7 @@ from torch import nn
 import automl
 from automl import AutoDeep
 from automl.errors import ConfigError, DataError
-from automl.forecaster import Forecaster, mase, pinball_loss
+from automl.forecaster import Forecaster, interval_scale, mase, pinball_loss, widen
 from automl.options import FitOptions
 from automl.preprocessing import ForecastPreprocessor
 from automl.seasonality import (
@@ -251,3 +251,16 @@ def test_trials_below_the_naive_forecast_are_marked():
     assert marked_below("stopped early by ASHA", -1.0, line).endswith("; worse than seasonal naive")
     assert marked_below("", -0.5, line) == "" and marked_below("", None, line) == ""
     assert line_to_beat(None) is None  # not a forecast, or one of 0.2.0
+
+
+def test_intervals_are_calibrated_on_the_backtests():
+    """Quantiles too narrow by half are widened until 80 % of the validation values fall
+    inside the outer interval, and every quantile moves with it."""
+    targets = np.linspace(-2.0, 2.0, 101)[:, None]  # in scale units, around a median of 0
+    outputs = np.stack([-np.ones_like(targets), 0 * targets, np.ones_like(targets)], axis=-1)
+    scale = interval_scale(outputs, targets, [0.1, 0.5, 0.9])
+    assert scale == pytest.approx(1.6, abs=0.05)  # |t| <= 1.6 holds 80 % of them
+    wider = widen(outputs, scale, [0.1, 0.5, 0.9])
+    inside = (targets >= wider[..., 0]) & (targets <= wider[..., 2])
+    assert inside.mean() == pytest.approx(0.8, abs=0.02)
+    assert (wider[..., 1] == 0).all()  # the median stays where it was

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from automl.errors import DataError
+from automl.forecaster import widen
 from automl.preprocessing.base import ModalityPreprocessor
 from automl.preprocessing.series import SeriesPreprocessor
 from automl.seasonality import calendar_channels, mase_scale
@@ -62,6 +63,7 @@ class ForecastPreprocessor(ModalityPreprocessor):
     scales: dict[str, float] = dataclasses.field(default_factory=dict)  # per series id
     quantiles: list[float] = dataclasses.field(default_factory=lambda: [0.5])
     calendar: str = ""  # the calendar position given as two last channels ("month"), or none
+    interval_scale: float = 1.0  # quantiles' distance from the median, times this (the finish's)
 
     @classmethod
     def fit(
@@ -155,8 +157,13 @@ class ForecastPreprocessor(ModalityPreprocessor):
 
     def decode(self, outputs: np.ndarray, scales: list[float]) -> np.ndarray:
         """(n, horizon, quantiles) network outputs -> values in each series' units."""
-        values = outputs.reshape(len(outputs), self.horizon, -1).astype(np.float64)
+        values = self.calibrated(outputs)
         return values * np.asarray(scales, dtype=np.float64)[:, None, None]
+
+    def calibrated(self, outputs: np.ndarray) -> np.ndarray:
+        """(n, horizon, Q) network outputs with the intervals the backtests calibrated."""
+        values = outputs.reshape(len(outputs), self.horizon, -1).astype(np.float64)
+        return widen(values, self.interval_scale, self.quantiles)
 
     # --- 0.2.0's forecasters: one globally standardised series ------------------------------
 
