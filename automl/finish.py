@@ -135,11 +135,16 @@ def train_ensemble(
     failures: list[str] = []
     # Unlabelled data keeps one network: its codes (transform) come from one encoder.
     size = 1 if task.target_kind == "none" else ENSEMBLE_SIZE
+    refits = len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS
+    growth = (len(train[0]) + len(val[0])) / max(1, len(train[0]))
     for trial in candidates[:ENSEMBLE_CANDIDATES]:
         if len(networks) == size:
             break
         expected = FINISH_SAFETY * trial.get(Attr.TRAIN_TIME_S, 0.0)
-        if networks and deadline.remaining() < expected:
+        # the kept members' refits come first: on small data (a forecast's latest steps) a
+        # member trained on every row is worth more than one more member
+        owed = sum(refit_cost(m, growth) for m in members) if refits else 0.0
+        if networks and deadline.remaining() - owed < expected * (1 + growth * refits):
             continue
         params = trial.trained_params
         torch.manual_seed(settings.seed + trial.number)
@@ -183,9 +188,16 @@ def train_ensemble(
             + "; ".join(failures)
             + "). Check the data, or try other --families."
         )
-    if len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS:
+    if refits:
         networks = refit_on_all_rows(networks, members, task, train, val, settings, deadline)
     return Ensemble(networks, task.is_classification), members, best_score, best_outputs
+
+
+def refit_cost(member: Member, growth: float) -> float:
+    """Seconds a member's refit is expected to take, with the finish's safety margin: its
+    best epochs' share of its training time, on `growth` times the rows."""
+    share = max(1, member.best_epoch) / max(1, member.epochs_trained)
+    return FINISH_SAFETY * member.train_time_s * share * growth
 
 
 def refit_on_all_rows(
@@ -206,11 +218,10 @@ def refit_on_all_rows(
     everything = tuple(torch.cat([a, b]) for a, b in zip(train, val, strict=True))
     device = default_device()
     refit = []
+    growth = len(everything[0]) / max(1, len(train[0]))
     for model, member in zip(networks, members, strict=True):
         epochs = max(1, member.best_epoch)
-        share = epochs / max(1, member.epochs_trained)
-        growth = len(everything[0]) / max(1, len(train[0]))
-        if deadline.remaining() < FINISH_SAFETY * member.train_time_s * share * growth:
+        if deadline.remaining() < refit_cost(member, growth):
             refit.append(model)
             continue
         torch.manual_seed(settings.seed + member.trial)
