@@ -294,7 +294,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(
             f"backtests: MASE {backtests['mase']:.4f}, sMAPE {backtests['smape']:.2f} %, "
             f"{100 * backtests['interval']:.0f} % interval covering "
-            f"{100 * backtests['coverage']:.0f} % of the validation values"
+            f"{100 * backtests['coverage']:.0f} % of the validation values it was not "
+            "calibrated on"
         )
     if result.model.test_score is not None:
         print(

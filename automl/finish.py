@@ -135,16 +135,11 @@ def train_ensemble(
     failures: list[str] = []
     # Unlabelled data keeps one network: its codes (transform) come from one encoder.
     size = 1 if task.target_kind == "none" else ENSEMBLE_SIZE
-    refits = len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS
-    growth = (len(train[0]) + len(val[0])) / max(1, len(train[0]))
     for trial in candidates[:ENSEMBLE_CANDIDATES]:
         if len(networks) == size:
             break
         expected = FINISH_SAFETY * trial.get(Attr.TRAIN_TIME_S, 0.0)
-        # the kept members' refits come first: on small data (a forecast's latest steps) a
-        # member trained on every row is worth more than one more member
-        owed = sum(refit_cost(m, growth) for m in members) if refits else 0.0
-        if networks and deadline.remaining() - owed < expected * (1 + growth * refits):
+        if networks and deadline.remaining() < expected:
             continue
         params = trial.trained_params
         torch.manual_seed(settings.seed + trial.number)
@@ -188,16 +183,9 @@ def train_ensemble(
             + "; ".join(failures)
             + "). Check the data, or try other --families."
         )
-    if refits:
+    if len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS:
         networks = refit_on_all_rows(networks, members, task, train, val, settings, deadline)
     return Ensemble(networks, task.is_classification), members, best_score, best_outputs
-
-
-def refit_cost(member: Member, growth: float) -> float:
-    """Seconds a member's refit is expected to take, with the finish's safety margin: its
-    best epochs' share of its training time, on `growth` times the rows."""
-    share = max(1, member.best_epoch) / max(1, member.epochs_trained)
-    return FINISH_SAFETY * member.train_time_s * share * growth
 
 
 def refit_on_all_rows(
@@ -218,10 +206,11 @@ def refit_on_all_rows(
     everything = tuple(torch.cat([a, b]) for a, b in zip(train, val, strict=True))
     device = default_device()
     refit = []
-    growth = len(everything[0]) / max(1, len(train[0]))
     for model, member in zip(networks, members, strict=True):
         epochs = max(1, member.best_epoch)
-        if deadline.remaining() < refit_cost(member, growth):
+        share = epochs / max(1, member.epochs_trained)
+        growth = len(everything[0]) / max(1, len(train[0]))
+        if deadline.remaining() < FINISH_SAFETY * member.train_time_s * share * growth:
             refit.append(model)
             continue
         torch.manual_seed(settings.seed + member.trial)
@@ -267,9 +256,16 @@ def finish(
         forecast = prepared.preprocessing.inputs
         quantiles = task.forecast["quantiles"]
         y_val = prepared.data.y_val
-        forecast.interval_scale = interval_scale(val_outputs.numpy(), y_val, quantiles)
-        calibrated = forecast.calibrated(val_outputs.numpy())
-        extra["backtests"] = backtest_summary(calibrated, y_val, quantiles)
+        outputs = val_outputs.numpy()
+        # the coverage reported is of origins the calibration did not see: half the origins
+        # calibrate, the other half are scored; the exported scale uses them all
+        forecast.interval_scale = interval_scale(outputs[0::2], y_val[0::2], quantiles)
+        calibrated = forecast.calibrated(outputs)
+        extra["backtests"] = {
+            **backtest_summary(calibrated, y_val, quantiles),
+            "coverage": backtest_summary(calibrated[1::2], y_val[1::2], quantiles)["coverage"],
+        }
+        forecast.interval_scale = interval_scale(outputs, y_val, quantiles)
     test_score, n_test, test_outputs = None, 0, None
     if prepared.test is not None:
         X_test, y_test = to_tensors(*prepared.test, task)

@@ -56,8 +56,9 @@ def bases(task: TaskInfo) -> list[str]:
     return [*seasonal, "last", "drift", "none"]
 
 
-def suggest_forecasting(hp, task: TaskInfo) -> None:
-    """A forecaster's choices (see the module docstring); nothing for other tasks."""
+def suggest_forecasting(hp, task: TaskInfo, univariate: bool = False) -> None:
+    """A forecaster's choices (see the module docstring); nothing for other tasks.
+    `univariate`: the core reads the series alone (N-BEATS), so no extra channels."""
     if task.target_kind != "forecasting":
         return
     longest = int(task.input_shape[0])
@@ -67,21 +68,25 @@ def suggest_forecasting(hp, task: TaskInfo) -> None:
     base = hp.categorical("base", bases(task))
     shortest = int(task.forecast["period"]) if base == "seasonal" else min(4, longest)
     hp.int("lookback", shortest, longest)
-    positive = task.forecast["positive"]
-    hp.categorical("transform", TRANSFORMS if positive else ("none",))
+    hp.categorical("transform", [t for t in TRANSFORMS if t in task.forecast["levels"]])
     hp.categorical("scaling", ["window", "global"])
+    if univariate:
+        return
     hp.categorical("differences", [False, True])
     if task.forecast.get("calendar"):
         hp.categorical("calendar", [False, True])
 
 
-def forecasting_defaults(task: TaskInfo) -> dict[str, Any]:
+def forecasting_defaults(task: TaskInfo, univariate: bool = False) -> dict[str, Any]:
     """The whole window, per-window scaling, a residual on the seasonal (or last) value."""
     if task.target_kind != "forecasting":
         return {}
     defaults: dict[str, Any] = {"lookback": int(task.input_shape[0])}
     if task.forecast is not None:
-        defaults.update(base=bases(task)[0], transform="none", scaling="window", differences=False)
+        defaults.update(base=bases(task)[0], transform="none", scaling="window")
+        if univariate:
+            return defaults
+        defaults["differences"] = False
         if task.forecast.get("calendar"):
             defaults["calendar"] = False  # the search tries it; series without dates work
     return defaults
@@ -102,14 +107,15 @@ class Forecaster(nn.Module):
         self.transform = hp["transform"]
         self.scaling = hp["scaling"]
         self.base = hp["base"]
-        self.differences = bool(hp["differences"])
+        self.differences = bool(hp.get("differences", False))
         # the calendar channels the data has, and whether this network reads them
         self.calendar = int(info.get("calendar", 0))
         self.dropped = 0 if hp.get("calendar", False) else self.calendar
         self.horizon = int(task.horizon)
         self.n_quantiles = len(info["quantiles"])
         self.period = int(info["period"])
-        self.boxcox_lambda = float(info.get("boxcox_lambda") or 1.0)
+        lam = info.get("boxcox_lambda")
+        self.boxcox_lambda = 1.0 if lam is None else float(lam)
         self.level, self.spread = (float(v) for v in info["levels"][self.transform])
         n_features = int(task.input_shape[-1]) - self.dropped + int(self.differences)
         self.core = build_core(dataclasses.replace(task, input_shape=(self.lookback, n_features)))

@@ -112,11 +112,21 @@ class SequenceInput(nn.Module):
         return torch.nan_to_num(x, nan=0.0), ~torch.isnan(x).all(dim=-1)
 
 
-def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+def real_span(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(first, last) index of each sequence's real steps: padding trails a batch's shorter
+    sequences and leads a forecaster's windows of a series that began inside them."""
+    steps = torch.arange(mask.shape[1], device=mask.device)[None, :]
+    last = torch.where(mask, steps, 0).amax(dim=1)
+    first = torch.where(mask, steps, mask.shape[1] - 1).amin(dim=1)
+    return torch.minimum(first, last), last
+
+
+def reverse_real_steps(x: torch.Tensor, first: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
     """Reverse each sequence's real steps in place, leaving its padding where it is, so a
     backward recurrent pass starts at the sequence's own end rather than in the padding."""
     steps = torch.arange(x.shape[1], device=x.device)[None, :]
-    index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    inside = (steps >= first[:, None]) & (steps <= last[:, None])
+    index = torch.where(inside, first[:, None] + last[:, None] - steps, steps)
     return torch.gather(x, 1, index[..., None].expand_as(x))
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from automl.data import ReadOptions, read_for_prediction, read_forecast_history
 from automl.errors import DataError
 from automl.forecaster import median_index
+from automl.seasonality import date_frequency
 
 if TYPE_CHECKING:  # a Predictor calls this module (predict_path): no import back at run time
     from automl.predictor import Predictor
@@ -80,8 +81,8 @@ def _forecast_file(predictor: Predictor, path: Path, reading: ReadOptions | None
 def forecast_table(
     ids: list[str] | None, times: list[list[str]], values: np.ndarray, quantiles: list[float]
 ) -> pd.DataFrame:
-    """One row per series and future step: `id` (several series), `step`, `time` (when the
-    times can be continued), `prediction` (the median) and one column per quantile level
+    """One row per series and future step: `id` (several series), `time` (when the times can
+    be continued), `step`, `prediction` (the median) and one column per quantile level
     (`q10`, `q50`, `q90`) when there are intervals."""
     frames = []
     middle = median_index(quantiles)
@@ -90,7 +91,7 @@ def forecast_table(
         frame = pd.DataFrame({"step": steps})
         future = future_times(history, len(steps))
         if future is not None:
-            frame["time"] = future
+            frame.insert(0, "time", future)
         frame["prediction"] = values[i, :, middle]
         if len(quantiles) > 1:
             for j, level in enumerate(quantiles):
@@ -116,15 +117,10 @@ def future_times(times: list[str], steps: int) -> list[Any] | None:
         last, stride = numbers.iloc[-1], numbers.iloc[-1] - numbers.iloc[-2]
         ahead = last + stride * np.arange(1, steps + 1)
         return [int(v) if float(v).is_integer() else float(v) for v in ahead]
-    dates = pd.to_datetime(pd.Series(times[-20:]), errors="coerce", format="mixed")
-    if dates.isna().any() or len(dates) < 3:
-        return None
-    try:
-        frequency = pd.infer_freq(pd.DatetimeIndex(dates))
-    except (TypeError, ValueError):
-        return None
+    frequency = date_frequency(times[-20:])
     if frequency is None:
         return None
+    dates = pd.to_datetime(pd.Series(times[-20:]), format="mixed")
     ahead = pd.date_range(dates.iloc[-1], periods=steps + 1, freq=frequency)[1:]
     midnight = bool((dates.dt.normalize() == dates).all())
     return [d.strftime("%Y-%m-%d") if midnight else d.isoformat() for d in ahead]

@@ -19,6 +19,7 @@ from automl.data.tables import numeric_values, read_dated
 from automl.errors import DataError
 from automl.forecaster import median_index
 from automl.preprocessing import Preprocessing
+from automl.preprocessing.forecast import without_missing_end
 from automl.runtime import GraphNetwork, GraphRunner, TorchNetwork
 from automl.task_info import TaskInfo
 
@@ -153,12 +154,32 @@ class Predictor:
         times: list[list[str]] | None = None,
     ) -> tuple[torch.Tensor, list[float]]:
         pre = self.preprocessing.inputs
+        if not pre.legacy:  # rows after the last known value (future dates) are not history
+            series = [without_missing_end(s) for s in series]
+            if times is not None:
+                times = [t[: len(s)] for t, s in zip(times, series, strict=True)]
+            self._check_positive(series, ids)
         scales = [pre.scale_of(i, s) for i, s in zip(ids, series, strict=True)]
         # series without dates can do without them when no network reads the calendar
-        undated = not any(
-            m["params"].get(f"{m['family']}.calendar") for m in self.config.get("members", [])
-        )
+        undated = not any(self._member_params("calendar"))
         return torch.from_numpy(pre.last_windows(series, scales, times, undated)), scales
+
+    def _member_params(self, name: str) -> list[Any]:
+        """One parameter of every exported network (`calendar`, `transform`)."""
+        members = self.config.get("members", [])
+        return [m["params"].get(f"{m['family']}.{name}") for m in members]
+
+    def _check_positive(self, series: list[np.ndarray], ids: list[str | None]) -> None:
+        """A network that takes the log (or Box-Cox) of the values needs them positive."""
+        if not {"log", "boxcox"} & set(self._member_params("transform")):
+            return
+        for i, (values, name) in enumerate(zip(series, ids, strict=True)):
+            if (values[:, 0] <= 0).any():
+                raise DataError(
+                    f"Series {name or i} has values of 0 or below, but this forecaster was "
+                    "trained on positive values and takes their logarithm; forecast it with "
+                    "a model fitted on data like it."
+                )
 
     def network_outputs(self, inputs: torch.Tensor) -> np.ndarray:
         """Logits, standardised values, or reconstructions."""

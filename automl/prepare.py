@@ -22,7 +22,7 @@ from automl.engine.settings import SearchData
 from automl.errors import DataError
 from automl.options import FitOptions
 from automl.preprocessing import ForecastPreprocessor, Preprocessing, TargetEncoder, forecast_window
-from automl.preprocessing.forecast import MIN_HISTORY, fill_gaps
+from automl.preprocessing.forecast import MIN_HISTORY, fill_gaps, without_missing_end
 from automl.seasonality import calendar_unit, detect_period, naive_forecasts
 from automl.task import detect_task
 from automl.task_info import TaskInfo
@@ -144,11 +144,15 @@ def _prepare_forecast(
     """
     horizon = int(task.horizon)
     series, notes = [], []
-    filled = 0
+    filled = trimmed = 0
     for values in dataset.X:
-        clean, gaps = fill_gaps(np.asarray(values, dtype=np.float32))
+        kept = without_missing_end(np.asarray(values, dtype=np.float32))
+        trimmed += len(values) - len(kept)
+        clean, gaps = fill_gaps(kept)
         series.append(clean)
         filled += gaps
+    if trimmed:
+        notes.append(f"left out {trimmed} last row(s) whose forecast column is empty")
     if filled:
         notes.append(f"interpolated {filled} missing value(s) of the forecast column")
     ids = list(dataset.ids or [str(i) for i in range(len(series))])
@@ -183,18 +187,19 @@ def _prepare_forecast(
     for i in usable:
         values, scale, tail = series[i], forecast.scales[ids[i]], tails[i]
         first_val = len(values) - tail
+        backtests = np.arange(first_val, len(values) - horizon + 1)
         for name, starts in (
             ("train", np.arange(MIN_HISTORY, first_val - horizon + 1)),
-            ("val", np.arange(first_val, len(values) - horizon + 1)),
+            ("val", backtests),
         ):
             if len(starts):
-                stamps = dataset.times[i] if dataset.times else None
+                stamps = dataset.times[i][: len(values)] if dataset.times else None
                 X, y = forecast.windows(values, scale, starts, stamps)
                 parts[f"X_{name}"].append(X)
                 parts[f"y_{name}"].append(y)
                 trained += name == "train"
-        validation_origins += [(i, o) for o in range(first_val, len(values) - horizon + 1)]
-        for origin in range(first_val, len(values) - horizon + 1):
+        validation_origins += [(i, int(o)) for o in backtests]
+        for origin in backtests:
             actual = values[origin : origin + horizon, 0]
             for name, guess in naive_forecasts(values[:origin, 0], horizon, period).items():
                 baselines.setdefault(name, []).append(
@@ -217,12 +222,13 @@ def _prepare_forecast(
     training_values = np.concatenate(
         [t[:, 0] / forecast.scales[ids[i]] for i, t in zip(usable, training, strict=True)]
     )
+    lam = _boxcox_lambda(training_values)
     info = {
         "period": period,
         "quantiles": list(levels),
         "positive": bool((training_values > 0).all()),
-        "boxcox_lambda": _boxcox_lambda(training_values),
-        "levels": _levels(training_values),
+        "boxcox_lambda": lam,
+        "levels": _levels(training_values, lam),
         "baselines": {name: float(np.mean(v)) for name, v in baselines.items()},
         "n_series": len(series),
         "calendar": 2 * bool(calendar),  # channels at the end of each step
@@ -267,13 +273,13 @@ def _boxcox_lambda(values: np.ndarray) -> float | None:
     return float(np.clip(lam, -1.0, 2.0)) if np.isfinite(lam) else None
 
 
-def _levels(values: np.ndarray) -> dict[str, list[float]]:
+def _levels(values: np.ndarray, lam: float | None) -> dict[str, list[float]]:
     """The training values' mean and spread under each transform (a forecaster's "global"
-    scaling); a transform the values cannot take is left out."""
+    scaling); a transform the values cannot take (or Box-Cox without a lambda) is left out,
+    and is not searched."""
     transformed = {"none": values}
     if (values > 0).all():
         transformed["log"] = np.log(values)
-        lam = _boxcox_lambda(values)
         if lam is not None:
             transformed["boxcox"] = np.log(values) if abs(lam) < 1e-3 else (values**lam - 1) / lam
     return {

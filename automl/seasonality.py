@@ -11,6 +11,7 @@ import pandas as pd
 FREQUENCY_PERIODS = (
     ("MIN", 60),
     ("T", 60),
+    ("BH", 24),
     ("H", 24),
     ("BQ", 4),
     ("Q", 4),
@@ -32,15 +33,7 @@ MAX_PERIOD = 96  # the longest window a forecaster reads; a longer cycle cannot 
 def calendar_period(times: list[str]) -> tuple[int | None, str | None]:
     """(period, frequency name) from the times of a series: monthly dates give 12; whole
     numbers counting up by one (years, steps) give None: no calendar says their cycle."""
-    if len(times) < 3:
-        return None, None
-    dates = pd.to_datetime(pd.Series(times), errors="coerce", format="mixed")
-    if dates.isna().any():
-        return None, None
-    try:
-        frequency = pd.infer_freq(pd.DatetimeIndex(dates))
-    except (TypeError, ValueError):
-        frequency = None
+    frequency = date_frequency(times)
     if frequency is None:
         return None, None
     code = frequency.upper().split("-")[0].lstrip("0123456789")
@@ -48,6 +41,19 @@ def calendar_period(times: list[str]) -> tuple[int | None, str | None]:
         if code.startswith(prefix):
             return period, frequency
     return None, frequency
+
+
+def date_frequency(times: list[str]) -> str | None:
+    """pandas' frequency of dated times ('MS', 'D', 'W-SUN'), or None (numbers, irregular)."""
+    if len(times) < 3:
+        return None
+    dates = pd.to_datetime(pd.Series(times), errors="coerce", format="mixed")
+    if dates.isna().any():
+        return None
+    try:
+        return pd.infer_freq(pd.DatetimeIndex(dates))
+    except (TypeError, ValueError):
+        return None
 
 
 def autocorrelations(series: list[np.ndarray], max_lag: int) -> np.ndarray:
@@ -103,7 +109,7 @@ def detect_period(times: list[list[str]], series: list[np.ndarray]) -> tuple[int
 
 def mase_scale(values: np.ndarray, period: int) -> float:
     """MASE's denominator: the mean absolute change over one period (one step when the series
-    is shorter than two periods) within `values`; the mean absolute value, or 1, when flat."""
+    is not longer than a period) within `values`; the mean absolute value, or 1, when flat."""
     values = values[np.isfinite(values)]
     lag = period if len(values) > period > 1 else 1
     if len(values) > lag:
@@ -116,11 +122,15 @@ def mase_scale(values: np.ndarray, period: int) -> float:
 
 def naive_forecasts(history: np.ndarray, horizon: int, period: int) -> dict[str, np.ndarray]:
     """The naive forecasts of the next `horizon` values: the last value repeated ("naive") and,
-    with a period, the last period repeated ("seasonal naive")."""
+    with a period, the last period repeated ("seasonal naive"; the naive one where the history
+    is shorter than a period, so both are scored on every origin)."""
     forecasts = {"naive": np.full(horizon, history[-1], dtype=np.float64)}
-    if period > 1 and len(history) >= period:
-        last_cycle = history[-period:]
-        forecasts["seasonal naive"] = last_cycle[np.arange(horizon) % period].astype(np.float64)
+    if period > 1:
+        if len(history) >= period:
+            cycle = history[-period:][np.arange(horizon) % period].astype(np.float64)
+        else:
+            cycle = forecasts["naive"]
+        forecasts["seasonal naive"] = cycle
     return forecasts
 
 

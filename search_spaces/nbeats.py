@@ -40,7 +40,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
         hp.int("degree", 1, 3)
         hp.int("harmonics", 1, max(1, min(6, _period(task) // 2)))
     hp.float("dropout", 0.0, 0.3)
-    suggest_forecasting(hp, task)
+    suggest_forecasting(hp, task, univariate=True)
     suggest_training(hp, task)
 
 
@@ -52,7 +52,7 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
         "width": 256,
         "layers": 3,
         "dropout": 0.0,
-        **forecasting_defaults(task),
+        **forecasting_defaults(task, univariate=True),
         **training_defaults(task, lr=1e-3),
     }
 

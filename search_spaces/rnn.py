@@ -23,7 +23,8 @@ from automl.layers import (
     AttentionPool,
     SequenceInput,
     masked_pool,
-    reverse_within_length,
+    real_span,
+    reverse_real_steps,
 )
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
@@ -88,18 +89,19 @@ class RecurrentNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, mask = self.inputs(x)
-        lengths = mask.sum(dim=1).clamp_min(1)
+        first, last = real_span(mask)
         for i, forward_layer in enumerate(self.forward_layers):
             out, _ = forward_layer(h)
             if self.backward_layers:
-                back, _ = self.backward_layers[i](reverse_within_length(h, lengths))
-                out = torch.cat([out, reverse_within_length(back, lengths)], dim=-1)
+                back, _ = self.backward_layers[i](reverse_real_steps(h, first, last))
+                out = torch.cat([out, reverse_real_steps(back, first, last)], dim=-1)
             h = self.dropout(out)
         if self.pooling == "last":
-            last = h[torch.arange(h.shape[0], device=h.device), lengths - 1]
-            if self.backward_layers:  # the backward pass ends at step 0
-                last = torch.cat([last[:, : self.hidden], h[:, 0, self.hidden :]], dim=-1)
-            return self.head(last)
+            rows = torch.arange(h.shape[0], device=h.device)
+            state = h[rows, last]
+            if self.backward_layers:  # the backward pass ends at the first real step
+                state = torch.cat([state[:, : self.hidden], h[rows, first, self.hidden :]], dim=-1)
+            return self.head(state)
         if self.attention is not None:
             return self.head(self.attention(h, mask))
         return self.head(masked_pool(h, mask, self.pooling))

@@ -195,7 +195,7 @@ def test_a_long_table_of_several_series_fits_and_predicts_each(capsys, ray_local
     )
     assert code == 0, err
     frame = pd.read_csv(tmp_path / "p.csv")
-    assert list(frame.columns) == ["id", "step", "time", "prediction", "q5", "q50", "q95"]
+    assert list(frame.columns) == ["id", "time", "step", "prediction", "q5", "q50", "q95"]
     assert frame.groupby("id").size().to_dict() == {f"store-{k}": 3 for k in range(4)}
     assert (frame["q5"] <= frame["q50"]).all() and (frame["q50"] <= frame["q95"]).all()
     assert frame.query("id == 'store-0'")["time"].tolist() == [2040, 2041, 2042]

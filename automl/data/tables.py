@@ -268,6 +268,9 @@ def read_dated(
     if id_col not in df.columns:
         raise DataError(f"The table lacks the id column '{id_col}' of its series.")
     ids, times, series, notes = [], [], [], []
+    unnamed = int(df[id_col].isna().sum())
+    if unnamed:
+        notes.append(f"dropped {unnamed} rows without a '{id_col}'")
     for key, group in df.groupby(id_col, sort=False):
         group_times, values, dropped = order_dated(group, time_col, columns)
         ids.append(str(key))

@@ -39,6 +39,13 @@ def forecast_window(horizon: int, training_steps: int, period: int = 1) -> int:
     return max(MIN_HISTORY, window)
 
 
+def without_missing_end(values: np.ndarray) -> np.ndarray:
+    """A series without its last steps whose forecast column is empty (future rows of a
+    table): the forecast starts after the last known value."""
+    known = np.flatnonzero(np.isfinite(values[:, 0]))
+    return values[: known[-1] + 1] if len(known) else values[:0]
+
+
 def fill_gaps(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Missing values of the forecast column interpolated linearly (the ends held): the loss
     cannot compare a forecast with a missing value. Returns (values, how many were filled)."""
@@ -168,7 +175,11 @@ class ForecastPreprocessor(ModalityPreprocessor):
     # --- 0.2.0's forecasters: one globally standardised series ------------------------------
 
     def transform(self, series: list[np.ndarray]) -> np.ndarray:
-        """The last window of each series, standardised (a 0.2.0 forecaster's inputs)."""
+        """The last window of each series, standardised (a 0.2.0 forecaster's inputs); a newer
+        forecaster's from each series' own scale (Predictor.forecast_series uses the known
+        series' training scales)."""
+        if not self.legacy:
+            return self.last_windows(series, [self.scale_of(None, s) for s in series])
         windows = []
         for values in series:
             if len(values) < self.window:
