@@ -20,6 +20,12 @@
                                                       # trials (bench/executors.py)
     python bench/run.py table_reading                 # CSV/xlsx reading with detection against
                                                       # pandas told the answers (bench/tables.py)
+    python bench/run.py forecasting                   # last H values held out: automl against
+                                                      # naive, ETS, Theta and SARIMA anchors on
+                                                      # ShampooSales, co2, sunspots, Lynx, M1
+    python bench/run.py forecasting --anchors-only    # the anchors alone (bench/forecasting.py)
+    python bench/run.py forecast_m1 --budget 5m       # one dataset; also forecast_shampoo,
+                                                      # _co2, _sunspots, _lynx
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -393,6 +399,20 @@ def _gpu_benches() -> dict:
     }
 
 
+def _forecast_benches() -> dict:
+    import forecasting  # bench/forecasting.py, beside this script
+
+    def bench(*keys):
+        return lambda budget, baseline, automl: forecasting.bench(
+            list(keys), budget, run_automl_cli, baseline, automl
+        )
+
+    return {
+        **{f"forecast_{key}": bench(key) for key in forecasting.LOADERS},
+        "forecasting": bench(*forecasting.LOADERS),
+    }
+
+
 def _tables():
     import tables  # bench/tables.py, beside this script
 
@@ -426,8 +446,15 @@ BENCHES = {
 }
 
 
+FORECASTS = _forecast_benches()  # (budget or None for their defaults, baseline, automl)
+
+
 def write_markdown() -> None:
+    import forecasting  # bench/forecasting.py, beside this script
+
     rows = [json.loads(line) for line in RESULTS_JSONL.read_text().splitlines() if line.strip()]
+    forecasts = [r for r in rows if r.get("metric") == forecasting.METRIC]
+    rows = [r for r in rows if r.get("metric") != forecasting.METRIC]
     lines = [
         "# Benchmark results",
         "",
@@ -473,16 +500,30 @@ def write_markdown() -> None:
             f"| {r['date']} | {r['dataset']} | {r['budget']} | {system} | {score} | "
             f"{r['metric']} | {wall} | {trials} | {eff} | {mean} |"
         )
+    if forecasts:
+        lines += ["", *forecasting.markdown(forecasts)]
     RESULTS_MD.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bench", choices=sorted(BENCHES))
-    parser.add_argument("--budget", default="3m")
+    parser.add_argument("bench", choices=sorted({*BENCHES, *FORECASTS}))
+    parser.add_argument(
+        "--budget", help="default 3m; forecasting: 2m a single series, 5m M1 (see its docstring)"
+    )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--anchors-only", action="store_true", help="forecasting: the anchors alone, no automl"
+    )
     args = parser.parse_args()
-    rows = BENCHES[args.bench](args.budget, not args.no_baseline)
+    if args.bench in FORECASTS:
+        if args.anchors_only and args.no_baseline:
+            parser.error("--anchors-only and --no-baseline leave nothing to run")
+        rows = FORECASTS[args.bench](args.budget, not args.no_baseline, not args.anchors_only)
+    elif args.anchors_only:
+        parser.error("--anchors-only applies to the forecasting benchmarks")
+    else:
+        rows = BENCHES[args.bench](args.budget or "3m", not args.no_baseline)
     stamp = time.strftime("%Y-%m-%d")
     with RESULTS_JSONL.open("a") as out:
         for row in rows:
