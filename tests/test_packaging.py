@@ -62,10 +62,16 @@ def test_built_wheel_has_no_generic_top_level_names_and_imports(tmp_path: Path):
     zipfile.ZipFile(wheel).extractall(site)
     path, families = _probe(tmp_path, site)
     assert path.is_relative_to(site)
-    assert families == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'mlp', 'nbeats', 'rbm', 'rnn', 'text_cnn']"
+    assert (
+        families
+        == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'mlp', 'nbeats', 'rbm', 'rnn', 'text_cnn']"
+    )
 
 
 def test_checkout_imports_the_top_level_folders_as_automl_subpackages():
     path, families = _probe(ROOT, ROOT)
     assert path == ROOT / "search_spaces" / "__init__.py"
-    assert families == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'mlp', 'nbeats', 'rbm', 'rnn', 'text_cnn']"
+    assert (
+        families
+        == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'mlp', 'nbeats', 'rbm', 'rnn', 'text_cnn']"
+    )
