@@ -203,6 +203,7 @@ def forecast_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
         fig.add_scatter(
             x=steps,
             y=list(future["upper"]) + list(future["lower"])[::-1],
+            mode="lines",
             fill="toself",
             fillcolor="rgba(44, 160, 44, 0.2)",
             line={"width": 0},
