@@ -68,7 +68,7 @@ class Predictor:
     def predict_quantiles(self, X: Any) -> np.ndarray:
         """A forecaster's next `horizon` values at each of its quantile levels: (horizon, Q)
         for one series, (n, horizon, Q) for a list of series or a long table's series (in the
-        order of `forecast_ids(X)`)."""
+        order each id first appears)."""
         values = self.forecast_series(*self._series_to_forecast(X))
         return values if self._many(X) else values[0]
 
@@ -87,10 +87,6 @@ class Predictor:
         if pre.legacy:  # 0.2.0: one globally standardised output per step
             return self.preprocessing.target.decode(outputs)[..., None]
         return pre.decode(outputs, scales)
-
-    def forecast_ids(self, X: Any) -> list[str | None]:
-        """The series ids of forecasting data (None for a series given without one)."""
-        return self._series_to_forecast(X)[1]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return self.probabilities(self._outputs(X))

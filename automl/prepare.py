@@ -187,17 +187,17 @@ def _prepare_forecast(
     for i in usable:
         values, scale, tail = series[i], forecast.scales[ids[i]], tails[i]
         first_val = len(values) - tail
+        training_starts = np.arange(MIN_HISTORY, first_val - horizon + 1)
         backtests = np.arange(first_val, len(values) - horizon + 1)
-        for name, starts in (
-            ("train", np.arange(MIN_HISTORY, first_val - horizon + 1)),
-            ("val", backtests),
-        ):
-            if len(starts):
-                stamps = dataset.times[i][: len(values)] if dataset.times else None
-                X, y = forecast.windows(values, scale, starts, stamps)
-                parts[f"X_{name}"].append(X)
-                parts[f"y_{name}"].append(y)
-                trained += name == "train"
+        stamps = dataset.times[i][: len(values)] if dataset.times else None
+        # one call: the series is scaled once for both parts
+        X, y = forecast.windows(values, scale, np.r_[training_starts, backtests], stamps)
+        n = len(training_starts)
+        parts["X_train"].append(X[:n])
+        parts["y_train"].append(y[:n])
+        parts["X_val"].append(X[n:])
+        parts["y_val"].append(y[n:])
+        trained += n > 0
         validation_origins += [(i, int(o)) for o in backtests]
         for origin in backtests:
             actual = values[origin : origin + horizon, 0]
@@ -212,7 +212,7 @@ def _prepare_forecast(
             f"training window ({MIN_HISTORY} steps to read, {horizon} to learn, {horizon} to "
             "validate); they are still forecast, from the history they have"
         )
-    if not parts["X_train"]:
+    if not trained:
         raise DataError(
             f"The series are too short to forecast {horizon} ahead: no window leaves room for "
             f"{MIN_HISTORY} steps to read, {horizon} to learn and {horizon} to validate. Give "

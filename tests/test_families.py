@@ -14,6 +14,7 @@ from automl.export import example_inputs  # inputs as preprocessing makes them, 
 from automl.search_spaces import available_families
 from automl.task_info import TaskInfo
 from automl.trainer import batch_objective
+from tests.support.forecast_task import forecast_task
 
 TASKS = {
     "classification": TaskInfo(
@@ -86,25 +87,7 @@ TASKS = {
         input_shape=(16, 3),
     ),
     # a forecaster's windows: NaN before a series began, three quantiles per step
-    "forecasting": TaskInfo(
-        "series",
-        "forecasting",
-        "time_series",
-        ("rnn",),
-        "",
-        300,
-        (4, 300, 3),
-        input_shape=(16, 3),
-        horizon=5,
-        labelled=False,
-        forecast={
-            "period": 4,
-            "quantiles": [0.1, 0.5, 0.9],
-            "positive": True,
-            "boxcox_lambda": 0.5,
-            "levels": {"none": [1.0, 0.5], "log": [0.0, 0.5], "boxcox": [0.0, 0.5]},
-        },
-    ),
+    "forecasting": forecast_task((16, 3)),
     "unsupervised": TaskInfo(
         "image",
         "none",

@@ -25,8 +25,8 @@ from automl.seasonality import (
     mase_scale,
     naive_forecasts,
 )
-from automl.task_info import TaskInfo
 from tests.support.cli import assert_cli_error, cli_in_process
+from tests.support.forecast_task import forecast_task
 
 # A real search, bounded by trials and epochs rather than by the clock: the budget is generous.
 SEARCH = dict(budget="3m", max_trials=1, max_epochs=12, random_state=0, verbose=False)
@@ -84,34 +84,12 @@ class Zeros(nn.Module):
         return torch.zeros(len(x), self.outputs)
 
 
-def _task(levels: dict) -> TaskInfo:
-    return TaskInfo(
-        "series",
-        "forecasting",
-        "time_series",
-        ("rnn",),
-        "",
-        10,
-        (1, 40, 1),
-        input_shape=(8, 1),
-        horizon=5,
-        labelled=False,
-        forecast={
-            "period": 4,
-            "quantiles": [0.1, 0.5, 0.9],
-            "positive": True,
-            "boxcox_lambda": 0.5,
-            "levels": levels,
-        },
-    )
-
-
 @pytest.mark.parametrize("transform", ["none", "log", "boxcox"])
 @pytest.mark.parametrize("scaling", ["window", "global"])
 def test_a_forecaster_with_nothing_learnt_gives_its_naive_base(transform, scaling):
     """Whatever the transform and scaling, they are undone exactly: a core that outputs 0
     forecasts the seasonal naive, the last value or the drift line of the window."""
-    task = _task({"none": [3.0, 2.0], "log": [1.0, 0.5], "boxcox": [1.0, 1.0]})
+    task = forecast_task((8, 1), {"none": [3.0, 2.0], "log": [1.0, 0.5], "boxcox": [1.0, 1.0]})
     window = torch.tensor([[np.nan, np.nan, 2.0, 4.0, 3.0, 5.0, 4.0, 6.0]])[..., None]
     expected = {
         "seasonal": [3.0, 5.0, 4.0, 6.0, 3.0],  # the last 4 steps again
@@ -134,7 +112,7 @@ def test_a_forecaster_with_nothing_learnt_gives_its_naive_base(transform, scalin
 
 
 def test_quantiles_come_out_ordered_and_the_loss_is_the_pinball():
-    task = _task({"none": [3.0, 2.0]})
+    task = forecast_task((8, 1), {"none": [3.0, 2.0]})
     hp = {"lookback": 8, "transform": "none", "scaling": "window", "base": "last"}
     model = Forecaster({**hp, "differences": True}, task, lambda t: nn.Flatten())
     x = torch.randn(6, 8, 1) + 5
