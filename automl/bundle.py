@@ -27,12 +27,12 @@ from automl.predictor import Predictor
 from automl.preprocessing import Preprocessing
 from automl.runtime import GRAPH_FILES, RUNTIMES, load_graph
 from automl.search_spaces import get_family
-from automl.study import BEST_DIR
+from automl.study import BEST_DIR, BUNDLE_FILE
 from automl.task_info import TaskInfo
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2  # 2: members carry a weight and their number of (fold) networks
 WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "bundle.json"
+CONFIG_FILE = BUNDLE_FILE
 
 
 def library_versions() -> dict[str, str]:
@@ -176,10 +176,14 @@ def _load_network(config: dict[str, Any], task: TaskInfo, directory: Path) -> nn
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    model = Ensemble(
-        [get_family(m["family"]).build(m["params"], task) for m in config["members"]],
-        task.is_classification,
-    )
+    networks, weights = [], []
+    for member in config["members"]:  # a cross-validated member is its fold networks
+        count = int(member.get("networks", 1))
+        networks += [
+            get_family(member["family"]).build(member["params"], task) for _ in range(count)
+        ]
+        weights += [float(member.get("weight", 1.0)) / count] * count
+    model = Ensemble(networks, task.is_classification, weights)
     try:
         state = load_file(str(directory / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:

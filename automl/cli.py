@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a running Ray cluster: auto, host:port or ray://host:port (default: $RAY_ADDRESS, "
         "else a local Ray for this command)",
     )
+    fit.add_argument(
+        "--selection",
+        choices=("auto", "cv", "holdout"),
+        default="auto",
+        help="how trials are scored: k-fold cross-validation, one validation split, or auto "
+        "(cross-validation up to 2 000 labelled rows; the default)",
+    )
     fit.add_argument("--quiet", action="store_true", help="print only the result")
     fit.add_argument(
         "--quantiles",
@@ -279,12 +286,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         )
     best_dir = result.study_dir / BEST_DIR
     best = result.members[0]
-    trials = [str(m.trial) for m in result.members]
-    exported = (
-        f"the average of trials {', '.join(trials)}" if len(trials) > 1 else f"trial {trials[0]}"
-    )
+    parts = [f"{m.trial} ({100 * m.weight:.0f} %)" for m in result.members]
+    exported = f"trials {', '.join(parts)}" if len(parts) > 1 else f"trial {best.trial}"
+    scored = "validation"
+    if best.networks > 1:
+        exported += f", each as its {best.networks} fold networks"
+        scored = "out-of-fold"
     print(
-        f"\nbest: trial {best.trial} ({best.family}); exported {exported}, validation "
+        f"\nbest: trial {best.trial} ({best.family}); exported {exported}, {scored} "
         f"{result.task.metric} {result.validation_score:.4f}; {result.search['trials']} trials; "
         f"budget used {format_seconds(time.monotonic() - started)} of "
         f"{format_seconds(result.budget_s)}"
@@ -424,6 +433,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_studies(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from automl.study import leaderboard, list_study_names, read_config
 
     base = Path(args.studies_dir)
@@ -431,7 +442,9 @@ def cmd_studies(args: argparse.Namespace) -> int:
     if not names:
         print(f"no studies in {base}/")
         return 0
-    print(f"{'study':<28} {'row':<18} {'trials':>6} {'best':>8}  created")
+    print(
+        f"{'study':<28} {'row':<18} {'trials':>6} {'best':>8} {'± folds':>8} {'scored by':<10} created"
+    )
     for name in names:
         config = read_config(base / name)
         try:
@@ -440,9 +453,16 @@ def cmd_studies(args: argparse.Namespace) -> int:
             print(f"{name:<28} unreadable study: {exc}")
             continue
         complete = board[board["status"] == "complete"]
-        best = f"{complete['score'].max():.4f}" if len(complete) else "-"
+        top = complete.loc[complete["score"].idxmax()] if len(complete) else None
+        best = "-" if top is None else f"{top['score']:.4f}"
+        spread = "-" if top is None or pd.isna(top["spread"]) else f"{top['spread']:.4f}"
+        selection = config.get("selection", {})
+        scheme = f"{selection['folds']}-fold CV" if selection.get("scheme") == "cv" else "holdout"
         row = config.get("task", {}).get("row", "?")
-        print(f"{name:<28} {row:<18} {len(board):>6} {best:>8}  {config.get('created', '')}")
+        print(
+            f"{name:<28} {row:<18} {len(board):>6} {best:>8} {spread:>8} {scheme:<10} "
+            f"{config.get('created', '')}"
+        )
     return 0
 
 

@@ -154,7 +154,9 @@ class AutoDeep(_Search):
     `budget` bounds the whole fit (None: 10 minutes). `resume=True` continues the named `study`
     after a crash or a stop, spending what is left of its budget (or of `budget`, its new
     total). `max_trials`, `concurrent_trials` (1: a seeded search repeats exactly),
-    `trial_timeout` and `gpus_per_trial` (a fraction shares a GPU) are as on the command line.
+    `trial_timeout`, `gpus_per_trial` (a fraction shares a GPU) and `selection` ("cv",
+    "holdout", or "auto": k-fold cross-validation up to 2 000 labelled rows) are as on the
+    command line.
 
     >>> from sklearn.datasets import load_breast_cancer
     >>> X, y = load_breast_cancer(return_X_y=True)
@@ -183,6 +185,7 @@ class AutoDeep(_Search):
         gpus_per_trial: float | None = None,
         resume: bool = False,
         quantiles: list[float] | None = None,
+        selection: str = "auto",
     ) -> None:
         _keep_arguments(self, locals())
 
@@ -267,6 +270,7 @@ class _Supervised(_Search):
         trial_timeout: str | float | None = None,
         gpus_per_trial: float | None = None,
         resume: bool = False,
+        selection: str = "auto",
     ) -> None:
         _keep_arguments(self, locals())
 

@@ -1,9 +1,12 @@
 """The last stage of a fit: from the ranked trials to the exported model, within the reserve.
 
-The top trials are trained again to completion (same seeds as in the search) and averaged;
-on small data each member is then refit on the training and validation rows. The ensemble is
-scored (validation, and a given test split), written to <study>/best/, and for unlabelled data
-a map of its codes is written for the dashboard.
+The best trials' networks were kept by the trials themselves (automl.kept_networks): one per
+fold under cross-validation, the best epoch's. Greedy ensemble selection over their
+validation (out-of-fold) outputs weights them (automl.ensemble); a trial whose networks were
+not kept (a cluster without shared storage) is trained again, the best few only. On small
+data with one validation split, each member is then refit on the training and validation
+rows. The ensemble is scored (validation, and a given test split), written to <study>/best/,
+and for unlabelled data a map of its codes is written for the dashboard.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from automl.budget import Deadline
 from automl.bundle import load, save_bundle
 from automl.engine.cluster import usable_cpus
 from automl.engine.settings import SearchData, SearchSettings
-from automl.ensemble import Ensemble
+from automl.ensemble import Ensemble, blend, select_ensemble
 from automl.errors import SearchError, TrialFailed
 from automl.forecaster import backtest_summary, interval_scale
+from automl.kept_networks import KEPT_TRIALS, load_kept
 from automl.predictor import Predictor
 from automl.prepare import PreparedData
 from automl.search_spaces import get_family
@@ -31,27 +36,29 @@ from automl.task_info import TaskInfo
 from automl.trainer import (
     TrainingConfig,
     default_device,
+    loss_function,
     predict_outputs,
     score_outputs,
     to_tensors,
     train_model,
+    train_networks,
 )
 from automl.trial_record import INTERRUPT_STOP, Attr, TrialRecord, ranked
 
-ENSEMBLE_SIZE = 3  # the exported model averages the top trials (see automl.ensemble)
-ENSEMBLE_CANDIDATES = 6  # members are drawn from this many top trials, skipping ones too slow
-FINISH_SAFETY = 1.5  # a member is trained only if 1.5x its search-time training time is left
+RETRAINED_TRIALS = 3  # trials whose networks were not kept: the best this many are retrained
+FINISH_SAFETY = 1.5  # a trial is retrained only if 1.5x its search-time training time is left
 EXPORT_RESERVE_S = 3.0
-# Up to this many rows (train + validation), each member is retrained on all of them for as
-# many epochs as its best validation score took: on small data the validation fifth is too
-# much to leave out (GunPoint trains on 50 series), on large data it matters little.
+# Up to this many rows (train + validation), a member validated on one split is retrained on
+# all of them for as many epochs as its best validation score took: on small data the
+# validation fifth is too much to leave out, on large data it matters little. (Below
+# automl.selection.CV_MAX_ROWS the members are fold networks, which together saw every row.)
 REFIT_MAX_ROWS = 5_000
 CODES_SAMPLE = 1000  # validation samples in the dashboard's map of codes
 
 
 @dataclass
 class Member:
-    """One network of the exported ensemble, as bundle.json's `members` records it."""
+    """One trial of the exported ensemble, as bundle.json's `members` records it."""
 
     trial: int
     family: str
@@ -61,13 +68,23 @@ class Member:
     best_epoch: int
     stop_reason: str
     train_time_s: float
+    weight: float = 1.0  # its share of the blend (ensemble selection)
+    networks: int = 1  # one per fold under cross-validation, sharing the weight
+    score_spread: float | None = None  # the folds' scores' standard deviation
+    retrained: bool = False  # its networks were not kept by the search: trained again
     refit_epochs: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        record = dict(vars(self))
-        if record["refit_epochs"] is None:
-            del record["refit_epochs"]
-        return record
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass
+class Candidate:
+    """A trial's networks and their validation outputs, for ensemble selection."""
+
+    member: Member
+    networks: list[nn.Module]
+    outputs: torch.Tensor
 
 
 @dataclass
@@ -79,8 +96,9 @@ class FinishedModel:
     validation_score: float
     test_score: float | None = None
     n_test: int = 0
-    # the ensemble's raw outputs on the validation rows, before any refit saw them, and on the
-    # given test rows: what the dashboard's model view draws (automl.model_records)
+    # the ensemble's raw outputs on the validation rows (out of fold under cross-validation),
+    # before any refit saw them, and on the given test rows: what the dashboard's model view
+    # draws (automl.model_records)
     validation_outputs: np.ndarray | None = None
     test_outputs: np.ndarray | None = None
 
@@ -110,90 +128,163 @@ def scored_trials(records: list[TrialRecord]) -> list[TrialRecord]:
     )
 
 
-def train_ensemble(
-    candidates: list[TrialRecord],
+def kept_candidate(
+    study_dir: Path, trial: TrialRecord, task: TaskInfo, n_folds: int, n_val: int
+) -> Candidate | None:
+    """The trial's kept networks, or None when it kept none that fit data of `n_folds` folds
+    (1: one split) and `n_val` validation rows."""
+    kept = load_kept(study_dir, trial.number)
+    if kept is None or len(kept.states) != n_folds or len(kept.outputs) != n_val:
+        return None
+    params = trial.trained_params
+    networks = []
+    for state in kept.states:
+        network = get_family(params["family"]).build(params, task)
+        try:
+            network.load_state_dict(state)
+        except RuntimeError:  # kept by another version of the family: train it again
+            return None
+        networks.append(network.eval())
+    member = Member(
+        trial=trial.number,
+        family=params["family"],
+        params=params,
+        validation_score=float(trial.score),
+        epochs_trained=int(trial.get(Attr.EPOCHS, 0)),
+        best_epoch=kept.epoch,
+        stop_reason=trial.reason or trial.status,
+        train_time_s=float(trial.get(Attr.TRAIN_TIME_S, 0.0)),
+        networks=len(networks),
+        score_spread=trial.get(Attr.SCORE_SPREAD),
+    )
+    return Candidate(member, networks, kept.outputs)
+
+
+def retrained_candidate(
+    trial: TrialRecord,
     task: TaskInfo,
     data: SearchData,
     settings: SearchSettings,
     deadline: Deadline,
-) -> tuple[Ensemble, list[Member], float, torch.Tensor]:
-    """Train the top trials to completion (same seeds as in the search) and average them.
-
-    The best trial is always trained (at least one epoch, even past the deadline). Further
-    members come from the next best trials: one is trained only if its search-time training
-    time fits in what remains (a slower one is skipped for a faster one further down), and kept
-    only if the average does not score worse on validation. Returns (ensemble, members, score,
-    the ensemble's validation outputs before any refit).
-    """
-    torch.set_num_threads(usable_cpus())
+    first: bool,
+) -> Candidate:
+    """The trial trained again as in the search (same seeds, same folds); the `first` is
+    trained at least one epoch even past the deadline."""
+    params = trial.trained_params
+    torch.manual_seed(settings.seed + trial.number)
+    splits = data.splits(task)
     device = default_device()
-    train, val = data.tensors(task)
-    networks: list[torch.nn.Module] = []
-    members: list[Member] = []
-    best_score = -float("inf")
-    best_outputs = torch.empty(0)
+    networks = [get_family(params["family"]).build(params, task).to(device) for _ in splits]
+    result = train_networks(
+        networks,
+        task,
+        splits,
+        TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
+        deadline=deadline,
+        seed=settings.seed + trial.number,
+        min_epochs=1 if first else 0,
+    )
+    if result.best_outputs is None:
+        raise TrialFailed("no epoch finished in the time left")
+    member = Member(
+        trial=trial.number,
+        family=params["family"],
+        params=params,
+        validation_score=result.best_score,
+        epochs_trained=result.epochs_completed,
+        best_epoch=result.best_epoch,
+        stop_reason=result.stop_reason,
+        train_time_s=result.train_seconds,
+        networks=len(networks),
+        retrained=True,
+    )
+    return Candidate(member, [n.cpu().eval() for n in networks], result.best_outputs)
+
+
+def gather_candidates(
+    study_dir: Path,
+    trials: list[TrialRecord],
+    task: TaskInfo,
+    data: SearchData,
+    settings: SearchSettings,
+    deadline: Deadline,
+) -> list[Candidate]:
+    """The best trials' networks: kept ones loaded, the best few others retrained while 1.5x
+    their search-time training time fits in what is left (the best always)."""
+    candidates: list[Candidate] = []
     failures: list[str] = []
-    # Unlabelled data keeps one network: its codes (transform) come from one encoder.
-    size = 1 if task.target_kind == "none" else ENSEMBLE_SIZE
-    for trial in candidates[:ENSEMBLE_CANDIDATES]:
-        if len(networks) == size:
-            break
-        expected = FINISH_SAFETY * trial.get(Attr.TRAIN_TIME_S, 0.0)
-        if networks and deadline.remaining() < expected:
-            continue
-        params = trial.trained_params
-        torch.manual_seed(settings.seed + trial.number)
-        try:
-            model = get_family(params["family"]).build(params, task).to(device)
-            result = train_model(
-                model,
-                task,
-                train,
-                val,
-                TrainingConfig.from_params(params, settings.max_epochs, settings.patience),
-                deadline=deadline,
-                seed=settings.seed + trial.number,
-                min_epochs=0 if networks else 1,
-            )
-        except (TrialFailed, RuntimeError) as exc:  # out of memory, a divergence: the next one
-            failures.append(f"trial {trial.number}: {str(exc).splitlines()[0]}")
-            continue
-        candidate = Ensemble([*networks, model.cpu()], task.is_classification)
-        outputs = predict_outputs(candidate, val[0])
-        score = score_outputs(task, outputs, val[1])
-        if networks and score < best_score:
-            continue  # this member would make the average worse on validation
-        networks.append(model)
-        best_score, best_outputs = score, outputs
-        members.append(
-            Member(
-                trial=trial.number,
-                family=params["family"],
-                params=params,
-                validation_score=result.best_score,
-                epochs_trained=result.epochs_completed,
-                best_epoch=result.best_epoch,
-                stop_reason=result.stop_reason,
-                train_time_s=result.train_seconds,
-            )
-        )
-    if not networks:
+    retrained = 0
+    # unlabelled data keeps one network: its codes (transform) come from one encoder
+    for trial in trials[: 1 if task.target_kind == "none" else KEPT_TRIALS]:
+        candidate = kept_candidate(study_dir, trial, task, data.n_folds, len(data.X_val))
+        if candidate is None and retrained < RETRAINED_TRIALS:
+            expected = FINISH_SAFETY * trial.get(Attr.TRAIN_TIME_S, 0.0)
+            if candidates and deadline.remaining() < expected:
+                continue
+            retrained += 1
+            try:
+                candidate = retrained_candidate(
+                    trial, task, data, settings, deadline, first=not candidates
+                )
+            except (TrialFailed, RuntimeError) as exc:  # out of memory, a divergence: the next
+                failures.append(f"trial {trial.number}: {str(exc).splitlines()[0]}")
+        if candidate is not None:
+            candidates.append(candidate)
+    if not candidates:
         raise SearchError(
             "None of the top trials could be trained again for the final model ("
             + "; ".join(failures)
             + "). Check the data, or try other --families."
         )
-    if len(train[0]) + len(val[0]) <= REFIT_MAX_ROWS:
-        networks = refit_on_all_rows(networks, members, task, train, val, settings, deadline)
-    return Ensemble(networks, task.is_classification), members, best_score, best_outputs
+    return candidates
+
+
+def train_ensemble(
+    study_dir: Path,
+    trials: list[TrialRecord],
+    task: TaskInfo,
+    data: SearchData,
+    settings: SearchSettings,
+    deadline: Deadline,
+) -> tuple[Ensemble, list[Member], float, torch.Tensor]:
+    """The exported ensemble from the ranked trials: (ensemble, members by weight, its
+    validation score, its validation outputs before any refit)."""
+    torch.set_num_threads(usable_cpus())
+    candidates = gather_candidates(study_dir, trials, task, data, settings, deadline)
+    targets = to_tensors(data.X_val, data.y_val, task)[1]
+    criterion = loss_function(task)
+
+    def objective(outputs: torch.Tensor) -> tuple[float, float]:
+        return score_outputs(task, outputs, targets), -float(criterion(outputs, targets))
+
+    counts, _ = select_ensemble([c.outputs for c in candidates], objective, task.is_classification)
+    chosen = sorted(
+        (i for i, c in enumerate(counts) if c), key=lambda i: (-counts[i], i)
+    )  # the heaviest first: members[0] is what the leaderboard line names as the best
+    total = sum(counts)
+    members, networks, weights = [], [], []
+    for i in chosen:
+        candidate = candidates[i]
+        candidate.member.weight = round(counts[i] / total, 4)
+        members.append(candidate.member)
+        networks += candidate.networks
+        weights += [counts[i] / total / len(candidate.networks)] * len(candidate.networks)
+    outputs = blend(
+        torch.stack([candidates[i].outputs for i in chosen]).float(),
+        torch.tensor([counts[i] / total for i in chosen]),
+        task.is_classification,
+    )
+    score = score_outputs(task, outputs, targets)
+    if data.n_folds == 1 and len(data.X_train) + len(data.X_val) <= REFIT_MAX_ROWS:
+        networks = refit_on_all_rows(networks, members, task, data, settings, deadline)
+    return Ensemble(networks, task.is_classification, weights), members, score, outputs
 
 
 def refit_on_all_rows(
     networks: list[torch.nn.Module],
     members: list[Member],
     task: TaskInfo,
-    train: tuple[Any, Any],
-    val: tuple[Any, Any],
+    data: SearchData,
     settings: SearchSettings,
     deadline: Deadline,
 ) -> list[torch.nn.Module]:
@@ -203,6 +294,7 @@ def refit_on_all_rows(
     deadline is dropped for the member as first trained. The ensemble's validation score stays
     the one measured before (the refit has seen the validation rows).
     """
+    train, val = data.tensors(task)
     everything = tuple(torch.cat([a, b]) for a, b in zip(train, val, strict=True))
     device = default_device()
     refit = []
@@ -249,9 +341,18 @@ def finish(
     """Train the exported ensemble within the deadline, write it to <study>/best/, load it."""
     task = prepared.task
     ensemble, members, score, val_outputs = train_ensemble(
-        scored_trials(records), task, prepared.data, settings, deadline.sub(EXPORT_RESERVE_S)
+        study_dir,
+        scored_trials(records),
+        task,
+        prepared.data,
+        settings,
+        deadline.sub(EXPORT_RESERVE_S),
     )
-    extra: dict[str, Any] = {"validation_score": score, "metric": task.metric}
+    extra: dict[str, Any] = {
+        "validation_score": score,
+        "metric": task.metric,
+        "selection": prepared.selection.as_dict(),
+    }
     if task.forecast is not None:  # the intervals calibrated on the backtests, then scored
         forecast = prepared.preprocessing.inputs
         quantiles = task.forecast["quantiles"]

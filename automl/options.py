@@ -23,6 +23,9 @@ DEFAULT_BUDGET_S = 600.0
 MAX_SEED = 2**32
 
 
+SELECTIONS = ("auto", "cv", "holdout")
+
+
 @dataclass(frozen=True)
 class FitOptions:
     """What a fit was asked to do; every value is checked when it is made (also by
@@ -45,10 +48,11 @@ class FitOptions:
     trial_timeout_s: float | None = None
     gpus_per_trial: float | None = None
     quantiles: tuple[float, ...] | None = None  # a forecast's; None: 0.1, 0.5, 0.9
+    selection: str = "auto"  # how trials are scored: cv, holdout, or auto (automl.selection)
 
     # What a resumed study keeps from its first run, whatever the resuming command says: the
     # search must stay the same search.
-    RECORDED = ("task", "families", "seed", "max_epochs", "code_size", "quantiles")
+    RECORDED = ("task", "families", "seed", "max_epochs", "code_size", "quantiles", "selection")
 
     @classmethod
     def parse(cls, given: Mapping[str, Any]) -> FitOptions:
@@ -101,6 +105,10 @@ class FitOptions:
             raise ConfigError(
                 f"--quantiles are levels between 0 and 1, such as 0.1,0.5,0.9; got "
                 f"{list(self.quantiles)!r}."
+            )
+        if self.selection not in SELECTIONS:
+            raise ConfigError(
+                f"--selection must be one of {', '.join(SELECTIONS)}; got {self.selection!r}."
             )
         if self.families is not None:
             from automl.search_spaces import get_family

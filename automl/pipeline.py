@@ -3,7 +3,7 @@
     prepare  (automl.prepare)    detect the task, split the rows, fit the preprocessing
     run      (automl.study_run)  claim the study, record the run, resume, split the budget
     search   (automl.engine)     Optuna's trials, run by Ray (or in process), into study.db
-    finish   (automl.finish)     train the top trials to completion, average, export best/
+    finish   (automl.finish)     ensemble selection over the best trials' networks, export best/
 
 One Deadline flows down: the search gets what remains minus a reserve, and the finish
 (training the top trials to completion, averaging them and exporting) spends the reserve.
@@ -22,7 +22,7 @@ from automl.budget import format_seconds
 from automl.data import Dataset
 from automl.engine import SearchFigures, run_search
 from automl.engine.cluster import check_address, cluster_address
-from automl.finish import ENSEMBLE_SIZE, FinishedModel, Member, finish
+from automl.finish import FinishedModel, Member, finish
 from automl.model_records import record_forecast, record_predictions
 from automl.options import FitOptions
 from automl.predictor import Predictor
@@ -113,7 +113,7 @@ def fit_dataset(
         run.record_search(figures)
         records = load_records(run.study_dir)
         say(
-            f"finishing: training up to {ENSEMBLE_SIZE} of the top trials to completion, "
+            "finishing: ensemble selection over the best trials' networks, "
             f"{format_seconds(run.deadline.remaining())} left"
         )
         model = finish(

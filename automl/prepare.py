@@ -24,6 +24,7 @@ from automl.options import FitOptions
 from automl.preprocessing import ForecastPreprocessor, Preprocessing, TargetEncoder, forecast_window
 from automl.preprocessing.forecast import MIN_HISTORY, fill_gaps, without_missing_end
 from automl.seasonality import calendar_unit, detect_period, naive_forecasts
+from automl.selection import HOLDOUT, Selection, choose_selection, fold_ids
 from automl.task import detect_task
 from automl.task_info import TaskInfo
 
@@ -46,6 +47,7 @@ class PreparedData:
     rows: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     # a forecast's validation windows: (series index, first forecast step) of each
     origins: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    selection: Selection = HOLDOUT  # how trials are scored: one split, or k folds
 
 
 def prepare(dataset: Dataset, options: FitOptions, say: Callable[[str], None]) -> PreparedData:
@@ -54,25 +56,35 @@ def prepare(dataset: Dataset, options: FitOptions, say: Callable[[str], None]) -
     for note in dataset.notes:
         say(f"note: {note}")
     say(f"task: {task.reason}")
-    prepared = prepare_data(dataset, task, options.seed, options.quantiles)
+    prepared = prepare_data(dataset, task, options.seed, options.quantiles, options.selection)
     for note in prepared.notes:
         say(f"note: {note}")
+    if prepared.selection.scheme == "cv":
+        say(f"selection: {prepared.selection.reason}")
     return prepared
 
 
-def split_rows(dataset: Dataset, task: TaskInfo, seed: int) -> dict[str, np.ndarray]:
-    """Row indices of the train, validation and (given) test parts.
+def split_rows(
+    dataset: Dataset, task: TaskInfo, seed: int, asked: str = "auto"
+) -> tuple[dict[str, np.ndarray], Selection]:
+    """Row indices of the train, validation and (given) test parts, and how trials are scored.
 
     Given split folders are used as they are; without a val/ folder the validation rows come
-    from train/. Otherwise the split is random, stratified by class for classification.
+    from train/. On small labelled data (automl.selection) they are all the training rows,
+    each validated out of fold. Otherwise the split is random, stratified by class for
+    classification.
     """
     rows = np.arange(len(dataset))
     given = dataset.split if dataset.split is not None else np.full(len(rows), "train", object)
     parts = {name: rows[given == name] for name in ("train", "val", "test")}
-    if len(parts["val"]):
-        return parts
     train = parts["train"]
     labels = dataset.y[train] if dataset.y is not None and task.labelled else None
+    classes = labels.astype(str) if labels is not None and task.is_classification else None
+    selection = choose_selection(
+        len(train), task.target_kind, classes, len(parts["val"]) > 0, asked
+    )
+    if selection.scheme == "cv" or len(parts["val"]):
+        return {**parts, "val": train if selection.scheme == "cv" else parts["val"]}, selection
     n_val = max(int(round(VALIDATION_SHARE * len(train))), task.n_classes or 1)
     stratify = labels.astype(str) if task.is_classification else None
     if stratify is not None and min(collections.Counter(stratify).values()) < 2:
@@ -80,7 +92,7 @@ def split_rows(dataset: Dataset, task: TaskInfo, seed: int) -> dict[str, np.ndar
     fit_rows, val_rows = train_test_split(
         train, test_size=n_val, random_state=seed, stratify=stratify
     )
-    return {"train": np.sort(fit_rows), "val": np.sort(val_rows), "test": parts["test"]}
+    return {"train": np.sort(fit_rows), "val": np.sort(val_rows), "test": parts["test"]}, selection
 
 
 def data_fingerprint(*arrays: np.ndarray) -> str:
@@ -91,13 +103,17 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
 
 
 def prepare_data(
-    dataset: Dataset, task: TaskInfo, seed: int, quantiles: tuple[float, ...] | None = None
+    dataset: Dataset,
+    task: TaskInfo,
+    seed: int,
+    quantiles: tuple[float, ...] | None = None,
+    selection: str = "auto",
 ) -> PreparedData:
     """Split, fit the preprocessing on the training rows, transform every part (`quantiles`:
-    a forecast's levels)."""
+    a forecast's levels; `selection`: cv, holdout or auto, see automl.selection)."""
     if task.target_kind == "forecasting":
         return _prepare_forecast(dataset, task, quantiles)
-    parts = split_rows(dataset, task, seed)
+    parts, selection = split_rows(dataset, task, seed, selection)
     preprocessing = Preprocessing.fit(dataset, task, parts["train"])
     X = preprocessing.transform(dataset.X)
     y = preprocessing.target.encode(dataset.y) if task.labelled else None
@@ -113,10 +129,18 @@ def prepare_data(
         rows = parts[name]
         return X[rows], None if y is None else y[rows]
 
+    if selection.scheme == "cv":  # every training row validates once, out of fold
+        X_train, y_train = part("train")
+        labels = y_train if task.is_classification else None
+        folds = fold_ids(len(X_train), selection.folds, labels, seed)
+        data = SearchData(X_train, y_train, X_train, y_train, folds)
+    else:
+        data = SearchData(*part("train"), *part("val"))
     return PreparedData(
         task=task.with_inputs(preprocessing.input_shape(), preprocessing.vocab_size, spread),
         preprocessing=preprocessing,
-        data=SearchData(*part("train"), *part("val")),
+        data=data,
+        selection=selection,
         fingerprint=data_fingerprint(X, *([] if y is None else [y])),
         test=part("test") if len(parts["test"]) else None,
         notes=notes,

@@ -24,6 +24,7 @@ DEFAULT_STUDIES_DIR = "studies"
 STUDY_DB = "study.db"
 CONFIG_FILE = "config.json"
 BEST_DIR = "best"
+BUNDLE_FILE = "bundle.json"  # a bundle's config, in best/ (automl.bundle reads it)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 CODES_MAP_FILE = "codes_map.json"  # an unlabelled study's sample of codes in 2-D (the finish)
@@ -40,6 +41,8 @@ LEADERBOARD_COLUMNS = [
     "family",
     "status",
     "score",
+    "spread",  # cross-validated: the standard deviation of the folds' scores
+    "weight",  # its share of the exported model (ensemble selection); blank: not in it
     "val_loss",
     "n_params",
     "epochs",
@@ -267,11 +270,22 @@ def load_records(study_dir: Path) -> list[TrialRecord]:
     return [TrialRecord.from_trial(t) for t in load_trials(study_dir)]
 
 
+def exported_weights(study_dir: Path) -> dict[int, float]:
+    """Trial number -> its weight in the exported model ({} before the finish)."""
+    try:
+        members = json.loads((Path(study_dir) / BEST_DIR / BUNDLE_FILE).read_text())["members"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {int(m["trial"]): float(m.get("weight", 1.0 / len(members))) for m in members}
+
+
 def leaderboard(study_dir: Path) -> pd.DataFrame:
-    """One row per trial, best first: rank, family, status, score, size, epochs, time, reason
-    (for a forecaster, "worse than seasonal naive" where a trial scored below it)."""
+    """One row per trial, best first: rank, family, status, score (cross-validated: the
+    folds' pooled score, and their spread), weight in the exported model, size, epochs, time,
+    reason (for a forecaster, "worse than seasonal naive" where a trial scored below it)."""
     rows = []
     line = line_to_beat(read_config(study_dir).get("task", {}).get("forecast"))
+    weights = exported_weights(study_dir)
     for record in ranked(load_records(study_dir)):
         family = record.family
         reason = marked_below(record.reason, record.score, line)
@@ -282,6 +296,8 @@ def leaderboard(study_dir: Path) -> pd.DataFrame:
                 "family": family,
                 "status": record.status,
                 "score": record.score,
+                "spread": record.get(Attr.SCORE_SPREAD),
+                "weight": weights.get(record.number),
                 "val_loss": record.get(Attr.BEST_VAL_LOSS),
                 "n_params": record.get(Attr.N_PARAMS),
                 "epochs": record.get(Attr.EPOCHS, 0),

@@ -227,6 +227,7 @@ def new_config(
         "seed": options.seed,
         "options": options.recorded(),
         "task": prepared.task.to_dict(),
+        "selection": prepared.selection.as_dict(),
         "data": {
             "name": dataset.name,
             "evidence": dataset.evidence,

@@ -3,13 +3,16 @@
 The trainer knows nothing of Ray or Optuna: it calls `on_epoch` after every epoch and the engine
 adapts that to Tune reports. The learning rate is a pure function of the step.
 
-A network may define three hooks, and the loop uses them when present:
+A network may define these hooks, and the loop uses them when present:
 - `pretrain(X, batch_size, deadline) -> list[dict]`: an unsupervised phase before the epochs
   (a DBN's greedy RBM training); its log and time come with the first epoch's stats, and it
   is not an epoch, so early stopping compares fine-tuning epochs with other families' epochs;
 - `training_loss(inputs, targets) -> Tensor`: the loss to minimise when it is not the task's
   criterion on the outputs (contrastive divergence, a contractive penalty);
-- `monitor(X_val) -> dict`: extra per-epoch figures (an RBM's pseudo-log-likelihood).
+- `monitor(X_val) -> dict`: extra per-epoch figures (an RBM's pseudo-log-likelihood);
+- `fixed_inputs(X) -> Tensor` with `from_fixed(features) -> outputs`: a first stage that does
+  not train (random kernels), computed once after `pretrain` for the training and validation
+  rows, so the epochs train and score the rest on its features.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from automl.augment import augment
 from automl.budget import Deadline
 from automl.errors import TrialFailed
 from automl.forecaster import mase, pinball_loss
 from automl.task_info import TaskInfo
 
 EVAL_BATCH_SIZE = 1024
+MAX_FIXED = 50_000_000  # values of fixed features kept in memory (200 MB); more: per batch
 # An epoch is at least this many optimiser steps (small data passes over itself several
 # times): 40 series in batches of 8 would otherwise take 5 steps an epoch, so early stopping
 # after 3 epochs would judge 15 steps, and reporting would cost more than training.
@@ -47,6 +52,7 @@ class TrainingConfig:
     schedule: str = "cosine"
     grad_clip: float = 0.0
     momentum: float = 0.9  # SGD only
+    augment: str = "none"  # a random version of each batch (automl.augment)
     max_epochs: int = 30
     patience: int = 8  # epochs without a better validation score before stopping
 
@@ -74,15 +80,27 @@ class EpochStats:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Split:
+    """One network's data: (features, targets) to train and to validate on, and the rows of
+    the validation arrays its validation part is (out-of-fold predictions go there)."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    val_rows: torch.Tensor
+
+
 @dataclass
 class TrainResult:
-    best_state: dict[str, torch.Tensor]
+    best_states: list[dict[str, torch.Tensor]]  # one per network (fold), of the best epoch
     best_score: float
     best_val_loss: float
     best_epoch: int
     history: list[EpochStats] = field(default_factory=list)
     stop_reason: str = ""
     pretrain_seconds: float = 0.0
+    # the validation (out-of-fold) outputs of the best epoch, in the validation rows' order
+    best_outputs: torch.Tensor | None = None
 
     @property
     def epochs_completed(self) -> int:
@@ -161,96 +179,105 @@ def train_model(
     train: tuple[torch.Tensor, torch.Tensor],
     val: tuple[torch.Tensor, torch.Tensor],
     config: TrainingConfig,
+    **options: Any,
+) -> TrainResult:
+    """Train one network on one split (see train_networks for the options)."""
+    split = Split(train, val, torch.arange(len(val[0])))
+    return train_networks([model], task, [split], config, **options)
+
+
+def train_networks(
+    models: list[nn.Module],
+    task: TaskInfo,
+    splits: list[Split],
+    config: TrainingConfig,
     on_epoch: Callable[[EpochStats], None] | None = None,
     deadline: Deadline | None = None,
     seed: int = 0,
     min_epochs: int = 0,
     keep_best: bool = True,
     interrupt: Callable[[], bool] | None = None,
+    on_best: Callable[[TrainResult], None] | None = None,
 ) -> TrainResult:
-    """Train until max_epochs, `patience` epochs without progress, or the deadline.
+    """Train one network per split, in step, until max_epochs, `patience` epochs without
+    progress, or the deadline.
 
+    Each epoch is scored on the validation parts pooled (out of fold, under cross-validation),
+    so early stopping judges the networks together, and all keep the weights of that best
+    epoch (`keep_best=False`: of the last epoch, for a refit whose validation data is part of
+    its training data). `on_best` gets the result so far whenever an epoch is the best yet.
     `min_epochs` are trained even past the deadline (the finish never exports an untrained
-    network). Keeps the weights of the best validation epoch (`keep_best=False`: of the last
-    epoch, for a refit whose validation data is part of its training data). A non-finite loss
-    raises TrialFailed. `interrupt()` is asked after every step: True ends training at once,
-    the unfinished epoch uncounted (stop reason "interrupted"), as a scheduler stops a trial.
+    network). A non-finite loss raises TrialFailed. `interrupt()` is asked after every step:
+    True ends training at once, the unfinished epoch uncounted (stop reason "interrupted"),
+    as a scheduler stops a trial.
     """
-    device = next(model.parameters()).device
-    X_train, y_train = (t.to(device) for t in train)
-    X_val, y_val = (t.to(device) for t in val)
-    generator = torch.Generator().manual_seed(seed)
     criterion = loss_function(task)
-    optimizer = make_optimizer(model, config)
-    n = len(X_train)
-    batch_size = max(1, min(config.batch_size, n))
-    passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH / math.ceil(n / batch_size)))
-    total_steps = math.ceil(n / batch_size) * passes * config.max_epochs
-    objective = batch_objective(model, task)
-    monitor = getattr(model, "monitor", None)
+    folds = [
+        _Fold(model, split, task, config, seed + i)
+        for i, (model, split) in enumerate(zip(models, splits, strict=True))
+    ]
+    rows = torch.cat([s.val_rows for s in splits])
+    targets = torch.empty_like(torch.cat([s.val[1] for s in splits]))
+    targets[rows] = torch.cat([s.val[1] for s in splits])
+    monitor = getattr(models[0], "monitor", None)
 
     pretrain_extra: dict[str, Any] = {}
     pretrain_seconds = 0.0
-    if callable(getattr(model, "pretrain", None)):
+    if callable(getattr(models[0], "pretrain", None)):
         started = time.perf_counter()
-        model.train()
-        log = model.pretrain(X_train, batch_size, deadline)
+        log = [fold.pretrain(deadline) for fold in folds][0]
+        for fold in folds:
+            fold.fix_inputs()
         pretrain_seconds = time.perf_counter() - started
         pretrain_extra = {"pretrain": log, "pretrain_seconds": pretrain_seconds}
 
-    best_score, best_loss, best_epoch = -math.inf, math.inf, 0
-    best_state = copy.deepcopy(model.state_dict())
-    history: list[EpochStats] = []
-    stop_reason = "max_epochs"
-    step = 0
+    result = TrainResult([copy.deepcopy(m.state_dict()) for m in models], -math.inf, math.inf, 0)
+    result.pretrain_seconds = pretrain_seconds
+    spread = 0.0
+    result.stop_reason = "max_epochs"
     for epoch in range(1, config.max_epochs + 1):
         if deadline is not None and deadline.expired() and epoch > min_epochs:
-            stop_reason = "deadline"
+            result.stop_reason = "deadline"
             break
         started = time.perf_counter()
-        model.train()
-        order = torch.cat([torch.randperm(n, generator=generator) for _ in range(passes)])
-        order = order.to(device)
-        running, seen = 0.0, 0
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            if len(index) < 2 and n >= 2 and start > 0:
-                continue  # a batch of one breaks batch norm; its sample is seen next epoch
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, config.lr, config.schedule)
-            loss = objective(X_train[index], y_train[index])
-            if not torch.isfinite(loss):
-                raise TrialFailed(
-                    f"training loss became {loss.item()} at epoch {epoch} "
-                    f"(learning rate {config.lr:.2g}); the architecture diverged"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            running += loss.item() * len(index)
-            seen += len(index)
-            step += 1
-            if interrupt is not None and interrupt():
-                stop_reason = "interrupted"
+        running = seen = 0.0
+        for fold in folds:
+            loss, count = fold.train_epoch(epoch, interrupt)
+            running, seen = running + loss, seen + count
+            if fold.interrupted:
+                result.stop_reason = "interrupted"
                 break
-        if stop_reason == "interrupted":
+        if result.stop_reason == "interrupted":
             break
 
-        val_outputs = predict_outputs(model, X_val)
-        val_loss = float(criterion(val_outputs, y_val))
-        score = score_outputs(task, val_outputs, y_val)
+        outputs_of = [fold.predict_val() for fold in folds]
+        outputs = torch.empty((len(rows), *outputs_of[0].shape[1:]), dtype=outputs_of[0].dtype)
+        outputs[rows] = torch.cat(outputs_of)
+        val_loss = float(criterion(outputs, targets))
+        score = score_outputs(task, outputs, targets)
         if not math.isfinite(val_loss) or not math.isfinite(score):
             raise TrialFailed(f"validation loss became {val_loss} at epoch {epoch}")
         # Validation accuracy saturates on easy data; the loss breaks ties, so a later, better
         # calibrated epoch wins over the first one that reached the same accuracy.
-        if score > best_score or (score == best_score and val_loss < best_loss):
-            best_score, best_loss, best_epoch = score, val_loss, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        patience_over = epoch - best_epoch >= config.patience
+        if score > result.best_score or (
+            score == result.best_score and val_loss < result.best_val_loss
+        ):
+            result.best_score, result.best_val_loss, result.best_epoch = score, val_loss, epoch
+            result.best_states = [copy.deepcopy(f.model.state_dict()) for f in folds]
+            result.best_outputs = outputs
+            if len(folds) > 1:  # the spread of the folds' own scores, at this epoch
+                scores = [
+                    score_outputs(task, fold_outputs, fold.y_val.cpu())
+                    for fold_outputs, fold in zip(outputs_of, folds, strict=True)
+                ]
+                spread = float(np.std(scores))
+            if on_best is not None:
+                on_best(result)
+        patience_over = epoch - result.best_epoch >= config.patience
         finished = patience_over or epoch == config.max_epochs
-        extra = dict(monitor(X_val)) if monitor is not None else {}
+        extra = dict(monitor(folds[0].X_val)) if monitor is not None else {}
+        if len(folds) > 1:
+            extra.update(folds=len(folds), best_spread=spread)
         if epoch == 1:
             extra.update(pretrain_extra)
         stats = EpochStats(
@@ -258,23 +285,111 @@ def train_model(
             train_loss=running / max(1, seen),
             val_loss=val_loss,
             score=score,
-            best_score=best_score,
-            best_val_loss=best_loss,
+            best_score=result.best_score,
+            best_val_loss=result.best_val_loss,
             seconds=time.perf_counter() - started,
             finished=finished,
             extra=extra,
         )
-        history.append(stats)
+        result.history.append(stats)
         if on_epoch is not None:
             on_epoch(stats)
         if patience_over:
-            stop_reason = "patience"
+            result.stop_reason = "patience"
             break
     if keep_best:
-        model.load_state_dict(best_state)
-    return TrainResult(
-        best_state, best_score, best_loss, best_epoch, history, stop_reason, pretrain_seconds
-    )
+        for fold, state in zip(folds, result.best_states, strict=True):
+            fold.model.load_state_dict(state)
+    return result
+
+
+class _Fold:
+    """One network's training: its data on its device, optimiser, shuffling and step count."""
+
+    def __init__(
+        self, model: nn.Module, split: Split, task: TaskInfo, config: TrainingConfig, seed: int
+    ) -> None:
+        device = next(model.parameters()).device
+        self.model, self.config, self.task = model, config, task
+        self.X_train, self.y_train = (t.to(device) for t in split.train)
+        self.X_val, self.y_val = (t.to(device) for t in split.val)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.optimizer = make_optimizer(model, config)
+        self.n = len(self.X_train)
+        self.batch_size = max(1, min(config.batch_size, self.n))
+        batches = math.ceil(self.n / self.batch_size)
+        self.passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH / batches))
+        self.total_steps = batches * self.passes * config.max_epochs
+        self.objective = batch_objective(model, task)
+        self.forward: Callable[[torch.Tensor], torch.Tensor] = model
+        self.step = 0
+        self.interrupted = False
+
+    def pretrain(self, deadline: Deadline | None) -> list[dict]:
+        self.model.train()
+        return self.model.pretrain(self.X_train, self.batch_size, deadline)
+
+    @torch.no_grad()
+    def fix_inputs(self) -> None:
+        """The network's fixed first stage, once, when it has one and its features fit."""
+        fixed = getattr(self.model, "fixed_inputs", None)
+        if fixed is None or (len(self.X_train) + len(self.X_val)) * self.model.n_fixed > MAX_FIXED:
+            return
+        self.model.eval()
+        self.X_train, self.X_val = (
+            torch.cat(
+                [fixed(X[i : i + EVAL_BATCH_SIZE]) for i in range(0, len(X), EVAL_BATCH_SIZE)]
+            )
+            for X in (self.X_train, self.X_val)
+        )
+        self.forward = self.model.from_fixed
+        criterion = loss_function(self.task)
+        self.objective = lambda inputs, targets: criterion(self.forward(inputs), targets)
+
+    @torch.no_grad()
+    def predict_val(self) -> torch.Tensor:
+        """The network's outputs on its validation rows (on the CPU), in evaluation mode."""
+        self.model.eval()
+        X = self.X_val
+        chunks = [
+            self.forward(X[i : i + EVAL_BATCH_SIZE]) for i in range(0, len(X), EVAL_BATCH_SIZE)
+        ]
+        return torch.cat(chunks).cpu() if chunks else torch.empty(0)
+
+    def train_epoch(self, epoch: int, interrupt: Callable[[], bool] | None) -> tuple[float, int]:
+        """One epoch; (summed loss, samples seen). Sets `interrupted` when told to stop."""
+        config, n, batch_size = self.config, self.n, self.batch_size
+        self.model.train()
+        order = torch.cat([torch.randperm(n, generator=self.generator) for _ in range(self.passes)])
+        order = order.to(self.X_train.device)
+        running, seen = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            if len(index) < 2 and n >= 2 and start > 0:
+                continue  # a batch of one breaks batch norm; its sample is seen next epoch
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr_at(self.step, self.total_steps, config.lr, config.schedule)
+            inputs = self.X_train[index]
+            if self.forward is self.model:  # fixed features (random kernels) stay as they are
+                inputs = augment(inputs, config.augment, self.generator)
+            loss = self.objective(inputs, self.y_train[index])
+            if not torch.isfinite(loss):
+                raise TrialFailed(
+                    f"training loss became {loss.item()} at epoch {epoch} "
+                    f"(learning rate {config.lr:.2g}); the architecture diverged"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.optimizer.step()
+            running += loss.item() * len(index)
+            seen += len(index)
+            self.step += 1
+            if interrupt is not None and interrupt():
+                self.interrupted = True
+                break
+        return running, seen
 
 
 def default_device() -> str:

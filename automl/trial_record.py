@@ -29,6 +29,8 @@ class Attr:
     TRAIN_TIME_S = "train_time_s"  # pretraining and epochs
     PRETRAIN_TIME_S = "pretrain_time_s"
     BEST_VAL_LOSS = "best_val_loss"  # complete trials: validation loss at the best epoch
+    FOLDS = "folds"  # cross-validated trials: networks trained, one per fold
+    SCORE_SPREAD = "score_spread"  # and the standard deviation of their scores (best epoch)
     FAIL_REASON = "fail_reason"
     STOP_REASON = "stop_reason"
 

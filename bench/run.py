@@ -26,6 +26,9 @@
     python bench/run.py forecasting --anchors-only    # the anchors alone (bench/forecasting.py)
     python bench/run.py forecast_m1 --budget 5m       # one dataset; also forecast_shampoo,
                                                       # _co2, _sunspots, _lynx
+    python bench/run.py small_data                    # small series sets against MiniRocket and
+                                                      # ROCKET, small tables against LDA, LogReg
+                                                      # and HGB (bench/small_data.py)
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -41,6 +44,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -117,12 +121,13 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     from automl.engine import SearchSettings
     from automl.errors import TrialFailed
     from automl.finish import scored_trials, train_ensemble
+    from automl.kept_networks import keep_best
     from automl.predictor import Predictor
     from automl.prepare import prepare_data
     from automl.search_spaces import get_family
     from automl.study_run import finish_reserve
     from automl.task import detect_task
-    from automl.trainer import TrainingConfig, train_model
+    from automl.trainer import TrainingConfig, train_networks
     from automl.trial_record import Attr, TrialRecord
 
     deadline = Deadline(budget_s)
@@ -130,14 +135,15 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     prepared = prepare_data(dataset, detect_task(dataset), seed)
     task, data = prepared.task, prepared.data
     settings = SearchSettings(max_epochs=max_epochs, seed=seed)
-    train, val = data.tensors(task)
+    splits = data.splits(task)  # one split, or the folds of small data
+    kept = Path(tempfile.mkdtemp(prefix="baseline-"))  # the trials' kept networks
     torch.set_num_threads(1)  # one trial on one core, like one Ray worker
 
     def objective(trial: optuna.Trial) -> float:
         family = get_family(trial.suggest_categorical("family", list(task.families)))
         params = {"family": family.name, **family.suggest(trial, task)}
         torch.manual_seed(seed + trial.number)
-        model = family.build(params, task)
+        models = [family.build(params, task) for _ in splits]
         started, trained = time.perf_counter(), 0.0
 
         def report(stats) -> None:
@@ -148,15 +154,15 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        result = train_model(
-            model,
+        result = train_networks(
+            models,
             task,
-            train,
-            val,
+            splits,
             TrainingConfig.from_params(params, max_epochs, settings.patience),
             on_epoch=report,
             seed=seed + trial.number,
             deadline=search_deadline,
+            on_best=lambda best: keep_best(kept, trial.number, best),
         )
         trial.set_user_attr("wall_s", time.perf_counter() - started)
         return result.best_score
@@ -178,7 +184,7 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
     search_s = time.monotonic() - search_started
     trials = study.get_trials(deepcopy=False)
     ranked = scored_trials([TrialRecord.from_trial(t) for t in trials])
-    ensemble, members, _, _ = train_ensemble(ranked, task, data, settings, deadline)
+    ensemble, members, _, _ = train_ensemble(kept, ranked, task, data, settings, deadline)
     records = [m.as_dict() for m in members]
     train_s = sum(t.user_attrs.get(Attr.TRAIN_TIME_S, 0.0) for t in trials)
     return {
@@ -446,7 +452,25 @@ BENCHES = {
 }
 
 
-FORECASTS = _forecast_benches()  # (budget or None for their defaults, baseline, automl)
+def _small_data_benches() -> dict:
+    import small_data  # bench/small_data.py, beside this script
+
+    def bench(*keys):
+        return lambda budget, baseline, automl: small_data.bench(
+            list(keys), budget, run_automl_cli, automl, baseline
+        )
+
+    return {
+        **{key: bench(key) for key in (*small_data.SERIES, *small_data.TABLES)},
+        "small_data": bench(*small_data.SERIES, *small_data.TABLES),
+        "small_ablation": lambda budget, baseline, automl: small_data.ablation(
+            budget, run_automl_cli
+        ),
+    }
+
+
+# (budget or None for their defaults, baseline, automl): benchmarks with anchors
+FORECASTS = {**_forecast_benches(), **_small_data_benches()}
 
 
 def write_markdown() -> None:
@@ -474,6 +498,8 @@ def write_markdown() -> None:
             else "-"
         )
         score = f"{r['test_score']:.4f}" if r.get("test_score") is not None else "-"
+        if r.get("best_trial_alone") is not None:  # bench/small_data.py
+            score += f" (best trial alone {r['best_trial_alone']:.4f})"
         if "render_s" in r:  # the dashboard's timings (bench/dashboard.py)
             score = f"{r['render_s']:.2f} s"
             if "baseline_s" in r:
@@ -513,7 +539,9 @@ def main() -> None:
     )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
-        "--anchors-only", action="store_true", help="forecasting: the anchors alone, no automl"
+        "--anchors-only",
+        action="store_true",
+        help="forecasting and small_*: the anchors alone, no automl",
     )
     args = parser.parse_args()
     if args.bench in FORECASTS:
@@ -521,7 +549,7 @@ def main() -> None:
             parser.error("--anchors-only and --no-baseline leave nothing to run")
         rows = FORECASTS[args.bench](args.budget, not args.no_baseline, not args.anchors_only)
     elif args.anchors_only:
-        parser.error("--anchors-only applies to the forecasting benchmarks")
+        parser.error("--anchors-only applies to the forecasting and small-data benchmarks")
     else:
         rows = BENCHES[args.bench](args.budget or "3m", not args.no_baseline)
     stamp = time.strftime("%Y-%m-%d")

@@ -34,6 +34,8 @@ LEADERBOARD = [
     ("family", "family"),
     ("status", "status"),
     ("score", "score"),
+    ("score_spread", "± folds"),
+    ("weight", "weight in model"),
     ("n_params", "parameters"),
     ("latency_ms", "latency (ms)"),
     ("epochs", "epochs"),
@@ -272,7 +274,9 @@ def _board_page(
     start = (page_current or 0) * PAGE_SIZE
     shown = rows.iloc[start : start + PAGE_SIZE]
     shown = shown.assign(id=shown["trial"], params=shown["params"].map(d.describe_params))
-    shown = shown.round({"score": 4, "latency_ms": 3, "wall_time_s": 1})
+    shown = shown.round(
+        {"score": 4, "score_spread": 4, "weight": 3, "latency_ms": 3, "wall_time_s": 1}
+    )
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     return shown[[*dict(LEADERBOARD), "id"]].to_dict("records"), pages
 
@@ -371,7 +375,17 @@ def _study_page(study: d.StudyData) -> html.Div:
     # the family with the most scored trials: the one whose parameters say most
     scored = d.family_scores(study)["family"].value_counts()
     family = max(families, key=lambda f_: scored.get(f_, 0)) if families else None
-    numeric = {"rank", "trial", "score", "n_params", "latency_ms", "epochs", "wall_time_s"}
+    numeric = {
+        "rank",
+        "trial",
+        "score",
+        "score_spread",
+        "weight",
+        "n_params",
+        "latency_ms",
+        "epochs",
+        "wall_time_s",
+    }
     board, pages = _board_page(study, 0, None, None)
     title, architecture, layers, curves = _trial_view(study, None, None)
     figures = {
@@ -489,6 +503,18 @@ def _study_page(study: d.StudyData) -> html.Div:
     )
 
 
+def _selection(selection: dict | None) -> str:
+    """How the study scored its trials, and why."""
+    if not selection:
+        return "one validation split"
+    if selection["scheme"] == "cv":
+        return (
+            f"{selection['folds']}-fold cross-validation: scores are the folds' pooled "
+            f"out-of-fold score, ± the spread of the folds' own ({selection['reason']})"
+        )
+    return f"one validation split ({selection['reason']})"
+
+
 def _summary(study: d.StudyData) -> list:
     task = study.task
     counts = study.trials["status"].value_counts()
@@ -508,6 +534,9 @@ def _summary(study: d.StudyData) -> list:
             ]
         ),
         html.Div([html.B("Why: "), task.get("reason", "")], id="task-reason"),
+        html.Div(
+            [html.B("Selection: "), _selection(study.config.get("selection"))], id="selection"
+        ),
         html.Div(
             [
                 html.B("Trials: "),

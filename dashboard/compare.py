@@ -17,9 +17,7 @@ import plotly.graph_objects as go
 
 from automl.dashboard import data as d
 from automl.dashboard import figures as f
-from automl.study import BEST_DIR
-
-BUNDLE_FILE = "bundle.json"  # automl.bundle.CONFIG_FILE (that module imports torch)
+from automl.study import BEST_DIR, BUNDLE_FILE
 
 
 def exported(study_dir: Path) -> dict:

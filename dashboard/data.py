@@ -28,6 +28,7 @@ from automl.study import (
     CONFIG_FILE,
     STUDY_DB,
     check_study_name,
+    exported_weights,
     list_study_names,
     read_config,
 )
@@ -48,6 +49,8 @@ TRIAL_COLUMNS = [
     "status",
     "score",
     "value",
+    "score_spread",
+    "weight",
     "val_loss",
     "n_params",
     "latency_ms",
@@ -154,6 +157,7 @@ def read_study(study_dir: Path) -> StudyData:
     """Read a study from disk, uncached."""
     config = read_config(study_dir)
     trials, curves = _read_trials(study_dir / STUDY_DB, config.get("study_name", study_dir.name))
+    trials["weight"] = trials["trial"].map(exported_weights(study_dir)).astype(float)
     return StudyData(study_dir.name, study_dir, config, trials, curves)
 
 
@@ -208,6 +212,7 @@ _ATTRIBUTES = (
     Attr.LATENCY_MS,
     Attr.EPOCHS,
     Attr.WALL_TIME_S,
+    Attr.SCORE_SPREAD,
     *REASON_ATTRS,
 )
 _SPECIAL = {"INF_POS": math.inf, "INF_NEG": -math.inf, "NAN": math.nan}
@@ -259,11 +264,13 @@ def _trials_frame(
         ("latency_ms", Attr.LATENCY_MS),
         ("epochs", Attr.EPOCHS),
         ("wall_time_s", Attr.WALL_TIME_S),
+        ("score_spread", Attr.SCORE_SPREAD),
     ):
         frame[column] = pd.to_numeric(attr.get(key, pd.Series(dtype=float)), errors="coerce")
     frame["epochs"] = frame["epochs"].fillna(0).astype(int)
     frame["started_s"] = (start - origin).dt.total_seconds()
     frame["ended_s"] = (end - origin).dt.total_seconds()
+    frame["weight"] = np.nan  # in the exported model: from its bundle (read_study)
     frame["reason"] = _reasons(attr, frame.index)
     frame["params"] = _family_params(params, frame.index)
     return frame.reset_index(drop=True)[TRIAL_COLUMNS], curves

@@ -64,7 +64,7 @@ def section_children(study: d.StudyData, graph_style: dict) -> list:
         dcc.Store(id="gallery-state", data={"cell": None, "page": 0}),
         dcc.RadioItems(
             id="model-split",
-            options=[{"label": f" {_SPLIT_NAMES[s]}", "value": s} for s in splits],
+            options=[{"label": f" {_split_name(study, s)}", "value": s} for s in splits],
             value=splits[0],
             inline=True,
         ),
@@ -101,6 +101,13 @@ def section_children(study: d.StudyData, graph_style: dict) -> list:
 
 
 _SPLIT_NAMES = {"val": "validation (held out)", "test": "test (the given split)"}
+
+
+def _split_name(study: d.StudyData, split: str) -> str:
+    """A cross-validated study's validation rows are every training row, out of fold."""
+    if split == "val" and study.config.get("selection", {}).get("scheme") == "cv":
+        return "validation (every row, predicted out of fold)"
+    return _SPLIT_NAMES[split]
 _ORDER_NAMES = {
     "classifier": ("most confident", "least confident"),
     "regressor": ("largest errors", "smallest errors"),

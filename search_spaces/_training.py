@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from automl.augment import augmentations
 from automl.families import Hyperparameters
 from automl.task_info import TaskInfo
 
@@ -27,6 +28,9 @@ def suggest_training(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("train_batch_size", batch_size_choices(task))
     hp.categorical("train_schedule", ["cosine", "constant"])
     hp.categorical("train_grad_clip", [0.0, 1.0, 5.0])
+    choices = augmentations(task.modality)
+    if len(choices) > 1 and task.target_kind != "forecasting":
+        hp.categorical("train_augment", choices)
 
 
 def training_defaults(task: TaskInfo, lr: float = 2e-3) -> dict[str, Any]:

@@ -5,12 +5,21 @@ the UCR/UEA archive, so the search must be able to find them: blocks of conv -> 
 ReLU (FCN), optionally with residual skips (ResNet), then global average or max pooling over the
 real steps. Searched: blocks, channels, kernel width, residuals, pooling, dropout, a
 forecaster's input window; plus the shared optimiser space.
+
+Or the ROCKET idea (Dempster et al. 2020; MiniRocket's biases, Dempster et al. 2021): many
+random dilated kernels, never trained, summarised by the share of positive values (PPV) and the
+maximum of each, and a trained linear head. On a few dozen series a network that learns only
+its head cannot overfit its features, which is why ROCKET leads deep models on small archive
+sets. Its biases are quantiles of the convolutions of training series and its features are
+standardised, both fixed before the first epoch (the trainer's `pretrain` hook).
 """
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -29,9 +38,20 @@ SUPPORTS = frozenset({"time_series", "speech_recognition"})
 SUMMARY = "1-D CNN over time (FCN/ResNet-style blocks, global pooling)"
 MAX_BLOCKS = 4
 KERNELS = (3, 5, 7, 9)
+RANDOM_KERNELS = (500, 1000, 2000)  # ROCKET used 10 000; a few hundred do most of the work
+KERNEL_LENGTHS = (7, 9, 11)
+KERNEL_SEED = 0
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    if (
+        task.target_kind != "forecasting"
+        and hp.categorical("kernels", ["learned", "random"]) == "random"
+    ):
+        hp.categorical("n_kernels", RANDOM_KERNELS)
+        hp.float("dropout", 0.0, 0.5)
+        suggest_training(hp, task)
+        return
     for i in range(hp.int("n_blocks", 1, MAX_BLOCKS)):
         hp.int(f"channels_{i}", 16, 128, log=True)
     hp.categorical("kernel", KERNELS)
@@ -44,7 +64,9 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """FCN's shape (three blocks, 128-256-128 filters in the paper) at a CPU-friendly width."""
+    learned = {} if task.target_kind == "forecasting" else {"kernels": "learned"}
     return {
+        **learned,
         "n_blocks": 3,
         "channels_0": 64,
         "channels_1": 128,
@@ -103,7 +125,91 @@ class TemporalCNN(nn.Module):
         return self.head(self.dropout(pooled))
 
 
+class RandomKernels(nn.Module):
+    """Fixed random dilated kernels over each series (z-normalised over its real steps), the
+    PPV and maximum of each kernel's output, standardised, into a trained linear head."""
+
+    def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
+        super().__init__()
+        steps, features = task.input_shape[-2], task.input_shape[-1]
+        self.inputs = SequenceInput(features, None, 0)
+        rng = np.random.default_rng(KERNEL_SEED)  # the layout: the same on every build
+        n = hp["n_kernels"]
+        lengths = rng.choice(KERNEL_LENGTHS, n)
+        # dilations up to the series' length, exponentially spread (ROCKET's)
+        top = np.log2(np.maximum(1.0, (steps - 1) / (lengths - 1)))
+        dilations = np.floor(2 ** rng.uniform(0, top)).astype(int)
+        self.groups = sorted({(int(a), int(b)) for a, b in zip(lengths, dilations, strict=True)})
+        counts = collections.Counter(zip(lengths.tolist(), dilations.tolist(), strict=True))
+        generator = torch.Generator().manual_seed(KERNEL_SEED)
+        for i, group in enumerate(self.groups):
+            weights = torch.randn(counts[group], features, group[0], generator=generator)
+            self.register_buffer(f"kernels_{i}", weights - weights.mean(dim=-1, keepdim=True))
+        self.register_buffer("biases", torch.zeros(n))
+        self.register_buffer("feature_mean", torch.zeros(2 * n))
+        self.register_buffer("feature_scale", torch.ones(2 * n))
+        self.dropout = nn.Dropout(hp["dropout"])
+        self.head = nn.Linear(2 * n, task.output_dim)
+        self.n_fixed = 2 * n  # features per series (the trainer's fixed_inputs hook)
+
+    def convolutions(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(every kernel's output (n, kernels, T), mask of real steps (n, 1, T))."""
+        h, mask = self.inputs(x)
+        h, real = h.transpose(1, 2), mask[:, None, :].to(h.dtype)
+        count = real.sum(dim=-1, keepdim=True).clamp_min(1.0)
+        mean = (h * real).sum(dim=-1, keepdim=True) / count
+        spread = (((h - mean) * real) ** 2).sum(dim=-1, keepdim=True) / count
+        h = (h - mean) / (spread.sqrt() + 1e-6) * real
+        steps = h.shape[-1]
+        outputs = []
+        for i, (length, dilation) in enumerate(self.groups):
+            reach = (length - 1) * dilation
+            padded = nn.functional.pad(h, (reach // 2, reach - reach // 2))
+            outputs.append(
+                nn.functional.conv1d(padded, getattr(self, f"kernels_{i}"), dilation=dilation)
+            )
+        return torch.cat(outputs, dim=1)[..., :steps], mask[:, None, :]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        out, real = self.convolutions(x)
+        count = real.sum(dim=-1).clamp_min(1).to(out.dtype)
+        ppv = ((out > self.biases[None, :, None]) & real).sum(dim=-1).to(out.dtype) / count
+        peak = out.masked_fill(~real, -torch.inf).amax(dim=-1)
+        return torch.cat([ppv, peak], dim=1)
+
+    def fixed_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The standardised features: they never train, so the trainer computes them once."""
+        return (self.features(x) - self.feature_mean) / self.feature_scale
+
+    def from_fixed(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.from_fixed(self.fixed_inputs(x))
+
+    @torch.no_grad()
+    def pretrain(self, X: torch.Tensor, batch_size: int, deadline: Any = None) -> list[dict]:
+        """Biases: each kernel's output on a random training series at a random quantile in
+        (0.1, 0.9) (MiniRocket's); then the features' mean and spread over the training rows."""
+        generator = torch.Generator().manual_seed(KERNEL_SEED)
+        n = len(self.biases)
+        picks = torch.randint(0, len(X), (n,), generator=generator)
+        levels = 0.1 + 0.8 * torch.rand(n, generator=generator)
+        for row in picks.unique().tolist():
+            out, real = self.convolutions(X[row : row + 1])
+            values = out[0][:, real[0, 0]]  # (kernels, real steps)
+            chosen = picks == row
+            quantiles = torch.quantile(values[chosen], levels[chosen], dim=1).diagonal()
+            self.biases[chosen] = quantiles
+        features = torch.cat([self.features(X[i : i + 256]) for i in range(0, len(X), 256)])
+        self.feature_mean.copy_(features.mean(dim=0))
+        self.feature_scale.copy_(features.std(dim=0).nan_to_num(1.0).clamp_min(1e-3))
+        return []
+
+
 def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
+    if hp.get("kernels") == "random":
+        return RandomKernels(hp, task)
     return TemporalCNN(hp, task)
 
 

@@ -43,8 +43,9 @@ def test_the_finish_records_held_out_predictions_with_previews(studies):
     study = d.load_study(studies.root / "digits")
     frame = m.predictions(study)
     bundle = studies.classifier.model_.config
-    # the validation rows, predicted before any refit: their accuracy is the recorded score
-    assert len(frame) == 120 and frame["correct"].mean() == pytest.approx(
+    # 600 rows are cross-validated: every one is a validation row, predicted out of fold by
+    # the networks that did not train on it; their accuracy is the recorded score
+    assert len(frame) == 600 and frame["correct"].mean() == pytest.approx(
         bundle["validation_score"]
     )
     probabilities = frame.filter(like="proba::").to_numpy()
@@ -311,11 +312,11 @@ def test_records_sample_large_splits_and_preview_every_kind(tmp_path, monkeypatc
     ]
     dataset, prepared = _prepared(texts, np.arange(400) % 2)
     frame = record(dataset, prepared, (2,))
-    assert len(frame) == 50 and (frame["rows_in_split"] == 80).all()
+    assert len(frame) == 50 and (frame["rows_in_split"] == 400).all()  # all, out of fold
     assert (frame["preview_kind"] == "text").all()
     assert frame["preview"].iloc[0] == texts[frame["row"].iloc[0]][: model_records.PREVIEW_CHARS]
     view = m.summary(frame.assign(split="val"))
-    assert view["of"] == 80
+    assert view["of"] == 400
 
     table = pd.DataFrame({"size": rng.normal(size=100), "city": rng.choice(["a", "b"], 100)})
     dataset, prepared = _prepared(table, rng.normal(size=100))

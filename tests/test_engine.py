@@ -67,6 +67,31 @@ def test_search_stores_the_study_and_exports_a_bundle(digits_search):
     assert len(config["data"]["fingerprint"]) == 16 and config["versions"]["optuna"]
 
 
+def test_small_data_is_cross_validated_and_exported_as_fold_networks(digits_search):
+    """600 images: every trial trains 5 fold networks and is scored out of fold; each scored
+    trial keeps its networks, and the exported model is the selected trials' fold networks."""
+    est, _, _ = digits_search
+    study_dir = est.study_dir_
+    config = json.loads((study_dir / "config.json").read_text())
+    assert config["selection"]["scheme"] == "cv" and config["selection"]["folds"] == 5
+    study = optuna.load_study(study_name="digits", storage=f"sqlite:///{study_dir / 'study.db'}")
+    for t in study.get_trials():
+        scored = t.state.name == "COMPLETE" or t.user_attrs.get("epochs_completed", 0) > 0
+        kept = study_dir / "trials" / str(t.number) / "best.pt"
+        assert kept.exists() == scored  # 10 trials: fewer than the 16 that keep theirs
+        if scored:
+            assert t.user_attrs["folds"] == 5 and 0 <= t.user_attrs["score_spread"] < 0.5
+    bundle = est.model_.config
+    assert bundle["selection"]["scheme"] == "cv"
+    assert all(m["networks"] == 5 and not m.get("retrained") for m in bundle["members"])
+    assert sum(m["weight"] for m in bundle["members"]) == pytest.approx(1.0, abs=1e-3)
+    assert len(est.model_.network.model.members) == 5 * len(bundle["members"])
+    board = est.leaderboard()
+    weights = board.dropna(subset=["weight"]).set_index("trial")["weight"]
+    assert weights.to_dict() == {m["trial"]: m["weight"] for m in bundle["members"]}
+    assert board.loc[board["status"] == "complete", "spread"].notna().all()
+
+
 def test_the_model_generalises_and_reloads_to_identical_predictions(digits_search):
     est, X_test, y_test = digits_search
     assert est.score(X_test, y_test) >= 0.85  # 480 training images, 8 epochs at most

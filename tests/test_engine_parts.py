@@ -81,7 +81,8 @@ def test_ray_runs_all_but_one_trial_runs_on_this_machine():
 def cancer():
     X, y = load_breast_cancer(return_X_y=True)
     dataset = from_memory(X, y)
-    return prepare_data(dataset, detect_task(dataset, families=["mlp"]), seed=0)
+    # one validation split: these tests count the steps of one network per trial
+    return prepare_data(dataset, detect_task(dataset, families=["mlp"]), 0, selection="holdout")
 
 
 def test_a_trial_runs_without_ray_and_reports_through_its_callback(cancer):

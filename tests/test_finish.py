@@ -16,10 +16,12 @@ from automl.budget import Deadline
 from automl.data import from_memory
 from automl.engine import SearchSettings
 from automl.errors import SearchError
-from automl.finish import ENSEMBLE_SIZE, finish, scored_trials, train_ensemble
+from automl.finish import finish, scored_trials, train_ensemble
+from automl.kept_networks import keep_best
 from automl.prepare import prepare_data
 from automl.search_spaces import get_family
 from automl.task import detect_task
+from automl.trainer import TrainingConfig, predict_outputs, to_tensors, train_networks
 from automl.trial_record import INTERRUPT_STOP, Attr, TrialRecord
 from tests.support.clock import FakeClock
 
@@ -39,8 +41,18 @@ def record(number, state="COMPLETE", value=0.9, params=None, **attrs) -> TrialRe
 
 @pytest.fixture(scope="module")
 def cancer():
+    """569 rows: cross-validated (automl.selection)."""
     X, y = load_breast_cancer(return_X_y=True)
     dataset = from_memory(X, y)
+    return dataset, prepare_data(dataset, detect_task(dataset), seed=0)
+
+
+@pytest.fixture(scope="module")
+def holdout():
+    """The same rows with a given validation split: one split, whatever the size."""
+    X, y = load_breast_cancer(return_X_y=True)
+    split = np.where(np.arange(len(y)) % 5 == 0, "val", "train").astype(object)
+    dataset = dataclasses.replace(from_memory(X, y), split=split)
     return dataset, prepare_data(dataset, detect_task(dataset), seed=0)
 
 
@@ -68,22 +80,26 @@ def test_scored_trials_say_why_there_are_none():
     assert [r.number for r in best_first] == [2, 0]
 
 
-def test_the_best_trial_is_trained_even_when_no_time_is_left(cancer):
+def test_the_best_trial_is_trained_even_when_no_time_is_left(cancer, tmp_path):
+    """No trial kept its networks (as on a cluster without shared storage): the best is
+    trained again, one network per fold, at least one epoch past the deadline."""
     _, prepared = cancer
     task = prepared.task
     clock = FakeClock()
     expired = Deadline(10.0, clock=clock)
     clock.advance(11.0)
     candidates = [record(i, params=mlp(task, 16 * (i + 1)), train_time_s=1.0) for i in range(4)]
-    ensemble, members, score, _ = train_ensemble(candidates, task, prepared.data, SETTINGS, expired)
-    assert [m.trial for m in members] == [0] and len(ensemble.members) == 1
+    ensemble, members, score, _ = train_ensemble(
+        tmp_path, candidates, task, prepared.data, SETTINGS, expired
+    )
+    assert [m.trial for m in members] == [0] and members[0].retrained
+    assert members[0].networks == prepared.selection.folds == len(ensemble.members) == 5
     assert members[0].epochs_trained == 1 and members[0].stop_reason == "deadline"
-    assert members[0].refit_epochs is None  # no time to refit on all rows either
     assert 0.5 < score <= 1.0
 
 
-def test_members_are_the_best_that_fit_in_the_time_left(cancer):
-    _, prepared = cancer
+def test_retrained_members_are_the_best_that_fit_in_the_time_left(holdout, tmp_path):
+    _, prepared = holdout
     task = prepared.task
     clock = FakeClock()
     deadline = Deadline(100.0, clock=clock)
@@ -91,25 +107,62 @@ def test_members_are_the_best_that_fit_in_the_time_left(cancer):
         record(0, params=mlp(task, 32), train_time_s=2.0),
         record(1, params=mlp(task, 64), train_time_s=1_000.0),  # too slow for what is left
         *[record(i, params=mlp(task, 16 * i, lr=1e-3 * i), train_time_s=2.0) for i in (2, 3, 4)],
-        record(5, params=mlp(task, 48), train_time_s=2.0),
-        record(6, params=mlp(task, 24), train_time_s=2.0),  # past the 6 candidates
     ]
-    _, members, score, _ = train_ensemble(candidates, task, prepared.data, SETTINGS, deadline)
+    _, members, score, _ = train_ensemble(
+        tmp_path, candidates, task, prepared.data, SETTINGS, deadline
+    )
     trained = [m.trial for m in members]
-    assert trained[0] == 0 and 1 not in trained and 6 not in trained
-    assert 1 <= len(trained) <= ENSEMBLE_SIZE and trained == sorted(trained)
-    for member in members:  # small data: refit on every row, as long as the best epoch
+    assert 1 not in trained and 4 not in trained  # retrained: the best 3 that fit
+    assert set(trained) <= {0, 2, 3} and sum(m.weight for m in members) == pytest.approx(1.0)
+    for member in members:  # one validation split on small data: refit on every row
         assert member.refit_epochs == max(1, member.best_epoch)
         assert member.params == candidates[member.trial].params
     assert score > 0.9
 
 
-def test_a_smaller_batch_after_out_of_memory_is_the_batch_the_finish_trains_with(cancer):
+def test_kept_networks_are_exported_without_training_again(cancer, tmp_path):
+    """What the trials kept (their fold networks and out-of-fold outputs) is what the finish
+    selects from and exports, with no time left to train anything."""
+    _, prepared = cancer
+    task, data = prepared.task, prepared.data
+    candidates = []
+    for number, width in enumerate((8, 32, 64)):
+        params = mlp(task, width)
+        splits = data.splits(task)
+        networks = [get_family("mlp").build(params, task) for _ in splits]
+        config = TrainingConfig.from_params(params, 3, 3)
+        result = train_networks(networks, task, splits, config, seed=number)
+        keep_best(tmp_path, number, result)
+        candidates.append(
+            record(number, value=result.best_score, params=params, train_time_s=1_000.0)
+        )
+    clock = FakeClock()
+    expired = Deadline(1.0, clock=clock)
+    clock.advance(2.0)
+    ensemble, members, score, outputs = train_ensemble(
+        tmp_path, candidates, task, data, SETTINGS, expired
+    )
+    assert not any(m.retrained for m in members) and members[0].networks == 5
+    assert len(ensemble.members) == 5 * len(members)
+    # the exported networks give the outputs the selection scored: each row's from its fold
+    X, y = to_tensors(data.X_val, data.y_val, task)
+    assert score >= max(c.value for c in candidates)
+    assert score == pytest.approx(float((outputs.argmax(1) == y).float().mean()))
+    everyone = predict_outputs(ensemble, X)
+    assert float((everyone.argmax(1) == y).float().mean()) >= score  # the bag saw every row
+
+
+def test_a_smaller_batch_after_out_of_memory_is_the_batch_the_finish_trains_with(cancer, tmp_path):
     _, prepared = cancer
     params = mlp(prepared.task, 32)
     retried = record(0, params=params, oom_retry_batch_size=16)
     _, members, _, _ = train_ensemble(
-        [retried], prepared.task, prepared.data, SETTINGS, Deadline(100.0, clock=FakeClock())
+        tmp_path,
+        [retried],
+        prepared.task,
+        prepared.data,
+        SETTINGS,
+        Deadline(100.0, clock=FakeClock()),
     )
     assert members[0].params["mlp.train_batch_size"] == 16
 

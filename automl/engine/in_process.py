@@ -75,6 +75,7 @@ class _Run:
                 self.device,
                 facts={Attr.NODE: NODE},
                 interrupt=stopping,
+                study_dir=job.study_dir,
             )
         except KeyboardInterrupt:
             interrupted = True

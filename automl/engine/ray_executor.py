@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 from typing import Any
 
 from automl.engine.cluster import (
@@ -33,6 +34,7 @@ def ray_trial(
     task: TaskInfo,
     settings: SearchSettings,
     families: dict[str, Family],
+    study_dir: str,
 ) -> None:
     """The trial function in a Ray worker: `run_trial` reporting through `tune.report`, on
     the device Ray assigned."""
@@ -42,7 +44,17 @@ def ray_trial(
 
     device = "cuda" if torch.cuda.is_available() and ray.get_gpu_ids() else "cpu"
     node = ray.get_runtime_context().get_node_id()[:12]
-    run_trial(config, data, task, settings, families, tune.report, device, facts={Attr.NODE: node})
+    run_trial(
+        config,
+        data,
+        task,
+        settings,
+        families,
+        tune.report,
+        device,
+        facts={Attr.NODE: node},
+        study_dir=Path(study_dir),
+    )
 
 
 def run_with_ray(job: SearchJob) -> SearchFigures:
@@ -74,7 +86,12 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
         ship_user_families(families)
         trainable = tune.with_resources(
             tune.with_parameters(
-                ray_trial, data=job.data, task=job.task, settings=settings, families=families
+                ray_trial,
+                data=job.data,
+                task=job.task,
+                settings=settings,
+                families=families,
+                study_dir=str(job.study_dir.resolve()),
             ),
             resources,
         )

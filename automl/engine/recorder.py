@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from automl.engine.trial import ERROR_KEY, METRIC
+from automl.kept_networks import KEPT_TRIALS, forget
 from automl.study import write_json
 from automl.trainer import EpochStats
-from automl.trial_record import METRICS_FILE, REPORTED_FACTS, Attr, trial_dir
+from automl.trial_record import METRICS_FILE, REPORTED_FACTS, Attr, rank_key, trial_dir
 
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
 EXTRA_PREFIX = "extra/"  # EpochStats.extra as Tune flattens it
@@ -72,6 +73,7 @@ class TrialRecorder:
         self._history: dict[Any, list[dict[str, Any]]] = {}
         self._started: dict[Any, float] = {}
         self._noted: set[Any] = set()
+        self._ranks: dict[int, tuple] = {}  # trials keeping their networks: their rank keys
 
     def started(self, key: Any) -> None:
         self._started[key] = time.time()
@@ -110,8 +112,28 @@ class TrialRecorder:
         ot_trial.set_user_attr(Attr.TRAIN_TIME_S, round(train_s, 3))
         if pretrain_s:
             ot_trial.set_user_attr(Attr.PRETRAIN_TIME_S, round(pretrain_s, 3))
+        folds = history[-1]["extra"].get("folds") if history else None
+        if folds:
+            ot_trial.set_user_attr(Attr.FOLDS, int(folds))
+            ot_trial.set_user_attr(Attr.SCORE_SPREAD, float(history[-1]["extra"]["best_spread"]))
         state, value, attrs = ending(history, end)
         for name, attr_value in attrs.items():
             ot_trial.set_user_attr(name, attr_value)
         write_json(trial_dir(self.study_dir, ot_trial.number) / METRICS_FILE, history)
         study.tell(ot_trial, value, state=optuna.trial.TrialState[state])
+        self._keep_the_best(ot_trial.number, state, value, history, attrs)
+
+    def _keep_the_best(
+        self, number: int, state: str, value: float | None, history: list, attrs: dict
+    ) -> None:
+        """Only the run's best KEPT_TRIALS trials keep their networks (automl.kept_networks)."""
+        if not history or state == "FAIL":
+            forget(self.study_dir, number)
+            return
+        score = value if value is not None else history[-1].get(METRIC)
+        self._ranks[number] = rank_key(
+            state == "COMPLETE", score, attrs.get(Attr.BEST_VAL_LOSS), number
+        )
+        for worse in sorted(self._ranks, key=self._ranks.get)[KEPT_TRIALS:]:
+            forget(self.study_dir, worse)
+            del self._ranks[worse]

@@ -8,17 +8,26 @@ import numpy as np
 import torch
 
 from automl.task_info import TaskInfo
-from automl.trainer import to_tensors
+from automl.trainer import Split, to_tensors
 
 
 @dataclass(frozen=True)
 class SearchData:
-    """Preprocessed arrays, put in Ray's object store once and shared by every trial."""
+    """Preprocessed arrays, put in Ray's object store once and shared by every trial.
+
+    Cross-validated (`folds` given, see automl.selection), the training and validation arrays
+    are the same rows, every one of them validated once, by the network of its own fold.
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray | None  # None for unlabelled data, which is its own target
     X_val: np.ndarray
     y_val: np.ndarray | None
+    folds: np.ndarray | None = None  # each row's fold; None: one validation split
+
+    @property
+    def n_folds(self) -> int:
+        return 1 if self.folds is None else int(self.folds.max()) + 1
 
     def tensors(self, task: TaskInfo) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         """(train, val) as (features, targets) tensor pairs."""
@@ -26,6 +35,20 @@ class SearchData:
             to_tensors(self.X_train, self.y_train, task),
             to_tensors(self.X_val, self.y_val, task),
         )
+
+    def splits(self, task: TaskInfo) -> list[Split]:
+        """What each network of a trial trains and validates on: one split, or k folds."""
+        train, val = self.tensors(task)
+        if self.folds is None:
+            return [Split(train, val, torch.arange(len(val[0])))]
+        folds = torch.from_numpy(self.folds)
+        splits = []
+        for fold in range(self.n_folds):
+            held_out = torch.nonzero(folds == fold).flatten()
+            kept = torch.nonzero(folds != fold).flatten()
+            part = (tuple(t[kept] for t in train), tuple(t[held_out] for t in train))
+            splits.append(Split(*part, held_out))
+        return splits
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from automl.engine.settings import SearchData, SearchSettings
 from automl.engine.space import TRIAL_NUMBER_KEY
 from automl.errors import TrialFailed
 from automl.families import Family
+from automl.kept_networks import keep_best
 from automl.task_info import TaskInfo
-from automl.trainer import EpochStats, TrainingConfig, train_model
+from automl.trainer import EpochStats, TrainingConfig, TrainResult, train_networks
 from automl.trial_record import Attr
 
 METRIC = "best_score"  # best validation score so far (EpochStats); accuracy or R^2, maximised
@@ -41,9 +42,14 @@ def run_trial(
     device: str = "cpu",
     facts: dict[str, Any] | None = None,
     interrupt: Callable[[], bool] | None = None,
+    study_dir: Path | None = None,
 ) -> None:
     """Train the trial `config` describes; `report` gets every epoch's stats (and `facts`,
     such as where it ran), or a failure's reason. Never raises for a failure of the trial.
+
+    Cross-validated data trains one network per fold, in step (automl.trainer). The best
+    epoch's networks and outputs are kept under `study_dir` as they improve
+    (automl.kept_networks).
 
     Families arrive with the trial rather than from the registry, so families registered by
     the user's own code (a notebook, a script) run on workers and clusters too. Out of memory
@@ -62,20 +68,26 @@ def run_trial(
         epoch = stats.epoch
         report({**stats.as_dict(), **facts})
 
+    def keep(result: TrainResult) -> None:
+        if study_dir is not None:
+            keep_best(study_dir, number, result)
+
     def train(training: TrainingConfig) -> None:
         torch.manual_seed(settings.seed + number)
-        model = families[params["family"]].build(params, task).to(device)
-        train_split, val_split = data.tensors(task)
-        facts[Attr.LATENCY_MS] = latency_ms(model, val_split[0][:1].to(device))
-        train_model(
-            model,
+        splits = data.splits(task)
+        models = [families[params["family"]].build(params, task).to(device) for _ in splits]
+        # the exported bag runs every fold's network: its latency is theirs together
+        one = latency_ms(models[0], splits[0].val[0][:1].to(device))
+        facts[Attr.LATENCY_MS] = round(one * len(models), 4)
+        train_networks(
+            models,
             task,
-            train_split,
-            val_split,
+            splits,
             training,
             on_epoch=on_epoch,
             seed=settings.seed + number,
             interrupt=interrupt,
+            on_best=keep,
         )
 
     try:
