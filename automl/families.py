@@ -8,6 +8,7 @@ registers them all, and is how the rest of the code looks families up):
     def suggest(hp: Hyperparameters, task) -> None     # hp.int("width_0", 16, 256, log=True)
     def defaults(task) -> dict                          # {"width_0": 64, ...}
     def build(hp: dict, task) -> nn.Module              # hp["width_0"]
+    def alternatives(task) -> list[dict]                # optional: more points to try first
 
 A family writes each parameter name once, without a prefix: the registry stores it as
 `<family>.<name>` (so each family's parameters are modelled apart by the sampler, and a study or
@@ -38,8 +39,9 @@ class Family:
 
     `suggest(trial, task)` asks Optuna for parameters (names prefixed with `name.`);
     `build(params, task)` turns them into an `nn.Module` (pure: no training, no I/O);
-    `defaults(task)` is a cheap known-good parameter set that is tried first.
-    Families of a user's own may be registered in this form directly.
+    `defaults(task)` is a cheap known-good parameter set that is tried first;
+    `alternatives(task)`, further known-good sets, of another kind, tried once every family's
+    default has been. Families of a user's own may be registered in this form directly.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Family:
     build: Callable[[Params, TaskInfo], nn.Module]
     defaults: Callable[[TaskInfo], Params]
     summary: str = ""
+    alternatives: Callable[[TaskInfo], list[Params]] | None = None
 
 
 class Hyperparameters:
@@ -121,9 +124,20 @@ def register_family_module(module_name: str) -> Family:
             return Forecaster(hp, task, lambda core_task: module.build(hp, core_task))
         return module.build(hp, task)
 
+    def alternatives(task: TaskInfo) -> list[Params]:
+        return [prefixed(values, name) for values in module.alternatives(task)]
+
     build.__module__ = module_name  # where a worker imports it from (engine.ship_user_families)
     return register_family(
-        Family(name, frozenset(module.SUPPORTS), suggest, build, defaults, module.SUMMARY)
+        Family(
+            name,
+            frozenset(module.SUPPORTS),
+            suggest,
+            build,
+            defaults,
+            module.SUMMARY,
+            alternatives if hasattr(module, "alternatives") else None,
+        )
     )
 
 

@@ -44,14 +44,17 @@ from automl.study import (
     write_config,
 )
 
-FINISH_SHARE = 0.15  # of the budget, reserved for training the winner and exporting it
+FINISH_SHARE = 0.15  # of the budget, reserved for the finish: refits on small data, export
+# cross-validated studies export the networks their trials kept and train nothing more
+KEPT_FINISH_SHARE = 0.05
 MIN_FINISH_S = 12.0
 MAX_FINISH_S = 900.0
 MIN_SEARCH_S = 5.0  # less than this left for the search after loading: stop before starting Ray
 
 
-def finish_reserve(budget_s: float) -> float:
-    return float(np.clip(FINISH_SHARE * budget_s, MIN_FINISH_S, MAX_FINISH_S))
+def finish_reserve(budget_s: float, cross_validated: bool = False) -> float:
+    share = KEPT_FINISH_SHARE if cross_validated else FINISH_SHARE
+    return float(np.clip(share * budget_s, MIN_FINISH_S, MAX_FINISH_S))
 
 
 class StudyRun:
@@ -148,7 +151,7 @@ class StudyRun:
     def search_job(self, prepared: PreparedData) -> SearchJob | None:
         """The search of this run, or None when the study's trial total is reached. Raises
         SearchError when too little of the budget is left to search at all."""
-        reserve = finish_reserve(self.deadline.total)
+        reserve = finish_reserve(self.deadline.total, prepared.selection.scheme == "cv")
         search_deadline = self.deadline.sub(reserve)
         if search_deadline.remaining() < MIN_SEARCH_S:
             if self.resumed:

@@ -172,13 +172,14 @@ def optuna_baseline(dataset, budget_s: float, seed: int = 0, max_epochs: int = 3
         sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True),
         pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=3, reduction_factor=3),
     )
-    search_deadline = deadline.sub(finish_reserve(budget_s))
+    reserve = finish_reserve(budget_s, prepared.selection.scheme == "cv")
+    search_deadline = deadline.sub(reserve)
     for name in task.families:
         study.enqueue_trial({"family": name, **get_family(name).defaults(task)})
     search_started = time.monotonic()
     study.optimize(
         objective,
-        timeout=max(1.0, deadline.remaining() - finish_reserve(budget_s)),
+        timeout=max(1.0, deadline.remaining() - reserve),
         catch=(TrialFailed,),
     )
     search_s = time.monotonic() - search_started

@@ -108,6 +108,8 @@ def _split_name(study: d.StudyData, split: str) -> str:
     if split == "val" and study.config.get("selection", {}).get("scheme") == "cv":
         return "validation (every row, predicted out of fold)"
     return _SPLIT_NAMES[split]
+
+
 _ORDER_NAMES = {
     "classifier": ("most confident", "least confident"),
     "regressor": ("largest errors", "smallest errors"),

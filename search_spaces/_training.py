@@ -28,15 +28,25 @@ def suggest_training(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("train_batch_size", batch_size_choices(task))
     hp.categorical("train_schedule", ["cosine", "constant"])
     hp.categorical("train_grad_clip", [0.0, 1.0, 5.0])
-    choices = augmentations(task.modality)
-    if len(choices) > 1 and task.target_kind != "forecasting":
+    choices = augmentation_choices(task)
+    if len(choices) > 1:
         hp.categorical("train_augment", choices)
+
+
+def augmentation_choices(task: TaskInfo) -> tuple[str, ...]:
+    """Augmentations offered: for labelled series and images (automl.augment); a forecast's
+    windows and unlabelled data (which reconstructs its input) get none."""
+    if not task.labelled or task.target_kind in ("forecasting", "none"):
+        return ("none",)
+    return augmentations(task.modality)
 
 
 def training_defaults(task: TaskInfo, lr: float = 2e-3) -> dict[str, Any]:
     """AdamW with a cosine schedule: the setting that most often works untouched."""
     choices = batch_size_choices(task)
+    augment = {"train_augment": "none"} if len(augmentation_choices(task)) > 1 else {}
     return {
+        **augment,
         "train_optimizer": "adamw",
         "train_lr": lr,
         "train_weight_decay": 1e-4,

@@ -124,8 +124,11 @@ def _sampled_params(family, task, seed):
 def test_family_builds_trains_and_gives_the_right_shape(name, row):
     family = available_families()[name]
     task = TASKS[row]
-    for params in [{"family": name, **family.defaults(task)}] + [
-        _sampled_params(family, task, seed) for seed in range(4)
+    alternatives = family.alternatives(task) if family.alternatives else []
+    for params in [
+        {"family": name, **family.defaults(task)},
+        *({"family": name, **values} for values in alternatives),
+        *(_sampled_params(family, task, seed) for seed in range(4)),
     ]:
         torch.manual_seed(0)
         model = family.build(params, task)
@@ -136,7 +139,10 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
             expected = (task.horizon, len(task.forecast["quantiles"]))
         assert out.shape == (8, *expected)
         assert torch.isfinite(out).all()
-        if callable(getattr(model, "pretrain", None)):  # a DBN's greedy phase, one epoch
+        if callable(getattr(model, "fixed_inputs", None)):  # random kernels: fitted biases
+            assert model.pretrain(x, 4, None) == [] and model.biases.abs().sum() > 0
+            assert model.fixed_inputs(x).shape == (8, model.n_fixed)
+        elif callable(getattr(model, "pretrain", None)):  # a DBN's greedy phase, one epoch
             log = model.pretrain(x, 4, None)
             assert log and all(math.isfinite(r["reconstruction_mse"]) for r in log)
         if task.is_classification:
@@ -158,10 +164,11 @@ def test_defaults_are_a_point_of_the_search_space(name, row):
     """Defaults are enqueued as the first trial: they must replay through suggest() unchanged."""
     family = available_families()[name]
     task = TASKS[row]
-    defaults = family.defaults(task)
-    replayed = family.suggest(optuna.trial.FixedTrial(defaults), task)
-    assert replayed == defaults
-    assert all(key.startswith(f"{name}.") for key in defaults)
+    alternatives = family.alternatives(task) if family.alternatives else []
+    for defaults in [family.defaults(task), *alternatives]:
+        replayed = family.suggest(optuna.trial.FixedTrial(defaults), task)
+        assert replayed == defaults
+        assert all(key.startswith(f"{name}.") for key in defaults)
 
 
 SEQUENCE_CASES = [

@@ -51,5 +51,11 @@ class SearchSpace:
 
 
 def default_points(task: TaskInfo) -> list[dict[str, Any]]:
-    """Each family's default configuration: the first trials of a new study."""
-    return [{"family": name, **get_family(name).defaults(task)} for name in task.families]
+    """Each family's default configuration, then their alternatives: the first trials of a
+    new study."""
+    families = {name: get_family(name) for name in task.families}
+    points = [{"family": name, **family.defaults(task)} for name, family in families.items()]
+    for name, family in families.items():
+        if family.alternatives is not None:
+            points += [{"family": name, **values} for values in family.alternatives(task)]
+    return points
