@@ -55,12 +55,16 @@ class Ensemble(nn.Module):
 
 
 def blend(outputs: torch.Tensor, weights: torch.Tensor, classification: bool) -> torch.Tensor:
-    """Outputs stacked along the first axis, averaged with `weights` (summing to 1)."""
-    shape = (-1,) + (1,) * (outputs.dim() - 1)
-    if classification:
-        probabilities = (torch.softmax(outputs, dim=-1) * weights.reshape(shape)).sum(dim=0)
-        return torch.log(probabilities.clamp_min(1e-12))
-    return (outputs * weights.reshape(shape)).sum(dim=0)
+    """Outputs stacked along the first axis, averaged with `weights` (summing to 1).
+
+    Summed member by member, in order: a vectorised sum over the first axis may add in an
+    order that depends on a row's position, and a row's prediction must not depend on the
+    rows beside it (scikit-learn's sample-order check)."""
+    parts = torch.softmax(outputs, dim=-1) if classification else outputs
+    total = parts[0] * weights[0]
+    for part, weight in zip(parts[1:], weights[1:], strict=True):
+        total = total + part * weight
+    return torch.log(total.clamp_min(1e-12)) if classification else total
 
 
 def select_ensemble(
