@@ -62,8 +62,8 @@ def blend(outputs: torch.Tensor, weights: torch.Tensor, classification: bool) ->
     rows beside it (scikit-learn's sample-order check)."""
     parts = torch.softmax(outputs, dim=-1) if classification else outputs
     total = parts[0] * weights[0]
-    for part, weight in zip(parts[1:], weights[1:], strict=True):
-        total = total + part * weight
+    for i in range(1, len(parts)):  # indexed: torch.export cannot reload an unbind of nothing
+        total = total + parts[i] * weights[i]
     return torch.log(total.clamp_min(1e-12)) if classification else total
 
 
