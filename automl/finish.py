@@ -134,7 +134,9 @@ def kept_candidate(
     """The trial's kept networks, or None when it kept none that fit data of `n_folds` folds
     (1: one split) and `n_val` validation rows."""
     kept = load_kept(study_dir, trial.number)
-    if kept is None or len(kept.states) != n_folds or len(kept.outputs) != n_val:
+    if kept is None or len(kept.states) != n_folds:
+        return None
+    if kept.outputs is not None and len(kept.outputs) != n_val:
         return None
     params = trial.trained_params
     networks = []
@@ -217,6 +219,9 @@ def gather_candidates(
     # unlabelled data keeps one network: its codes (transform) come from one encoder
     for trial in trials[: 1 if task.target_kind == "none" else KEPT_TRIALS]:
         candidate = kept_candidate(study_dir, trial, task, data.n_folds, len(data.X_val))
+        if candidate is not None and candidate.outputs is None:  # kept without (unlabelled)
+            inputs = to_tensors(data.X_val, data.y_val, task)[0]
+            candidate.outputs = predict_outputs(Ensemble(candidate.networks, False), inputs)
         if candidate is None and retrained < RETRAINED_TRIALS:
             expected = FINISH_SAFETY * trial.get(Attr.TRAIN_TIME_S, 0.0)
             if candidates and deadline.remaining() < expected:

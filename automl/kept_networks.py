@@ -26,12 +26,14 @@ KEPT_TRIALS = 16
 @dataclass
 class KeptNetworks:
     states: list[dict[str, torch.Tensor]]  # one per fold
-    outputs: torch.Tensor  # validation (out-of-fold) outputs, in the validation rows' order
+    outputs: torch.Tensor | None  # validation (out-of-fold) outputs, in the rows' order
     epoch: int
 
 
-def keep_best(study_dir: Path, number: int, result: TrainResult) -> None:
-    """Write the trial's best epoch so far; nothing when the study is not on this machine."""
+def keep_best(study_dir: Path, number: int, result: TrainResult, outputs: bool = True) -> None:
+    """Write the trial's best epoch so far; nothing when the study is not on this machine.
+    `outputs=False` leaves the validation outputs out (a reconstruction of every validation
+    image is larger than most networks)."""
     if not Path(study_dir).is_dir():
         return
     directory = trial_dir(study_dir, number)
@@ -39,7 +41,7 @@ def keep_best(study_dir: Path, number: int, result: TrainResult) -> None:
     partial = directory / f".{KEPT_FILE}.{os.getpid()}"
     payload = {
         "states": result.best_states,
-        "outputs": result.best_outputs,
+        "outputs": result.best_outputs if outputs else None,
         "epoch": result.best_epoch,
     }
     torch.save(payload, partial)

@@ -21,7 +21,8 @@ def batch_size_choices(task: TaskInfo) -> tuple[int, ...]:
     return fitting or BATCH_SIZES[:1]
 
 
-def suggest_training(hp: Hyperparameters, task: TaskInfo) -> None:
+def suggest_training(hp: Hyperparameters, task: TaskInfo, augment: bool = True) -> None:
+    """`augment=False`: a network whose inputs are fixed features (nothing to augment)."""
     hp.categorical("train_optimizer", ["adamw", "sgd"])
     hp.float("train_lr", 1e-4, 1e-1, log=True)
     hp.float("train_weight_decay", 1e-6, 1e-2, log=True)
@@ -29,7 +30,7 @@ def suggest_training(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("train_schedule", ["cosine", "constant"])
     hp.categorical("train_grad_clip", [0.0, 1.0, 5.0])
     choices = augmentation_choices(task)
-    if len(choices) > 1:
+    if augment and len(choices) > 1:
         hp.categorical("train_augment", choices)
 
 
@@ -41,10 +42,11 @@ def augmentation_choices(task: TaskInfo) -> tuple[str, ...]:
     return augmentations(task.modality)
 
 
-def training_defaults(task: TaskInfo, lr: float = 2e-3) -> dict[str, Any]:
+def training_defaults(task: TaskInfo, lr: float = 2e-3, augment: bool = True) -> dict[str, Any]:
     """AdamW with a cosine schedule: the setting that most often works untouched."""
     choices = batch_size_choices(task)
-    augment = {"train_augment": "none"} if len(augmentation_choices(task)) > 1 else {}
+    offered = augment and len(augmentation_choices(task)) > 1
+    augment = {"train_augment": "none"} if offered else {}
     return {
         **augment,
         "train_optimizer": "adamw",

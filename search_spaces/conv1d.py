@@ -50,7 +50,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     ):
         hp.categorical("n_kernels", RANDOM_KERNELS)
         hp.float("dropout", 0.0, 0.5)
-        suggest_training(hp, task)
+        suggest_training(hp, task, augment=False)  # fixed features: nothing to augment
         return
     for i in range(hp.int("n_blocks", 1, MAX_BLOCKS)):
         hp.int(f"channels_{i}", 16, 128, log=True)
@@ -91,7 +91,7 @@ def alternatives(task: TaskInfo) -> list[dict[str, Any]]:
             "kernels": "random",
             "n_kernels": 1000,
             "dropout": 0.1,
-            **training_defaults(task, lr=3e-3),
+            **training_defaults(task, lr=3e-3, augment=False),
         }
     ]
 

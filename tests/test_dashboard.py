@@ -118,6 +118,11 @@ def test_live_then_every_view_and_a_chosen_trial(search, tmp_path):
         assert driver.execute_script("return window.notReloaded === true")
         reason = driver.find_element("id", "task-reason").text
         assert "classification" in reason and "mlp, dbn" in reason
+        selection = driver.find_element("id", "selection").text
+        assert "5-fold cross-validation" in selection and "synthetic: 500 rows" in selection
+        # the best trials are scored: each shows its folds' spread
+        spreads = [float(c.text) for c in _column(driver, "score_spread")[:3]]
+        assert len(spreads) == 3 and all(0 < s <= 0.05 for s in spreads)
 
         # every view, with data; importance only where the shown family has enough trials
         study = study_data.load_study(search.study)

@@ -69,8 +69,8 @@ def run_trial(
         report({**stats.as_dict(), **facts})
 
     def keep(result: TrainResult) -> None:
-        if study_dir is not None:
-            keep_best(study_dir, number, result)
+        if study_dir is not None:  # unlabelled: one network is exported, no blend to choose
+            keep_best(study_dir, number, result, outputs=task.target_kind != "none")
 
     def train(training: TrainingConfig) -> None:
         torch.manual_seed(settings.seed + number)
