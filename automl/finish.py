@@ -148,9 +148,7 @@ def kept_candidate(
             return None
         networks.append(network.eval())
     member = Member(
-        trial=trial.number,
-        family=params["family"],
-        params=params,
+        **_of_trial(trial),
         validation_score=float(trial.score),
         epochs_trained=int(trial.get(Attr.EPOCHS, 0)),
         best_epoch=kept.epoch,
@@ -160,6 +158,12 @@ def kept_candidate(
         score_spread=trial.get(Attr.SCORE_SPREAD),
     )
     return Candidate(member, networks, kept.outputs)
+
+
+def _of_trial(trial: TrialRecord) -> dict[str, Any]:
+    """A member's trial, family and parameters (as it trained: a smaller batch after OOM)."""
+    params = trial.trained_params
+    return {"trial": trial.number, "family": params["family"], "params": params}
 
 
 def retrained_candidate(
@@ -189,9 +193,7 @@ def retrained_candidate(
     if result.best_outputs is None:
         raise TrialFailed("no epoch finished in the time left")
     member = Member(
-        trial=trial.number,
-        family=params["family"],
-        params=params,
+        **_of_trial(trial),
         validation_score=result.best_score,
         epochs_trained=result.epochs_completed,
         best_epoch=result.best_epoch,
@@ -210,18 +212,19 @@ def gather_candidates(
     data: SearchData,
     settings: SearchSettings,
     deadline: Deadline,
+    val_inputs: torch.Tensor,
 ) -> list[Candidate]:
     """The best trials' networks: kept ones loaded, the best few others retrained while 1.5x
-    their search-time training time fits in what is left (the best always)."""
+    their search-time training time fits in what is left (the best always). A network kept
+    without its outputs (unlabelled data's) is run on `val_inputs`."""
     candidates: list[Candidate] = []
     failures: list[str] = []
     retrained = 0
     # unlabelled data keeps one network: its codes (transform) come from one encoder
     for trial in trials[: 1 if task.target_kind == "none" else KEPT_TRIALS]:
         candidate = kept_candidate(study_dir, trial, task, data.n_folds, len(data.X_val))
-        if candidate is not None and candidate.outputs is None:  # kept without (unlabelled)
-            inputs = to_tensors(data.X_val, data.y_val, task)[0]
-            candidate.outputs = predict_outputs(Ensemble(candidate.networks, False), inputs)
+        if candidate is not None and candidate.outputs is None:
+            candidate.outputs = predict_outputs(Ensemble(candidate.networks, False), val_inputs)
         if candidate is None and retrained < RETRAINED_TRIALS:
             expected = FINISH_SAFETY * trial.get(Attr.TRAIN_TIME_S, 0.0)
             if candidates and deadline.remaining() < expected:
@@ -255,8 +258,8 @@ def train_ensemble(
     """The exported ensemble from the ranked trials: (ensemble, members by weight, its
     validation score, its validation outputs before any refit)."""
     torch.set_num_threads(usable_cpus())
-    candidates = gather_candidates(study_dir, trials, task, data, settings, deadline)
-    targets = to_tensors(data.X_val, data.y_val, task)[1]
+    inputs, targets = to_tensors(data.X_val, data.y_val, task)
+    candidates = gather_candidates(study_dir, trials, task, data, settings, deadline, inputs)
     criterion = loss_function(task)
 
     def objective(outputs: torch.Tensor) -> tuple[float, float]:

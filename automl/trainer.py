@@ -217,15 +217,18 @@ def train_networks(
         for i, (model, split) in enumerate(zip(models, splits, strict=True))
     ]
     rows = torch.cat([s.val_rows for s in splits])
-    targets = torch.empty_like(torch.cat([s.val[1] for s in splits]))
-    targets[rows] = torch.cat([s.val[1] for s in splits])
+    held_out = torch.cat([s.val[1] for s in splits])
+    targets = torch.empty_like(held_out)
+    targets[rows] = held_out  # in the validation rows' order
     monitor = getattr(models[0], "monitor", None)
 
     pretrain_extra: dict[str, Any] = {}
     pretrain_seconds = 0.0
     if callable(getattr(models[0], "pretrain", None)):
         started = time.perf_counter()
-        log = [fold.pretrain(deadline) for fold in folds][0]
+        log = folds[0].pretrain(deadline)  # the first network's log stands for all
+        for fold in folds[1:]:
+            fold.pretrain(deadline)
         for fold in folds:
             fold.fix_inputs()
         pretrain_seconds = time.perf_counter() - started
@@ -329,32 +332,22 @@ class _Fold:
         self.model.train()
         return self.model.pretrain(self.X_train, self.batch_size, deadline)
 
-    @torch.no_grad()
     def fix_inputs(self) -> None:
         """The network's fixed first stage, once, when it has one and its features fit."""
         fixed = getattr(self.model, "fixed_inputs", None)
         if fixed is None or (len(self.X_train) + len(self.X_val)) * self.model.n_fixed > MAX_FIXED:
             return
-        self.model.eval()
+        device = self.X_train.device
         self.X_train, self.X_val = (
-            torch.cat(
-                [fixed(X[i : i + EVAL_BATCH_SIZE]) for i in range(0, len(X), EVAL_BATCH_SIZE)]
-            )
-            for X in (self.X_train, self.X_val)
+            predict_outputs(self.model, X, fixed).to(device) for X in (self.X_train, self.X_val)
         )
         self.forward = self.model.from_fixed
         criterion = loss_function(self.task)
         self.objective = lambda inputs, targets: criterion(self.forward(inputs), targets)
 
-    @torch.no_grad()
     def predict_val(self) -> torch.Tensor:
         """The network's outputs on its validation rows (on the CPU), in evaluation mode."""
-        self.model.eval()
-        X = self.X_val
-        chunks = [
-            self.forward(X[i : i + EVAL_BATCH_SIZE]) for i in range(0, len(X), EVAL_BATCH_SIZE)
-        ]
-        return torch.cat(chunks).cpu() if chunks else torch.empty(0)
+        return predict_outputs(self.model, self.X_val, self.forward)
 
     def train_epoch(self, epoch: int, interrupt: Callable[[], bool] | None) -> tuple[float, int]:
         """One epoch; (summed loss, samples seen). Sets `interrupted` when told to stop."""
@@ -398,12 +391,18 @@ def default_device() -> str:
 
 
 @torch.no_grad()
-def predict_outputs(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """Raw outputs (logits, or standardised regression values) in evaluation mode."""
+def predict_outputs(
+    model: nn.Module,
+    X: torch.Tensor,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Raw outputs (logits, or standardised regression values) in evaluation mode, on the CPU;
+    `forward`: a part of the model to run instead of all of it (its fixed first stage)."""
     model.eval()
     device = next(model.parameters()).device
+    forward = forward or model
     chunks = [
-        model(X[i : i + EVAL_BATCH_SIZE].to(device)) for i in range(0, len(X), EVAL_BATCH_SIZE)
+        forward(X[i : i + EVAL_BATCH_SIZE].to(device)) for i in range(0, len(X), EVAL_BATCH_SIZE)
     ]
     return torch.cat(chunks).cpu() if chunks else torch.empty(0)
 
