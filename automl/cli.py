@@ -183,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--codes", action="store_true", help="models of unlabelled data: add the learnt codes"
     )
     predict.add_argument(
+        "--nodes",
+        action="store_true",
+        help="parse trees: one row per phrase (every node of each tree), labelled by the RNTN",
+    )
+    predict.add_argument(
         "--runtime",
         choices=["torch", "onnx", "pt2"],
         help="run the bundle's PyTorch network (default for a directory) or its exported graph",
@@ -403,7 +408,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     reading = ReadOptions.parse(vars(args))
     predictor = load(_model_path(args.model, args.studies_dir), runtime=args.runtime)
     frame = predictor.predict_path(
-        args.data, proba=args.proba, scores=args.scores, codes=args.codes, reading=reading
+        args.data,
+        proba=args.proba,
+        scores=args.scores,
+        codes=args.codes,
+        reading=reading,
+        nodes=args.nodes,
     )
     output = Path(args.output)
     if output.is_dir():

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from automl.errors import DataError
+
 SELECTION_ROUNDS = 25  # picks, with replacement: weights are multiples of 1/25
 MAX_TRIALS = 5  # distinct trials in the blend: each adds its networks' latency to the export
 
@@ -43,6 +45,22 @@ class Ensemble(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs = torch.stack([member(x) for member in self.members])
         return blend(outputs, self.weights, self.classification)
+
+    def node_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities of every node of parse trees (n, 2L-1, classes): the average
+        over the members that compose trees (RNTNs), their weights renormalised."""
+        parts = [
+            (weight, torch.softmax(member.node_outputs(x)[0], dim=-1))
+            for weight, member in zip(self.weights, self.members, strict=True)
+            if hasattr(member, "node_outputs")
+        ]
+        if not parts:
+            raise DataError(
+                "--nodes labels every phrase of a parse tree, which only an RNTN does; this "
+                "model has none: fit with --families rntn."
+            )
+        total = sum(weight for weight, _ in parts)
+        return sum(weight / total * probabilities for weight, probabilities in parts)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The codes of a model of unlabelled data, which keeps one network (an average of

@@ -118,6 +118,13 @@ def write_graph(predictor: Predictor, target: Path, format: str) -> dict[str, An
     """Export the predictor's network to `target`, reload it and check it; the record for
     the bundle JSON. Raises ExportError (leaving `target` to the caller) on any failure."""
     task = predictor.task
+    for module in predictor.model.modules():
+        reason = getattr(module, "graph_unsupported", None)
+        if reason:
+            raise ExportError(
+                f"The model's {type(module).__name__} cannot be exported to {format}: {reason}. "
+                "The bundle format carries it: --format bundle."
+            )
     network = DeployedNetwork(predictor.model, task.target_kind == "none").eval()
     steps = sequence_axis(task)
     example = example_inputs(task, 4)
@@ -231,9 +238,10 @@ def check_graph(
 
 def sequence_axis(task: TaskInfo) -> int | None:
     """The trained sequence length where axis 1 may vary: token ids and padded step
-    sequences. A forecaster's window and fixed-width inputs keep their shape."""
-    if task.target_kind in ("forecasting", "none"):
-        return None
+    sequences. A forecaster's window, encoded parse trees and fixed-width inputs keep their
+    shape."""
+    if task.target_kind in ("forecasting", "none") or task.tree_leaves is not None:
+        return None  # a tree's columns follow its words: the row's layout is fixed
     if task.vocab_size is not None or task.modality in ("series", "audio"):
         return int(task.input_shape[0])
     return None

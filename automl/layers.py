@@ -56,8 +56,11 @@ def layer_summary(
     """Leaf layers with output shapes and parameter counts, from a forward pass on `meta`.
 
     The model must have been built under `torch.device("meta")`: no memory is allocated.
-    `tokens`: the input is integer token ids.
+    `tokens`: the input is integer token ids. A network whose forward pass depends on its
+    input's values (a tree's shape) lists its rows itself (`layer_rows()`).
     """
+    if hasattr(model, "layer_rows"):
+        return model.layer_rows()
     rows: list[dict] = []
     hooks = []
     for name, layer in model.named_modules():
@@ -91,11 +94,19 @@ class SequenceInput(nn.Module):
 
     Returns (values (n, T, D), mask (n, T), True where a step is real), so sequence families
     share one reading of padding. `lookback` keeps only the last steps (a forecaster's window
-    is searched inside the longest window the preprocessing cut).
+    is searched inside the longest window the preprocessing cut). `tokens`: rows of parse
+    trees, whose first `tokens` columns are the words (the tree follows them); `dropout`
+    drops whole word vectors (embedding dropout, for small corpora).
     """
 
     def __init__(
-        self, n_features: int, vocab_size: int | None, embed_dim: int, lookback: int = 0
+        self,
+        n_features: int,
+        vocab_size: int | None,
+        embed_dim: int,
+        lookback: int = 0,
+        tokens: int | None = None,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.embed = (
@@ -103,12 +114,20 @@ class SequenceInput(nn.Module):
         )
         self.out_features = embed_dim if vocab_size is not None else n_features
         self.lookback = lookback
+        self.tokens = tokens
+        self.dropout = dropout
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.lookback:
             x = x[:, -self.lookback :]
+        if self.tokens is not None:
+            x = x[:, : self.tokens]
         if self.embed is not None:
-            return self.embed(x), x != 0
+            h = self.embed(x)
+            if self.training and self.dropout > 0:  # the same word dropped as a whole
+                keep = torch.rand(h.shape[:2], device=h.device) >= self.dropout
+                h = h * keep[..., None] / (1 - self.dropout)
+            return h, x != 0
         return torch.nan_to_num(x, nan=0.0), ~torch.isnan(x).all(dim=-1)
 
 

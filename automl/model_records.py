@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from automl.data import Dataset
+from automl.data.text import tokenize
+from automl.data.trees import fitted, numbered, phrases, sentence_tree
 from automl.forecaster import median_index
 from automl.predictor import class_probabilities, reconstruction_errors
 from automl.prepare import PreparedData
@@ -53,10 +56,12 @@ def record_predictions(
     outputs: dict[str, np.ndarray],
     inputs: dict[str, np.ndarray],
     seed: int,
+    node_probabilities: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Path | None:
     """Write <study>/predictions.parquet; `outputs` and `inputs` by split ("val", "test") are
     the network's raw outputs and its preprocessed inputs on those rows. A forecast's samples
-    are windows of one series: see record_forecast."""
+    are windows of one series: see record_forecast. `node_probabilities` (an RNTN's, on parse
+    trees) adds each sample's tree with every node's prediction (column `tree`, JSON)."""
     if task.target_kind == "forecasting" or not rows:
         return None
     parts = []
@@ -80,6 +85,11 @@ def record_predictions(
             frame["media"] = _audio_clips(dataset, frame)
         if task.target_kind == "none":
             frame["reconstruction"] = _reconstruction_previews(preprocessing, raw[keep], task, peak)
+        if node_probabilities is not None and task.tree_leaves is not None:
+            lines = [dataset.X[i] for i in picked]
+            probabilities = node_probabilities(inputs[split][keep])
+            classes = preprocessing.target.classes or []
+            frame["tree"] = _trees(lines, probabilities, task.tree_leaves, classes)
         parts.append(frame)
     table = pd.concat(parts, ignore_index=True)
     path = study_dir / PREDICTIONS_FILE
@@ -217,12 +227,41 @@ def _previews(
         return [json.dumps(_series_points(s)) for s in preprocessing.inputs.inverse_transform(seen)]
     if modality == "image":
         return [png_data_uri(_as_pixels(dataset.X[row], peak)) for row in rows]
+    if modality == "text" and task.tree_leaves is not None:  # the sentence, not its brackets
+        return [" ".join(sentence_tree(dataset.X[row], tokenize).leaves()) for row in rows]
     if modality == "text":
         return [str(dataset.X[row])[:PREVIEW_CHARS] for row in rows]
     if modality == "series":
         return [json.dumps(_series_points(dataset.X[row])) for row in rows]
     values = dataset.X.iloc[rows, :PREVIEW_COLUMNS]
     return [json.dumps({str(k): _plain(v) for k, v in row.items()}) for _, row in values.iterrows()]
+
+
+def _trees(
+    lines: list[str], probabilities: np.ndarray, leaves: int, classes: list[Any]
+) -> list[str]:
+    """Each sentence's tree as JSON: its nodes in post-order (the root last), each with its
+    phrase, given label, predicted label and confidence, and its children's positions."""
+    out = []
+    for line, chances in zip(lines, probabilities, strict=True):
+        tree = sentence_tree(line, tokenize)
+        position: dict[int, int] = {}
+        nodes = []
+        for (index, _, children), (_, words, label) in zip(
+            numbered(fitted(tree, leaves), leaves), phrases(tree, leaves), strict=True
+        ):
+            position[index] = len(nodes)
+            nodes.append(
+                {
+                    "phrase": words,
+                    "label": label,
+                    "prediction": str(classes[int(chances[index].argmax())]),
+                    "confidence": round(float(chances[index].max()), 4),
+                    "children": [position[c] for c in children],
+                }
+            )
+        out.append(json.dumps(nodes))
+    return out
 
 
 def _unpadded(frames: np.ndarray) -> np.ndarray:

@@ -78,9 +78,10 @@ def _record_predictions(
             )
             record_forecast(study_dir, dataset, prepared, model.validation_outputs, next_values)
             return
+        nodes = model.predictor.network.node_probabilities
         record_predictions(
             study_dir, dataset, prepared.task, prepared.preprocessing, prepared.rows, outputs,
-            inputs, seed,
+            inputs, seed, nodes if model.predictor.has_tree_network else None,
         )  # fmt: skip
     except (OSError, ValueError, TypeError) as exc:
         say(f"note: the model view's predictions were not recorded ({exc})")

@@ -11,11 +11,15 @@ import numpy as np
 import pandas as pd
 
 from automl.data import ReadOptions, read_for_prediction, read_forecast_history
+from automl.data.text import tokenize
+from automl.data.trees import phrases, sentence_tree
 from automl.errors import DataError
 from automl.forecaster import median_index
 from automl.seasonality import date_frequency
 
 if TYPE_CHECKING:  # a Predictor calls this module (predict_path): no import back at run time
+    import torch
+
     from automl.predictor import Predictor
 
 
@@ -26,11 +30,18 @@ def predict_files(
     scores: bool = False,
     codes: bool = False,
     reading: ReadOptions | None = None,
+    nodes: bool = False,
 ) -> pd.DataFrame:
     """Labels or values, with `proba` one probability column per class; a model of unlabelled
     data gives anomaly scores (`scores`, its default) and, with `codes`, one column per code
-    unit; a forecaster the next steps."""
+    unit; a forecaster the next steps; `nodes`: a label for every phrase of each sentence's
+    parse tree (an RNTN's)."""
     task = predictor.task
+    if nodes and task.tree_leaves is None:
+        raise DataError(
+            "--nodes labels every phrase of a parse tree; this model was not trained on parse "
+            "trees (.txt files of bracketed trees)."
+        )
     if task.target_kind == "none" and proba:
         raise DataError(
             "--proba is for classifiers; this model of unlabelled data gives anomaly scores "
@@ -60,6 +71,8 @@ def predict_files(
             for i in range(values.shape[1]):
                 frame[f"code_{i}"] = values[:, i]
         return frame
+    if nodes:
+        return node_table(predictor, ids, X, inputs, proba)
     outputs = predictor.network_outputs(inputs)
     frame = pd.DataFrame({"id": ids, "prediction": pre.target.decode(outputs)})
     if proba:
@@ -67,6 +80,30 @@ def predict_files(
         for i, label in enumerate(predictor.classes_):
             frame[f"proba_{label}"] = probabilities[:, i]
     return frame
+
+
+def node_table(
+    predictor: Predictor, ids: list[str], lines: list[str], inputs: torch.Tensor, proba: bool
+) -> pd.DataFrame:
+    """One row per phrase (node) of each sentence's tree, leaves first then inner nodes in
+    post-order (the root last): `id`, `node`, `phrase`, the `label` the file gave (if any),
+    `prediction`, and with `proba` one probability column per class."""
+    leaves = predictor.task.tree_leaves
+    probabilities = predictor.network.node_probabilities(inputs)
+    classes = np.asarray(predictor.classes_, dtype=object)
+    rows = []
+    for row, (name, line) in enumerate(zip(ids, lines, strict=True)):
+        for node, words, label in phrases(sentence_tree(line, tokenize), leaves):
+            rows.append((name, node, words, label, row))
+    frame = pd.DataFrame(rows, columns=["id", "node", "phrase", "label", "row"])
+    picked = probabilities[frame["row"].to_numpy(), frame["node"].to_numpy()]
+    frame["prediction"] = classes[picked.argmax(axis=1)].astype(type(classes[0]))
+    if proba:
+        for i, label in enumerate(classes):
+            frame[f"proba_{label}"] = picked[:, i]
+    if not (frame["label"] != "").any():
+        frame = frame.drop(columns="label")
+    return frame.drop(columns="row")
 
 
 def _forecast_file(predictor: Predictor, path: Path, reading: ReadOptions | None) -> pd.DataFrame:

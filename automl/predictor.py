@@ -49,6 +49,12 @@ class Predictor:
         self.network = TorchNetwork(model) if model is not None else GraphNetwork(runner, decoder)
 
     @property
+    def has_tree_network(self) -> bool:
+        """Whether a network composes parse trees (an RNTN: `predict --nodes` works)."""
+        modules = self.model.modules() if self.model is not None else []
+        return any(hasattr(module, "node_outputs") for module in modules)
+
+    @property
     def classes_(self) -> np.ndarray | None:
         classes = self.preprocessing.target.classes
         return None if classes is None else np.asarray(classes)
@@ -124,13 +130,21 @@ class Predictor:
         scores: bool = False,
         codes: bool = False,
         reading: ReadOptions | None = None,
+        nodes: bool = False,
     ) -> pd.DataFrame:
         """Predictions for new files, read the way the training data was (see
-        automl.prediction_table); `reading` overrides how a table file is read."""
+        automl.prediction_table); `reading` overrides how a table file is read; `nodes`: a
+        label per phrase of each parse tree."""
         from automl.prediction_table import predict_files
 
         return predict_files(
-            self, Path(path), proba=proba, scores=scores, codes=codes, reading=reading
+            self,
+            Path(path),
+            proba=proba,
+            scores=scores,
+            codes=codes,
+            reading=reading,
+            nodes=nodes,
         )
 
     # --- on inputs already preprocessed ------------------------------------------------------

@@ -137,7 +137,12 @@ def prepare_data(
     else:
         data = SearchData(*part("train"), *part("val"))
     return PreparedData(
-        task=task.with_inputs(preprocessing.input_shape(), preprocessing.vocab_size, spread),
+        task=task.with_inputs(
+            preprocessing.input_shape(),
+            preprocessing.vocab_size,
+            spread,
+            preprocessing.tree_leaves,
+        ),
         preprocessing=preprocessing,
         data=data,
         selection=selection,

@@ -39,6 +39,11 @@ class TorchNetwork:
     def codes(self, inputs: torch.Tensor) -> np.ndarray:
         return self.model.eval().encode(inputs).numpy()
 
+    def node_probabilities(self, inputs: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Every tree node's class probabilities (an RNTN's), (n, 2L-1, classes)."""
+        forward = self.model.node_probabilities
+        return predict_outputs(self.model, torch.as_tensor(inputs), forward).numpy()
+
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> np.ndarray:
         return self.model.eval().decode(codes).numpy()
@@ -56,6 +61,12 @@ class GraphNetwork:
 
     def codes(self, inputs: torch.Tensor) -> np.ndarray:
         return _in_batches(self.run, inputs, 1)
+
+    def node_probabilities(self, inputs: torch.Tensor | np.ndarray) -> np.ndarray:
+        raise DataError(
+            "--nodes needs the bundle's PyTorch RNTN (a graph file holds no tree networks); "
+            "predict with the bundle directory."
+        )
 
     def decode(self, codes: torch.Tensor) -> np.ndarray:
         if self.decoder is None:

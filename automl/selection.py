@@ -52,7 +52,7 @@ def choose_selection(
     if asked == "holdout":
         return Selection("holdout", 1, "one validation split, as asked (--selection holdout)")
     if given_val:
-        return Selection("holdout", 1, "the validation split was given (a val/ folder)")
+        return Selection("holdout", 1, "the validation split was given (a val/ folder or dev file)")
     if task_kind in ("forecasting", "none"):
         why = "forecasts validate on the last steps" if task_kind == "forecasting" else ""
         return Selection("holdout", 1, why or "unlabelled data has no classes to fold by")

@@ -35,7 +35,7 @@ class TableRow:
 DECISION_TABLE: dict[str, TableRow] = {
     "unsupervised": TableRow("unlabelled: find patterns", ("autoencoder", "rbm")),
     "image_recognition": TableRow("image recognition", ("cnn", "dbn")),
-    "text_processing": TableRow("text processing", ("rnn", "text_cnn")),
+    "text_processing": TableRow("text processing", ("rnn", "text_cnn", "fasttext", "rntn")),
     "speech_recognition": TableRow("speech recognition", ("rnn",)),
     "time_series": TableRow("time series analysis", ("rnn", "conv1d")),
     "classification": TableRow("classification", ("mlp", "dbn")),
@@ -116,6 +116,8 @@ def detect_task(
         raise ConfigError(f"--code-size must be an integer from 1 to 4096; got {code_size!r}.")
 
     prescribed = DECISION_TABLE[row].families
+    if _has_trees(dataset) and row == "text_processing":  # the table's RNTN row: it goes first
+        prescribed = ("rntn", *(f for f in prescribed if f != "rntn"))
     if kind == "forecasting":
         prescribed += FORECASTING_FAMILIES
     if families:
@@ -211,6 +213,10 @@ def _apply_task_override(detected: TargetKind, task: str, dataset: Dataset) -> T
     return "binary" if len(np.unique(dataset.y)) == 2 else "multiclass"
 
 
+def _has_trees(dataset: Dataset) -> bool:
+    return dataset.source.get("format") == "trees"
+
+
 def _row_for(modality: str, kind: TargetKind) -> str:
     if kind == "none":
         return "unsupervised"
@@ -237,10 +243,10 @@ def _explain(
     if dataset.target_name and kind != "none":
         target = f"target '{dataset.target_name}' with {target}"
     why = "--task" if task != "auto" else ("--families" if families else "the decision table")
-    text = (
-        f"{dataset.evidence}; {target} ({kind}) -> {DECISION_TABLE[row].title} -> "
-        f"{', '.join(chosen)} (by {why})"
-    )
+    title = DECISION_TABLE[row].title
+    if _has_trees(dataset) and row == "text_processing":
+        title += " with parse trees (RNTN first; the others read the words)"
+    text = f"{dataset.evidence}; {target} ({kind}) -> {title} -> {', '.join(chosen)} (by {why})"
     if missing:
         text += f"; not yet available: {', '.join(missing)}"
     return text

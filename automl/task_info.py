@@ -36,6 +36,8 @@ class TaskInfo:
     unavailable_families: tuple[str, ...] = ()
     input_shape: tuple[int, ...] = ()  # the model's input per sample, set once preprocessing is fit
     vocab_size: int | None = None  # text: token ids run from 0 (padding) to vocab_size - 1
+    # parse trees: a row is L leaf ids then the tree (automl.data.trees); None for other data
+    tree_leaves: int | None = None
     horizon: int | None = None  # forecasting: steps predicted at once
     labelled: bool = True
     # (min, max) of the model inputs over the training rows: Bernoulli units of RBMs need [0, 1]
@@ -78,11 +80,13 @@ class TaskInfo:
         shape: tuple[int, ...],
         vocab_size: int | None = None,
         input_range: tuple[float, float] | None = None,
+        tree_leaves: int | None = None,
     ) -> TaskInfo:
         return dataclasses.replace(
             self,
             input_shape=tuple(int(s) for s in shape),
             vocab_size=vocab_size,
+            tree_leaves=tree_leaves,
             input_range=None if input_range is None else tuple(float(v) for v in input_range),
         )
 

@@ -132,6 +132,10 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.Opti
             nesterov=config.momentum > 0,
             weight_decay=config.weight_decay,
         )
+    if config.optimizer == "adagrad":  # the RNTN paper's: per-parameter rates for sparse words
+        return torch.optim.Adagrad(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
     return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 

@@ -29,6 +29,9 @@
     python bench/run.py small_data                    # small series sets against MiniRocket and
                                                       # ROCKET, small tables against LDA, LogReg
                                                       # and HGB (bench/small_data.py)
+    python bench/run.py sst --trees DIR --budget 30m  # the Sentiment Treebank against TF-IDF +
+                                                      # LogReg and NB-SVM; also negation,
+                                                      # rntn_throughput (bench/text.py)
 
 Each run appends one JSON line per system to bench/results.jsonl and rewrites
 bench/results.md. Figures: test score, wall time against budget, trials finished, and search
@@ -356,6 +359,27 @@ def _sequence_benches() -> dict:
     }
 
 
+TREES: str | None = None  # --trees: the Sentiment Treebank's folder (bench/text.py)
+
+
+def _text_benches() -> dict:
+    import text  # bench/text.py, beside this script
+
+    def sst(*labels):
+        return lambda budget, baseline: text.bench_sst(list(labels), TREES, budget, run_automl_cli)
+
+    return {
+        "sst": sst("fine", "binary"),
+        "sst_fine": sst("fine"),
+        "sst_binary": sst("binary"),
+        "sst_sentences": lambda budget, baseline: text.bench_sst_sentences(
+            TREES, budget, run_automl_cli
+        ),
+        "negation": lambda budget, baseline: text.bench_negation(budget, run_automl_cli),
+        "rntn_throughput": lambda budget, baseline: text.bench_rntn_throughput(TREES),
+    }
+
+
 def _unsupervised_benches() -> dict:
     import unsupervised  # bench/unsupervised.py, beside this script
 
@@ -441,6 +465,7 @@ BENCHES = {
     "budget_table": bench_budget_table,
     "budget_image": bench_budget_image,
     **_sequence_benches(),
+    **_text_benches(),
     **_unsupervised_benches(),
     **_gpu_benches(),
     "dashboard_scale": _dashboard_scale,
@@ -501,6 +526,10 @@ def write_markdown() -> None:
         score = f"{r['test_score']:.4f}" if r.get("test_score") is not None else "-"
         if r.get("best_trial_alone") is not None:  # bench/small_data.py
             score += f" (best trial alone {r['best_trial_alone']:.4f})"
+        if r.get("all_phrases") is not None:  # bench/text.py
+            score += f" (all phrases {r['all_phrases']:.4f})"
+        if r.get("binary_from_fine") is not None:
+            score += f" (binary, from these 5 classes: {r['binary_from_fine']:.4f})"
         if "render_s" in r:  # the dashboard's timings (bench/dashboard.py)
             score = f"{r['render_s']:.2f} s"
             if "baseline_s" in r:
@@ -539,12 +568,15 @@ def main() -> None:
         "--budget", help="default 3m; forecasting: 2m a single series, 5m M1 (see its docstring)"
     )
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--trees", help="sst*, rntn_throughput: the Sentiment Treebank's folder")
     parser.add_argument(
         "--anchors-only",
         action="store_true",
         help="forecasting and small_*: the anchors alone, no automl",
     )
     args = parser.parse_args()
+    global TREES
+    TREES = args.trees
     if args.bench in FORECASTS:
         if args.anchors_only and args.no_baseline:
             parser.error("--anchors-only and --no-baseline leave nothing to run")

@@ -282,3 +282,46 @@ def _sparkline(features: list[list[float | None]], bounds: tuple[float, float] |
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def class_names(frame: pd.DataFrame) -> list[str]:
+    """A classifier's classes in the model's order (its probability columns')."""
+    return [c[len(PROBABILITY_PREFIX) :] for c in frame.columns if c.startswith(PROBABILITY_PREFIX)]
+
+
+TREE_CHOICES = 300  # sentences offered in the tree view: mistakes first, then the rest
+
+
+def tree_choices(frame: pd.DataFrame) -> list[dict[str, str | int]]:
+    """The sentences whose predicted tree can be drawn (a model of parse trees records each
+    sample's tree, column `tree`): dropdown options, the misclassified first."""
+    if "tree" not in frame:
+        return []
+    order = frame.sort_values(["correct", "confidence"], ascending=[True, False]).index
+    options = []
+    for index in order[:TREE_CHOICES]:
+        row = frame.loc[index]
+        mark = "" if row["correct"] else "✗ "
+        text = f"{mark}{row['preview'][:90]} (true {row['target']}, predicted {row['prediction']})"
+        options.append({"label": text, "value": int(index)})
+    return options
+
+
+def tree_layout(nodes: list[dict]) -> pd.DataFrame:
+    """Where each node of a recorded tree is drawn: leaves along x in word order, a parent
+    above the middle of its children (y is the node's height: leaves 0, the root highest)."""
+    x: list[float] = []
+    y: list[int] = []
+    leaves = 0
+    for node in nodes:  # post-order: children come before their parent
+        children = node["children"]
+        if children:
+            x.append(float(np.mean([x[c] for c in children])))
+            y.append(1 + max(y[c] for c in children))
+        else:
+            x.append(float(leaves))
+            y.append(0)
+            leaves += 1
+    frame = pd.DataFrame(nodes)
+    frame["x"], frame["y"] = x, y
+    return frame

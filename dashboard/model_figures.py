@@ -6,6 +6,8 @@ matrix cell (its x: predicted, y: true) filters the gallery.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -242,3 +244,54 @@ def model_figures(frame: pd.DataFrame) -> dict[str, go.Figure]:
             "fig-error-range": error_by_range_figure(frame),
         }
     return {"fig-scores": score_histogram(frame)}
+
+
+def tree_figure(tree_json: str, classes: list[str]) -> go.Figure:
+    """A sentence's parse tree, every node coloured by the label the model predicts for its
+    phrase (the classes' order runs from red to green, so sentiment reads at a glance); a
+    node whose given label differs is ringed in black."""
+    nodes = m.tree_layout(json.loads(tree_json))
+    fig = go.Figure()
+    edges_x: list[float | None] = []
+    edges_y: list[float | None] = []
+    for row in nodes.itertuples():
+        for child in row.children:
+            edges_x += [row.x, nodes.x[child], None]
+            edges_y += [row.y, nodes.y[child], None]
+    fig.add_trace(
+        go.Scatter(x=edges_x, y=edges_y, mode="lines", line={"color": "#bbb"}, hoverinfo="skip")
+    )
+    rank = {c: i for i, c in enumerate(classes)}
+    wrong = (nodes["label"] != "") & (nodes["label"] != nodes["prediction"])
+    leaves = nodes["y"] == 0
+    fig.add_trace(
+        go.Scatter(
+            x=nodes["x"],
+            y=nodes["y"],
+            mode="markers+text",
+            text=np.where(leaves, nodes["phrase"], ""),
+            textposition="bottom center",
+            marker={
+                "size": 14,
+                "color": [rank.get(p, 0) for p in nodes["prediction"]],
+                "colorscale": "RdYlGn",
+                "cmin": 0,
+                "cmax": max(1, len(classes) - 1),
+                "line": {"width": np.where(wrong, 2.5, 0.5), "color": "black"},
+                "colorbar": {
+                    "title": "predicted",
+                    "tickvals": list(range(len(classes))),
+                    "ticktext": classes,
+                },
+            },
+            hovertext=[
+                f"{r.phrase}<br>given {r.label or '-'}, predicted {r.prediction} "
+                f"({r.confidence:.0%})"
+                for r in nodes.itertuples()
+            ],
+            hovertemplate="%{hovertext}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, "Predicted labels of every phrase", showlegend=False)

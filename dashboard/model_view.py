@@ -75,6 +75,7 @@ def section_children(study: d.StudyData, graph_style: dict) -> list:
             style={"display": "flex", "flexWrap": "wrap", "gap": "8px"},
         ),
         html.Div(_class_table(frame), id="class-report", style={"maxWidth": "640px"}),
+        html.Div(_tree_view(frame, graph_style), id="tree-view"),
         html.H4(caption, id="gallery-caption"),
         dcc.RadioItems(
             id="gallery-order",
@@ -117,6 +118,23 @@ _ORDER_NAMES = {
 }
 
 
+def _tree_view(frame: pd.DataFrame, graph_style: dict) -> list:
+    """A model of parse trees: a chosen sentence's tree, every phrase's predicted label."""
+    options = m.tree_choices(frame)
+    if not options:
+        return []
+    first = options[0]["value"]
+    return [
+        html.H4("A sentence's tree"),
+        dcc.Dropdown(id="tree-sentence", options=options, value=first, clearable=False),
+        dcc.Graph(
+            id="fig-tree",
+            figure=mf.tree_figure(frame.loc[first, "tree"], m.class_names(frame)),
+            style=graph_style,
+        ),
+    ]
+
+
 def _kind(frame: pd.DataFrame) -> str:
     if "confidence" in frame:
         return "classifier"
@@ -148,6 +166,7 @@ def register(app: Dash, load, graph_style: dict) -> None:
         Output("model-summary", "children"),
         Output("model-figures", "children"),
         Output("class-report", "children"),
+        Output("tree-view", "children"),
         Input("model-split", "value"),
         State("url", "pathname"),
         prevent_initial_call=True,
@@ -156,7 +175,25 @@ def register(app: Dash, load, graph_style: dict) -> None:
         frame = m.predictions(load(pathname), split)
         if frame is None:
             raise dash.exceptions.PreventUpdate
-        return _headline(frame), _graphs(frame, graph_style), _class_table(frame)
+        return (
+            _headline(frame),
+            _graphs(frame, graph_style),
+            _class_table(frame),
+            _tree_view(frame, graph_style),
+        )
+
+    @app.callback(
+        Output("fig-tree", "figure"),
+        Input("tree-sentence", "value"),
+        State("model-split", "value"),
+        State("url", "pathname"),
+        prevent_initial_call=True,
+    )
+    def tree_view(index, split, pathname):
+        frame = m.predictions(load(pathname), split)
+        if frame is None or "tree" not in frame or index not in frame.index:
+            raise dash.exceptions.PreventUpdate
+        return mf.tree_figure(frame.loc[index, "tree"], m.class_names(frame))
 
     @app.callback(
         Output("gallery", "children"),

@@ -14,10 +14,12 @@ from automl.search_spaces import (
     cnn,
     conv1d,
     dbn,
+    fasttext,
     mlp,
     nbeats,
     rbm,
     rnn,
+    rntn,
     text_cnn,
 )
 
@@ -27,10 +29,12 @@ __all__ = [
     "cnn",
     "conv1d",
     "dbn",
+    "fasttext",
     "get_family",
     "mlp",
     "nbeats",
     "rbm",
     "rnn",
+    "rntn",
     "text_cnn",
 ]

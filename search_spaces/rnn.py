@@ -2,9 +2,9 @@
 
 Searched: cell (GRU, LSTM, or a plain tanh RNN), depth, hidden size, direction, dropout between
 layers, how the sequence is summarised (last state, mean or max over real steps, attention),
-the token embedding width for text, a forecaster's input window; plus the shared optimiser
-space, whose gradient clipping is the guide's cure for exploding gradients through long
-sequences.
+the token embedding width and whole-word dropout for text, a forecaster's input window; plus
+the shared optimiser space, whose gradient clipping is the guide's cure for exploding
+gradients through long sequences.
 
 Padding never leaks into the result: a backward pass reverses each sequence within its own
 length, and pooling reads only real steps (see `automl.layers.SequenceInput`).
@@ -46,6 +46,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("pooling", POOLINGS)
     if task.vocab_size is not None:
         hp.int("embed_dim", 16, 256, log=True)
+        hp.float("embed_dropout", 0.0, 0.5)
     suggest_forecasting(hp, task)
     suggest_training(hp, task)
 
@@ -62,7 +63,7 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
         "train_grad_clip": 1.0,
     }
     if task.vocab_size is not None:
-        params["embed_dim"] = 64
+        params.update(embed_dim=64, embed_dropout=0.1)
     return {**params, **forecasting_defaults(task)}
 
 
@@ -70,7 +71,12 @@ class RecurrentNet(nn.Module):
     def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
         super().__init__()
         self.inputs = SequenceInput(
-            task.input_shape[-1], task.vocab_size, hp.get("embed_dim", 0), hp.get("lookback", 0)
+            task.input_shape[-1],
+            task.vocab_size,
+            hp.get("embed_dim", 0),
+            hp.get("lookback", 0),
+            tokens=task.tree_leaves,
+            dropout=hp.get("embed_dropout", 0.0),
         )
         self.pooling = hp["pooling"]
         self.hidden = hp["hidden"]

@@ -2,8 +2,8 @@
 
 Each filter width reads n-grams of that length; max-over-time pooling keeps each filter's
 strongest match anywhere in the document, so word order matters locally and length not at all.
-Searched: embedding width, filter widths, filters per width, dropout; plus the shared optimiser
-space.
+Searched: embedding width, filter widths, filters per width, dropout, embedding (whole-word)
+dropout; plus the shared optimiser space.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("widths", WIDTHS)
     hp.int("filters", 16, 256, log=True)
     hp.float("dropout", 0.0, 0.6)
+    hp.float("embed_dropout", 0.0, 0.5)
     suggest_training(hp, task)
 
 
@@ -39,6 +40,7 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
         "widths": "3-4-5",
         "filters": 64,
         "dropout": 0.5,
+        "embed_dropout": 0.1,
         **training_defaults(task, lr=3e-3),
     }
 
@@ -48,7 +50,13 @@ class TextCNN(nn.Module):
         super().__init__()
         if task.vocab_size is None:
             raise ValueError("text_cnn reads token ids; the data has no vocabulary")
-        self.inputs = SequenceInput(0, task.vocab_size, hp["embed_dim"])
+        self.inputs = SequenceInput(
+            0,
+            task.vocab_size,
+            hp["embed_dim"],
+            tokens=task.tree_leaves,
+            dropout=hp.get("embed_dropout", 0.0),
+        )
         self.widths = WIDTHS[hp["widths"]]
         self.convs = nn.ModuleList(
             nn.Conv1d(hp["embed_dim"], hp["filters"], w) for w in self.widths

@@ -14,7 +14,7 @@ import pytest
 import automl
 from automl import cli
 from automl.bundle import graph_config_file
-from automl.export import export_model
+from automl.export import ExportError, export_model
 from automl.search_spaces import available_families
 from tests.support.bundles import (
     cancer,
@@ -42,8 +42,11 @@ CASES = [
     ("nbeats", {"blocks_kind": "interpretable", "degree": 2, "harmonics": 2}, forecast),
     ("nbeats", {"transform": "log", "differences": True}, forecast),
     ("text_cnn", {}, text),
+    ("fasttext", {"ngrams": 3, "hidden": 64}, text),
     ("conv1d", {}, series),
 ]
+# families whose networks no graph can hold: they export as bundles, and say why not as graphs
+BUNDLE_ONLY = {"rntn"}
 
 
 def test_every_built_in_family_has_an_export_case():
@@ -52,7 +55,19 @@ def test_every_built_in_family_has_an_export_case():
         for name, family in available_families().items()
         if family.build.__module__.startswith("automl.search_spaces.")
     }
-    assert {name for name, _, _ in CASES} == built_in
+    assert {name for name, _, _ in CASES} | set(BUNDLE_ONLY) == built_in
+
+
+@pytest.mark.parametrize("family", sorted(BUNDLE_ONLY))
+def test_a_bundle_only_family_exports_its_bundle_and_refuses_graphs(tmp_path, family):
+    bundle, X = trained_bundle(tmp_path / "best", family, {}, text)
+    reference = automl.load(bundle)
+    loaded = automl.load(export_model(bundle, tmp_path / "b", "bundle"))
+    np.testing.assert_allclose(predictions(loaded, X)[0], predictions(reference, X)[0])
+    for format in ("onnx", "pt2"):
+        with pytest.raises(ExportError, match=rf"cannot be exported to {format}: .*tree"):
+            export_model(bundle, tmp_path / f"m.{format}", format)
+        assert not (tmp_path / f"m.{format}").exists()
 
 
 def predictions(predictor, X) -> list[np.ndarray]:

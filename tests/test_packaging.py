@@ -64,7 +64,8 @@ def test_built_wheel_has_no_generic_top_level_names_and_imports(tmp_path: Path):
     assert path.is_relative_to(site)
     assert (
         families
-        == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'mlp', 'nbeats', 'rbm', 'rnn', 'text_cnn']"
+        == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'fasttext', 'mlp', 'nbeats', 'rbm', 'rnn', "
+        "'rntn', 'text_cnn']"
     )
 
 
@@ -73,5 +74,6 @@ def test_checkout_imports_the_top_level_folders_as_automl_subpackages():
     assert path == ROOT / "search_spaces" / "__init__.py"
     assert (
         families
-        == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'mlp', 'nbeats', 'rbm', 'rnn', 'text_cnn']"
+        == "['autoencoder', 'cnn', 'conv1d', 'dbn', 'fasttext', 'mlp', 'nbeats', 'rbm', 'rnn', "
+        "'rntn', 'text_cnn']"
     )

@@ -29,6 +29,7 @@ from automl.data.series import (
 from automl.data.table_files import TABLE_READERS, ReadOptions, TableReading, read_table
 from automl.data.tables import interpret_table, long_table_series, numeric_values, read_dated
 from automl.data.text import TEXT_EXTENSIONS, read_texts
+from automl.data.trees import looks_like_trees, read_tree_file, tree_lines
 from automl.errors import DataError
 
 FOLDER_KINDS = {"image": IMAGE_EXTENSIONS, "text": TEXT_EXTENSIONS, "audio": AUDIO_EXTENSIONS}
@@ -38,6 +39,7 @@ SPLIT_FOLDER_NAMES = {
     "val": "val",
     "valid": "val",
     "validation": "val",
+    "dev": "val",
     "test": "test",
     "testing": "test",
 }
@@ -93,6 +95,8 @@ def _load_file(
         dataset.source["reading"] = how.record()
         return dataset
     _refuse_table_options(path, target, horizon, reading)
+    if suffix in TEXT_EXTENSIONS and looks_like_trees(path):
+        return _load_trees(path, [path])
     if suffix in SERIES_EXTENSIONS:
         series, y, notes, source = _read_series_file(path, layout)
         return _series_dataset(series, y, notes, path.stem, f"{path.name}", source)
@@ -179,6 +183,9 @@ def _load_folder(
         raise DataError(
             f"'{folder}' mixes kinds of data ({counts} files); put each kind in its own folder."
         )
+    if found == ["text"] and not nested_kinds and all(looks_like_trees(p) for p in pool):
+        _refuse_table_options(folder, target, horizon, reading)
+        return _load_trees(folder, pool)
     if found:
         _refuse_table_options(folder, target, horizon, reading)
         kind = found[0]
@@ -295,6 +302,46 @@ def _load_file_folder(folder: Path, kind: str, files: list[Path]) -> Dataset:
     )
 
 
+def _load_trees(path: Path, files: list[Path]) -> Dataset:
+    """Sentences with parse trees: one .txt file, or train/dev/test files of a folder."""
+    splits = [SPLIT_FOLDER_NAMES.get(p.stem.lower()) for p in files]
+    given = len(files) > 1 and all(splits)
+    if given and "train" not in splits:
+        raise DataError(
+            f"'{path}' has {', '.join(p.name for p in files)} but no train.txt; add one."
+        )
+    lines, labels, split = [], [], []
+    for file, part in zip(files, splits, strict=True):
+        trees, roots = read_tree_file(file)
+        lines += trees
+        labels += roots
+        split += [part] * len(trees)
+    evidence = f"{count_text(len(lines))} parse trees in {', '.join(p.name for p in files)}"
+    if given:
+        shares = collections.Counter(split)
+        evidence += " (" + ", ".join(
+            f"{shares[s]} {s}" for s in ("train", "val", "test") if shares[s]
+        )
+        evidence += " as given)"
+    return Dataset(
+        modality="text",
+        X=lines,
+        y=_tree_labels(labels),
+        name=data_name(path) if path.is_dir() else path.stem,
+        evidence=evidence,
+        ids=[str(i) for i in range(len(lines))],
+        split=np.asarray(split, dtype=object) if given else None,
+        source={"format": "trees"},
+    )
+
+
+def _tree_labels(labels: list[str]) -> np.ndarray:
+    """Whole numbers (the treebank's 0-4) as integers, anything else as text."""
+    if all(label.lstrip("-").isdigit() for label in labels):
+        return np.asarray([int(label) for label in labels], dtype=np.int64)
+    return np.asarray(labels, dtype=object)
+
+
 def _read_kind(kind: str, files: list[Path]) -> tuple[Any, int | None, list[int], list[str]]:
     if kind == "image":
         X, kept, notes = read_images(files)
@@ -355,6 +402,9 @@ def read_for_prediction(
     if not path.exists():
         raise DataError(f"The path '{path}' does not exist.")
     fmt = source.get("format", modality)
+    if fmt == "trees":
+        ids, lines = tree_lines(path)
+        return ids, lines, []
     if modality in FOLDER_KINDS and fmt.endswith("_folder"):
         files = (
             [path] if path.is_file() else [p for p in visible_files(path) if kind_of(p) == modality]

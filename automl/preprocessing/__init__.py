@@ -23,7 +23,7 @@ from automl.preprocessing.image import ImagePreprocessor
 from automl.preprocessing.series import AudioPreprocessor, SeriesPreprocessor
 from automl.preprocessing.table import TablePreprocessor
 from automl.preprocessing.target import TargetEncoder
-from automl.preprocessing.text import TextPreprocessor
+from automl.preprocessing.text import TextPreprocessor, TreePreprocessor
 from automl.task_info import TaskInfo
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "TablePreprocessor",
     "TargetEncoder",
     "TextPreprocessor",
+    "TreePreprocessor",
     "forecast_window",
 ]
 
@@ -42,6 +43,7 @@ InputPreprocessor = (
     TablePreprocessor
     | ImagePreprocessor
     | TextPreprocessor
+    | TreePreprocessor
     | SeriesPreprocessor
     | AudioPreprocessor
     | ForecastPreprocessor
@@ -53,6 +55,7 @@ KINDS: dict[str, type] = {
         TablePreprocessor,
         ImagePreprocessor,
         TextPreprocessor,
+        TreePreprocessor,
         SeriesPreprocessor,
         AudioPreprocessor,
         ForecastPreprocessor,
@@ -85,7 +88,10 @@ class Preprocessing:
         if not task.is_classification and labels is not None:
             labels = labels[rows]
         target = TargetEncoder.fit(labels, task)
-        inputs = BY_MODALITY[dataset.modality].from_training(dataset.subset(rows), task)
+        if dataset.source.get("format") == "trees":  # node labels take the classes' indices
+            inputs = TreePreprocessor.fit_trees(dataset.subset(rows).X, target.classes or [])
+        else:
+            inputs = BY_MODALITY[dataset.modality].from_training(dataset.subset(rows), task)
         return cls(dataset.modality, target, inputs)
 
     def transform(self, X: Any) -> np.ndarray:
@@ -98,6 +104,10 @@ class Preprocessing:
     @property
     def vocab_size(self) -> int | None:
         return self.inputs.vocab_size
+
+    @property
+    def tree_leaves(self) -> int | None:
+        return self.inputs.tree_leaves
 
     def describe(self) -> list[str]:
         """The steps from raw data to the network's input, in words, for a program outside

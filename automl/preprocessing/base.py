@@ -16,6 +16,7 @@ class ModalityPreprocessor:
 
     KEY = ""
     vocab_size: int | None = None  # token ids run from 0 to vocab_size - 1 (labelled text only)
+    tree_leaves: int | None = None  # parse trees: the leaves a row holds (its first columns)
 
     def notes(self, X: Any) -> list[str]:
         """What the user should know about preprocessing X (truncated documents, ...)."""

@@ -3,13 +3,15 @@ word), or, for unlabelled text, log word counts (a bag of words an autoencoder c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from automl.data import Dataset
 from automl.data.text import TOKEN_PATTERN, tokenize
+from automl.data.trees import encode_trees, sentence_tree, tree_width
 from automl.errors import DataError
 from automl.preprocessing.base import ModalityPreprocessor
 from automl.task_info import TaskInfo
@@ -18,6 +20,8 @@ MAX_VOCABULARY = 20_000
 MIN_WORD_COUNT = 2  # rarer words are unknown: a word seen once teaches nothing
 MAX_BOW_WORDS = 2_000  # bag-of-words width for unlabelled text
 MAX_TOKENS = 400  # longer documents keep their first MAX_TOKENS tokens
+MAX_TREE_LEAVES = 200
+TREE_MARGIN = 1.25  # room for test sentences a little longer than the longest training one
 TOKEN_PERCENTILE = 95  # the token length covers this share of the training documents
 PAD, UNKNOWN = 0, 1
 TOKENS_IN_WORDS = (
@@ -96,11 +100,79 @@ class TextPreprocessor(ModalityPreprocessor):
         ]
 
 
-def top_words(documents: Any, limit: int, min_count: int) -> list[str]:
+@dataclass
+class TreePreprocessor(TextPreprocessor):
+    """Sentences with parse trees (automl.data.trees): each row encoded as its leaves' token
+    ids followed by the tree's structure and node labels, `max_tokens` leaves at most. The
+    sequence families read the leaves (the first max_tokens columns), the RNTN the tree."""
+
+    KEY = "trees"
+    node_classes: list[str] = field(default_factory=list)  # a node label's class index
+
+    @classmethod
+    def fit_trees(cls, lines: list[str], classes: list[Any]) -> TreePreprocessor:
+        trees = [sentence_tree(line, tokenize) for line in lines]
+        leaves = [[w.lower() for w in tree.leaves()] for tree in trees]
+        longest = max((len(words) for words in leaves), default=2)
+        width = int(np.clip(np.ceil(longest * TREE_MARGIN), 2, MAX_TREE_LEAVES))
+        words = top_words(leaves, MAX_VOCABULARY, MIN_WORD_COUNT, tokens_of=list)
+        return cls(words, width, node_classes=[str(c) for c in classes])
+
+    @property
+    def tree_leaves(self) -> int:
+        return self.max_tokens
+
+    def transform(self, documents: list[str]) -> np.ndarray:
+        return self._encode(documents)[0]
+
+    def _encode(self, lines: list[str]) -> tuple[np.ndarray, int]:
+        index = {w: i + 2 for i, w in enumerate(self.vocabulary)}
+        labels = {c: i for i, c in enumerate(self.node_classes)}
+        trees = [sentence_tree(line, tokenize) for line in lines]
+        return encode_trees(
+            trees,
+            self.max_tokens,
+            lambda word: index.get(word.lower(), UNKNOWN),
+            lambda label: labels.get(label, -1),
+        )
+
+    def input_shape(self) -> tuple[int, ...]:
+        return (tree_width(self.max_tokens),)
+
+    def notes(self, documents: list[str]) -> list[str]:
+        cut = self._encode(documents)[1]
+        if not cut:
+            return []
+        return [
+            f"{cut} sentences have more than {self.max_tokens} words; each keeps its first "
+            "words under a balanced tree"
+        ]
+
+    def describe(self) -> list[str]:
+        return [
+            "each line is a bracketed tree '(label (label word) ...)' (nodes of more than two "
+            "children right-factored: (A B C) -> (A (B C))) or a plain sentence, lower-cased "
+            f"and split by the regular expression {TOKEN_PATTERN.pattern!r} under a balanced "
+            "binary tree",
+            "L = trees.max_tokens; a leaf's id is 2 + the index of its lower-cased word in "
+            "trees.vocabulary, 1 for any other word, 0 pads",
+            "columns: leaf ids (L) | left child (L-1) | right child (L-1) | level (L-1) | node "
+            "label (2L-1); node i < L is leaf i, node L+k the k-th inner node in post-order; "
+            "level = 1 + the higher child's (0 pads); a node label is the index of its label "
+            "in trees.node_classes, -1 for none",
+        ]
+
+
+def top_words(
+    documents: Any,
+    limit: int,
+    min_count: int,
+    tokens_of: Callable[[Any], list[str]] = tokenize,
+) -> list[str]:
     """The most frequent tokens (ties broken alphabetically, so fitting is deterministic)."""
     counts: dict[str, int] = {}
     for doc in documents:
-        for token in tokenize(doc):
+        for token in tokens_of(doc):
             counts[token] = counts.get(token, 0) + 1
     ranked = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
     return ranked[:limit]

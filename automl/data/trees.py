@@ -1,0 +1,282 @@
+"""Parse trees: Penn-Treebank brackets with a label on every node, one tree per line.
+
+The Sentiment Treebank's format, `(3 (2 not) (3 bad))`: a node is `(label word)` or
+`(label child child ...)`. Files of such lines are read as text whose every row carries its
+tree (`read_tree_file`); a tree is encoded for a network as fixed-width integer columns
+(`encode_trees`), so trees travel through the same arrays, splits and folds as any data.
+A line without brackets is a plain sentence: it gets a balanced binary tree over its tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from automl.errors import DataError
+
+TREE_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+EXAMPLE = "(3 (2 not) (3 bad))"
+SHAPES = ("balanced", "left", "right")  # how a sentence without a tree is binarised
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A labelled node: a leaf holds a word, an inner node its children (two, once binarised)."""
+
+    label: str
+    word: str | None = None
+    children: tuple[Tree, ...] = ()
+
+    def leaves(self) -> list[str]:
+        if self.word is not None:
+            return [self.word]
+        return [w for child in self.children for w in child.leaves()]
+
+    def binarised(self) -> Tree:
+        """Right-factored: (A B C) -> (A (B C)), the new inner node unlabelled (''); a node
+        with one child is that child (under the outer label)."""
+        if self.word is not None:
+            return self
+        kids = [c.binarised() for c in self.children]
+        if len(kids) == 1:
+            only = kids[0]
+            return Tree(self.label, only.word, only.children)
+        while len(kids) > 2:
+            kids[-2:] = [Tree("", None, (kids[-2], kids[-1]))]
+        return Tree(self.label, None, (kids[0], kids[1]))
+
+
+class TreeSyntaxError(ValueError):
+    pass
+
+
+def parse_tree(line: str) -> Tree:
+    """One bracketed tree; TreeSyntaxError says what is wrong with it."""
+    tokens = TREE_TOKEN.findall(line)
+    if not tokens or tokens[0] != "(":
+        raise TreeSyntaxError("it does not start with '('")
+    tree, end = _parse_node(tokens, 0)
+    if end != len(tokens):
+        raise TreeSyntaxError(f"text follows the tree's last ')': {' '.join(tokens[end:][:3])!r}")
+    return tree
+
+
+def _parse_node(tokens: list[str], at: int) -> tuple[Tree, int]:
+    # tokens[at] is "("; returns the node and the index after its ")"
+    if at + 1 >= len(tokens) or tokens[at + 1] in "()":
+        raise TreeSyntaxError("a node has no label after '('")
+    label, at = tokens[at + 1], at + 2
+    if at < len(tokens) and tokens[at] not in "()":
+        words = []  # a leaf's word may hold spaces (the treebank's "8 1\\/2")
+        while at < len(tokens) and tokens[at] not in "()":
+            words.append(tokens[at])
+            at += 1
+        if at >= len(tokens) or tokens[at] != ")":
+            raise TreeSyntaxError(f"the leaf ({label} {words[0]} ...) is not closed by ')'")
+        return Tree(label, " ".join(words)), at + 1
+    children = []
+    while at < len(tokens) and tokens[at] == "(":
+        child, at = _parse_node(tokens, at)
+        children.append(child)
+    if at >= len(tokens):
+        raise TreeSyntaxError("a '(' is never closed (missing ')')")
+    if tokens[at] != ")":
+        raise TreeSyntaxError(f"a word {tokens[at]!r} stands beside sub-trees")
+    if not children:
+        raise TreeSyntaxError(f"the node ({label}) holds neither a word nor sub-trees")
+    return Tree(label, None, tuple(children)), at + 1
+
+
+def sentence_tree(line: str, tokenize: Callable[[str], list[str]]) -> Tree:
+    """A line as a tree: parsed when it is bracketed, else a balanced binary tree over its
+    tokens (unlabelled inner nodes)."""
+    if line.lstrip().startswith("("):
+        return parse_tree(line).binarised()
+    words = tokenize(line) or [""]
+    return _balanced([Tree("", w) for w in words])
+
+
+def _balanced(nodes: list[Tree]) -> Tree:
+    if len(nodes) == 1:
+        return nodes[0]
+    half = (len(nodes) + 1) // 2
+    return Tree("", None, (_balanced(nodes[:half]), _balanced(nodes[half:])))
+
+
+def looks_like_trees(path: Path) -> bool:
+    """A .txt file whose first non-blank line is a bracketed tree with a label."""
+    try:
+        with path.open("rb") as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", errors="replace").strip()
+                if line:
+                    return re.match(r"^\(\s*[^\s()]+\s+[(\S]", line) is not None
+    except OSError:
+        return False
+    return False
+
+
+def read_tree_file(path: Path) -> tuple[list[str], list[str]]:
+    """(tree lines, root labels); a malformed line raises DataError naming its number."""
+    lines, labels = [], []
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            tree = parse_tree(line)
+        except TreeSyntaxError as exc:
+            raise DataError(
+                f"{path.name}, line {number}: not a bracketed tree ({exc}); each line must be "
+                f"one tree with a label on every node, such as {EXAMPLE}."
+            ) from None
+        lines.append(line.strip())
+        labels.append(tree.label)
+    if not lines:
+        raise DataError(f"{path.name} holds no trees; each line must be one tree like {EXAMPLE}.")
+    return lines, labels
+
+
+def tree_lines(path: Path) -> tuple[list[str], list[str]]:
+    """Sentences to predict: (ids 'file:line', lines), from a .txt file or a folder of them;
+    a line may be a bracketed tree (checked here) or a plain sentence."""
+    files = [path] if path.is_file() else sorted(path.rglob("*.txt"))
+    ids, lines = [], []
+    for file in files:
+        text = file.read_bytes().decode("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            if line.lstrip().startswith("("):
+                try:
+                    parse_tree(line)
+                except TreeSyntaxError as exc:
+                    raise DataError(
+                        f"{file.name}, line {number}: not a bracketed tree ({exc}); give one "
+                        f"tree such as {EXAMPLE} or a plain sentence per line."
+                    ) from None
+            ids.append(f"{file.name}:{number}")
+            lines.append(line.strip())
+    if not lines:
+        raise DataError(f"No sentences in '{path}'; give one tree or sentence per line (.txt).")
+    return ids, lines
+
+
+# ------------------------------------------------------------------------ network inputs
+#
+# A tree of n leaves over at most L: nodes 0..L-1 are the leaves (word order), L..L+n-2 the
+# inner nodes in post-order (children before parents; the root is the last, L+n-2). Columns:
+#   tokens (L) | left child (L-1) | right child (L-1) | level (L-1) | node label (2L-1)
+# level: 1 + the higher child's level (leaves are 0), 0 for padding; label: a class index,
+# -1 where a node has none.
+
+
+def tree_width(leaves: int) -> int:
+    return leaves + 3 * (leaves - 1) + 2 * leaves - 1
+
+
+def tree_columns(x: np.ndarray | object, leaves: int) -> tuple:
+    """(tokens, left, right, level, labels): the column blocks of encoded trees."""
+    edges = np.cumsum([leaves, leaves - 1, leaves - 1, leaves - 1, 2 * leaves - 1])
+    starts = [0, *edges[:-1]]
+    return tuple(x[:, int(a) : int(b)] for a, b in zip(starts, edges, strict=True))
+
+
+def fitted(tree: Tree, leaves: int) -> Tree:
+    """The tree as encoded: one of more than `leaves` words keeps its first words under a
+    balanced tree, unlabelled."""
+    words = tree.leaves()
+    if len(words) <= leaves:
+        return tree
+    return _balanced([Tree("", w) for w in words[:leaves]])
+
+
+def numbered(tree: Tree, leaves: int) -> list[tuple[int, Tree, tuple[int, ...]]]:
+    """(node id, node, child ids) of every node in post-order: leaves are 0, 1, ... in word
+    order, inner nodes `leaves`, `leaves` + 1, ...; the root comes last."""
+    out: list[tuple[int, Tree, tuple[int, ...]]] = []
+    counts = [0, 0]  # leaves, inner nodes so far
+
+    def visit(node: Tree) -> int:
+        if node.word is not None:
+            index, counts[0] = counts[0], counts[0] + 1
+            out.append((index, node, ()))
+            return index
+        children = tuple(visit(child) for child in node.children)
+        index, counts[1] = leaves + counts[1], counts[1] + 1
+        out.append((index, node, children))
+        return index
+
+    visit(tree)
+    return out
+
+
+def encode_trees(
+    trees: Sequence[Tree],
+    leaves: int,
+    word_id: Callable[[str], int],
+    label_id: Callable[[str], int],
+) -> tuple[np.ndarray, int]:
+    """Encoded trees (n, tree_width(leaves)) int64, and how many were cut to fit (`fitted`)."""
+    out = np.zeros((len(trees), tree_width(leaves)), dtype=np.int64)
+    tokens, left, right, level, labels = tree_columns(out, leaves)
+    labels[:] = -1
+    cut = 0
+    for row, tree in enumerate(trees):
+        fit = fitted(tree, leaves)
+        cut += fit is not tree
+        heights: dict[int, int] = {}
+        for index, node, children in numbered(fit, leaves):
+            labels[row, index] = label_id(node.label)
+            if not children:
+                tokens[row, index], heights[index] = word_id(node.word or ""), 0
+                continue
+            inner = index - leaves
+            (left[row, inner], right[row, inner]) = children
+            heights[index] = level[row, inner] = 1 + max(heights[c] for c in children)
+    return out, cut
+
+
+def phrases(tree: Tree, leaves: int) -> list[tuple[int, str, str]]:
+    """(node id, the phrase's words, its label) of every node, in `numbered` order."""
+    spans: dict[int, str] = {}
+    out = []
+    for index, node, children in numbered(fitted(tree, leaves), leaves):
+        spans[index] = node.word if not children else " ".join(spans[c] for c in children)
+        out.append((index, spans[index] or "", node.label))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def binarised_structure(n: int, leaves: int, shape: str) -> tuple[np.ndarray, ...]:
+    """(left, right, level) of a binary tree over n tokens (balanced, left- or right-
+    branching), padded to leaves - 1 inner nodes: for sentences that come without trees."""
+    left, right, level = (np.zeros(leaves - 1, dtype=np.int64) for _ in range(3))
+    heights = dict.fromkeys(range(n), 0)
+    inner = 0
+
+    def join(a: int, b: int) -> int:
+        nonlocal inner
+        node = leaves + inner
+        left[inner], right[inner] = a, b
+        heights[node] = level[inner] = 1 + max(heights[a], heights[b])
+        inner += 1
+        return node
+
+    def build(lo: int, hi: int) -> int:  # the node over tokens lo..hi-1
+        if hi - lo == 1:
+            return lo
+        if shape == "left":
+            return join(build(lo, hi - 1), hi - 1)
+        if shape == "right":
+            return join(lo, build(lo + 1, hi))
+        mid = lo + (hi - lo + 1) // 2
+        return join(build(lo, mid), build(mid, hi))
+
+    build(0, n)
+    return left, right, level
