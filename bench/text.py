@@ -121,14 +121,30 @@ def _anchor(dataset: str, system: str, score: float, started: float) -> dict:
     }
 
 
-def _predict_nodes(study_dir: Path, tree_file: Path) -> pd.DataFrame:
-    out = DATA / "nodes.csv"
+def _predict(study_dir: Path, tree_file: Path, *flags: str) -> pd.DataFrame:
+    out = DATA / "predictions.csv"
     subprocess.run(
         [sys.executable, "-m", "automl", "predict", str(study_dir / "best"), str(tree_file),
-         "--nodes", "-o", str(out)],
+         *flags, "-o", str(out)],
         check=True, capture_output=True,
     )  # fmt: skip
     return pd.read_csv(out, keep_default_na=False, dtype={"label": str, "prediction": str})
+
+
+def _predict_nodes(study_dir: Path, tree_file: Path) -> pd.DataFrame:
+    return _predict(study_dir, tree_file, "--nodes")
+
+
+def binary_from_fine(study_dir: Path, tree_file: Path) -> float:
+    """The paper's binary protocol: the 5-class model on the test sentences that are not
+    neutral, positive when P(3) + P(4) > P(0) + P(1)."""
+    from automl.data.trees import parse_tree
+
+    roots = _predict(study_dir, tree_file, "--proba")
+    truth = np.asarray([parse_tree(line).label for line in tree_file.read_text().splitlines()])
+    keep = truth != "2"
+    positive = roots["proba_3"] + roots["proba_4"] > roots["proba_0"] + roots["proba_1"]
+    return float((positive.to_numpy()[keep] == np.isin(truth[keep], ["3", "4"])).mean())
 
 
 def bench_sst(labels: list[str], trees: str | None, budget: str, run_cli) -> list[dict]:
@@ -157,6 +173,8 @@ def bench_sst(labels: list[str], trees: str | None, budget: str, run_cli) -> lis
             nodes = _predict_nodes(study_dir, folder / "test.txt")
             labelled = nodes[~nodes["label"].isin(["", "n"])]
             row["all_phrases"] = float((labelled["label"] == labelled["prediction"]).mean())
+        if kind == "fine":
+            row["binary_from_fine"] = binary_from_fine(study_dir, folder / "test.txt")
         rows.append(row)
         rows += anchors(folder, dataset)
     return rows

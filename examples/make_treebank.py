@@ -2,9 +2,11 @@
 contrast, in the Sentiment Treebank's format (one labelled tree per line).
 
     python examples/make_treebank.py examples/sentiment
+    python examples/make_treebank.py reviews --sentences
 
 gives train.txt (1 600 trees), dev.txt (200) and test.txt (400), seed 0: the bundled
-examples/sentiment/ was made by this script. Every phrase is labelled 0-4 (very negative to
+examples/sentiment/ was made by this script. `--sentences` writes the same sentences as plain
+text instead, one .txt file each in train/, val/ and test/ folders of class folders (0-4). Every phrase is labelled 0-4 (very negative to
 very positive) by composition rules, so only a model that reads structure gets them right:
   "good" 3, "very good" 4, "not good" 1, "not very bad" 3,
   "the plot is dull but the cast is great" takes its label from after "but" (4).
@@ -67,5 +69,23 @@ def write_treebank(out: Path, seed: int = 0, sizes: dict[str, int] | None = None
         (out / f"{split}.txt").write_text("\n".join(lines) + "\n")
 
 
+def write_sentences(out: Path, seed: int = 0) -> None:
+    """The same sentences without trees: <split>/<root label>/<n>.txt."""
+    write_treebank(out / "trees", seed)
+    for split, folder in (("train", "train"), ("dev", "val"), ("test", "test")):
+        lines = (out / "trees" / f"{split}.txt").read_text().splitlines()
+        for number, line in enumerate(lines):
+            words = [w.rstrip(")") for w in line.split() if not w.startswith("(")]
+            target = out / folder / line[1]
+            target.mkdir(parents=True, exist_ok=True)
+            (target / f"{number:04d}.txt").write_text(" ".join(words) + "\n")
+        (out / "trees" / f"{split}.txt").unlink()
+    (out / "trees").rmdir()
+
+
 if __name__ == "__main__":
-    write_treebank(Path(sys.argv[1] if len(sys.argv) > 1 else "examples/sentiment"))
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "examples/sentiment")
+    if "--sentences" in sys.argv:
+        write_sentences(folder)
+    else:
+        write_treebank(folder)

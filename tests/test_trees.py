@@ -15,6 +15,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
 import automl
+from automl.dashboard import data as d
+from automl.dashboard import figures as f
+from automl.dashboard import model_data as m
 from automl.data.loading import load_path
 from automl.data.text import tokenize
 from automl.data.trees import (
@@ -28,6 +31,7 @@ from automl.prepare import prepare_data
 from automl.search_spaces import get_family
 from automl.task import detect_task
 from automl.trainer import TrainingConfig, train_model
+from tests.support.browser import chromium, dashboard, require_browser, wait_for
 from tests.support.cli import assert_cli_error, cli_in_process, run_cli
 from tests.support.treebank import BUNDLED, write_treebank
 
@@ -191,17 +195,23 @@ def test_the_plain_recursive_net_and_binarised_plain_sentences_train(treebank, t
         assert outputs.shape == (len(prepared.data.X_val), 2)
 
 
-@pytest.mark.slow
-def test_a_tree_folder_fits_predicts_every_phrase_and_exports(tmp_path, capsys):
-    """The bundled example, as the README runs it: fit, predict the roots and --nodes, export
-    the bundle (ONNX refuses the RNTN with the reason, in one line)."""
-    studies = tmp_path / "studies"
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory) -> Path:
+    """The bundled example fitted as the README runs it (RNTN only): its studies folder."""
+    studies = tmp_path_factory.mktemp("fitted") / "studies"
     args = ("--studies-dir", studies, "--study", "trees", "--max-trials", "2", "--max-epochs", "8")
     # two trials of 8 epochs end the search long before its budget on any machine
     fit = run_cli("fit", BUNDLED, "--budget", "4m", "--families", "rntn", *args, timeout=300)
     assert fit.returncode == 0, fit.stderr[-3000:]
     assert "model: " in fit.stdout
+    return studies
 
+
+@pytest.mark.slow
+def test_a_tree_folder_predicts_every_phrase_and_exports(fitted, tmp_path, capsys):
+    """Predict the roots and --nodes, export the bundle (ONNX refuses the RNTN with the
+    reason, in one line)."""
+    studies = fitted
     roots = tmp_path / "roots.csv"
     code, _, err = cli_in_process(
         capsys, "predict", "trees", BUNDLED / "test.txt", "-o", roots, "--studies-dir", studies
@@ -242,6 +252,27 @@ def test_a_tree_folder_fits_predicts_every_phrase_and_exports(tmp_path, capsys):
     assert code == 0, err
     assert json.loads((tmp_path / "bundle" / "bundle.json").read_text())["preprocessing"]["trees"]
 
-    recorded = pd.read_parquet(studies / "trees" / "predictions.parquet")
-    tree = json.loads(recorded["tree"].iloc[0])
-    assert tree[-1]["phrase"] == recorded["preview"].iloc[0]  # the root spans the sentence
+
+@pytest.mark.slow
+def test_the_dashboard_draws_a_predicted_tree_and_the_rntn_architecture(fitted):
+    study = d.load_study(fitted / "trees")
+    frame = m.predictions(study, "test")
+    tree = json.loads(frame["tree"].iloc[0])
+    assert tree[-1]["phrase"] == frame["preview"].iloc[0]  # the root spans the sentence
+    layers = f.architecture_table(study, int(study.trials["trial"].iloc[0]))
+    assert layers["type"].str.startswith("Tensor V (30 x 60 x 60)").any()
+
+    require_browser()
+    first = m.tree_choices(m.predictions(study, "val"))[0]["value"]
+    expected = len(json.loads(m.predictions(study, "val").loc[first, "tree"]))
+    with dashboard(fitted) as url, chromium() as driver:
+        driver.get(f"{url}/study/trees")
+        drawn = wait_for(
+            driver,
+            lambda drv: drv.execute_script(
+                "const p = document.querySelector('#fig-tree .js-plotly-plot');"
+                "return p && p._fullData && p._fullData[1]._length;"
+            ),
+            what="the predicted tree",
+        )
+        assert drawn == expected  # one marker per node of the first sentence offered

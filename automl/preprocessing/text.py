@@ -23,6 +23,9 @@ MAX_TOKENS = 400  # longer documents keep their first MAX_TOKENS tokens
 MAX_TREE_LEAVES = 200
 TREE_MARGIN = 1.25  # room for test sentences a little longer than the longest training one
 TOKEN_PERCENTILE = 95  # the token length covers this share of the training documents
+# ... and every document up to this many tokens: a sentence cut short loses its end, which
+# may decide it ("good acting, but a dull film"); only long documents are cut
+WHOLE_UP_TO = 100
 PAD, UNKNOWN = 0, 1
 TOKENS_IN_WORDS = (
     f"lower-case the text and split it into tokens with the regular expression "
@@ -54,6 +57,7 @@ class TextPreprocessor(ModalityPreprocessor):
             return cls(words, 0, True)
         lengths = [len(tokenize(d)) for d in documents]
         longest = int(np.ceil(np.percentile(lengths, TOKEN_PERCENTILE))) if lengths else 1
+        longest = max(longest, min(max(lengths, default=1), WHOLE_UP_TO))
         words = top_words(documents, MAX_VOCABULARY, MIN_WORD_COUNT)
         return cls(words, int(np.clip(longest, 1, MAX_TOKENS)))
 
@@ -83,7 +87,8 @@ class TextPreprocessor(ModalityPreprocessor):
             return []
         return [
             f"{cut} documents are longer than {self.max_tokens} tokens (the 95th percentile of "
-            "the training documents) and keep their first tokens"
+            f"the training documents, or their longest up to {WHOLE_UP_TO}) and keep their first "
+            "tokens"
         ]
 
     def describe(self) -> list[str]:
