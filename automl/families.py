@@ -41,7 +41,8 @@ class Family:
     `build(params, task)` turns them into an `nn.Module` (pure: no training, no I/O);
     `defaults(task)` is a cheap known-good parameter set that is tried first;
     `alternatives(task)`, further known-good sets, of another kind, tried once every family's
-    default has been. Families of a user's own may be registered in this form directly.
+    default has been; `classes_only`: it classifies, never regresses (a module's
+    `CLASSES_ONLY = True`). Families of a user's own may be registered in this form directly.
     """
 
     name: str
@@ -51,6 +52,7 @@ class Family:
     defaults: Callable[[TaskInfo], Params]
     summary: str = ""
     alternatives: Callable[[TaskInfo], list[Params]] | None = None
+    classes_only: bool = False
 
 
 class Hyperparameters:
@@ -137,6 +139,7 @@ def register_family_module(module_name: str) -> Family:
             defaults,
             module.SUMMARY,
             alternatives if hasattr(module, "alternatives") else None,
+            getattr(module, "CLASSES_ONLY", False),
         )
     )
 

@@ -64,8 +64,8 @@ class GraphNetwork:
 
     def node_probabilities(self, inputs: torch.Tensor | np.ndarray) -> np.ndarray:
         raise DataError(
-            "--nodes needs the bundle's PyTorch RNTN (a graph file holds no tree networks); "
-            "predict with the bundle directory."
+            "--nodes runs the bundle's PyTorch RNTN, which no graph file holds; drop --runtime "
+            "and pass the bundle directory."
         )
 
     def decode(self, codes: torch.Tensor) -> np.ndarray:

@@ -116,8 +116,13 @@ def detect_task(
         raise ConfigError(f"--code-size must be an integer from 1 to 4096; got {code_size!r}.")
 
     prescribed = DECISION_TABLE[row].families
-    if _has_trees(dataset) and row == "text_processing":  # the table's RNTN row: it goes first
-        prescribed = ("rntn", *(f for f in prescribed if f != "rntn"))
+    if _has_trees(dataset):
+        if kind in ("none", "regression"):
+            raise ConfigError(
+                f"Parse trees label their nodes with classes; --task {task} cannot use them: "
+                "drop --task (or give plain .txt documents)."
+            )
+        prescribed = ("rntn", *(f for f in prescribed if f != "rntn"))  # the table's RNTN row
     if kind == "forecasting":
         prescribed += FORECASTING_FAMILIES
     if families:
@@ -130,9 +135,15 @@ def detect_task(
                     f"Family '{name}' cannot learn the row '{DECISION_TABLE[row].title}'; "
                     f"it supports {', '.join(sorted(family.supports))}."
                 )
+            if family.classes_only and kind == "regression":
+                raise ConfigError(f"Family '{name}' classifies; this target is numeric.")
         chosen, missing = tuple(families), ()
     else:
-        available = available_families()
+        available = {
+            name: family
+            for name, family in available_families().items()
+            if not (family.classes_only and kind == "regression")
+        }
         chosen = tuple(f for f in prescribed if f in available)
         missing = tuple(f for f in prescribed if f not in available)
         if not chosen:

@@ -147,28 +147,34 @@ def binary_from_fine(study_dir: Path, tree_file: Path) -> float:
     return float((positive.to_numpy()[keep] == np.isin(truth[keep], ["3", "4"])).mean())
 
 
+def _automl_row(dataset: str, budget: str, figures: dict) -> tuple[dict, Path]:
+    """The results row of an `automl fit` (its test score is the exported model's on the
+    given test split), and its study's folder."""
+    import json
+
+    study_dir = Path(figures.pop("study_dir"))
+    bundle = json.loads((study_dir / "best" / "bundle.json").read_text())
+    row = {
+        "dataset": dataset,
+        "metric": "test accuracy (roots)",
+        "budget": budget,
+        "system": "automl (Ray Tune + Optuna)",
+        "test_score": bundle.get("test_score"),
+        "families": sorted({m["family"] for m in bundle["members"]}),
+        **figures,
+    }
+    return row, study_dir
+
+
 def bench_sst(labels: list[str], trees: str | None, budget: str, run_cli) -> list[dict]:
     """automl on the treebank (its detection: RNTN first, then the sequence families),
     root accuracy and, fine-grained, every phrase's; the anchors beside it."""
-    import json
-
     source = treebank(trees)
     rows = []
     for kind in labels:
         folder = sst_folder(source, kind)
         dataset = f"SST {kind}, sentence level ({PAPER})"
-        figures = run_cli(folder, budget, [])
-        study_dir = Path(figures.pop("study_dir"))
-        bundle = json.loads((study_dir / "best" / "bundle.json").read_text())
-        row = {
-            "dataset": dataset,
-            "metric": "test accuracy (roots)",
-            "budget": budget,
-            "system": "automl (Ray Tune + Optuna)",
-            "test_score": bundle.get("test_score"),
-            "families": sorted({m["family"] for m in bundle["members"]}),
-            **figures,
-        }
+        row, study_dir = _automl_row(dataset, budget, run_cli(folder, budget, []))
         if "rntn" in row["families"]:
             nodes = _predict_nodes(study_dir, folder / "test.txt")
             labelled = nodes[~nodes["label"].isin(["", "n"])]
@@ -194,25 +200,12 @@ def bench_sst_sentences(trees: str | None, budget: str, run_cli) -> list[dict]:
             target.mkdir(parents=True, exist_ok=True)
             (target / f"{number:05d}.txt").write_text(" ".join(tree.leaves()))
     dataset = "SST binary as plain sentences (no trees)"
-    figures = run_cli(out, budget, [])
-    import json
-
-    study_dir = Path(figures.pop("study_dir"))
-    bundle = json.loads((study_dir / "best" / "bundle.json").read_text())
-    row = {
-        "dataset": dataset,
-        "metric": "test accuracy (roots)",
-        "budget": budget,
-        "system": "automl (Ray Tune + Optuna)",
-        "test_score": bundle.get("test_score"),
-        "families": sorted({m["family"] for m in bundle["members"]}),
-        **figures,
-    }
+    row, _ = _automl_row(dataset, budget, run_cli(out, budget, []))
     return [row, *[r for r in anchors(folder, dataset) if "sentences" in r["system"]]]
 
 
 def bench_negation(budget: str, run_cli) -> list[dict]:
-    """The generated treebank (examples/make_treebank.py, seed 0, 4x the bundled size): the
+    """The generated treebank (examples/make_treebank.py, seed 0: the bundled example): the
     RNTN's accuracy on held-out phrases that contain 'not', against a bag of words (logistic
     regression on word counts) trained on every labelled training phrase."""
     from sklearn.feature_extraction.text import CountVectorizer
@@ -264,11 +257,16 @@ def bench_rntn_throughput(trees: str | None) -> list[dict]:
     from automl.search_spaces import get_family
     from automl.task import detect_task
 
-    folder = sst_folder(treebank(trees), "fine") if trees else DATA / "negation"
+    if trees:
+        folder = sst_folder(treebank(trees), "fine")
+    else:
+        sys.path.insert(0, str(ROOT))
+        from tests.support.treebank import BUNDLED as folder
     dataset = load_path(folder)
     prepared = prepare_data(dataset, detect_task(dataset), seed=0)
     task, family = prepared.task, get_family("rntn")
     model = family.build({"family": "rntn", **family.defaults(task)}, task)
+    model.eval()  # no dropout: both ways compute the same loss (gradients flow all the same)
     X = torch.as_tensor(prepared.data.X_train[:540])
     y = torch.as_tensor(prepared.data.y_train[:540])
 

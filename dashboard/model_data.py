@@ -284,11 +284,6 @@ def _sparkline(features: list[list[float | None]], bounds: tuple[float, float] |
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def class_names(frame: pd.DataFrame) -> list[str]:
-    """A classifier's classes in the model's order (its probability columns')."""
-    return [c[len(PROBABILITY_PREFIX) :] for c in frame.columns if c.startswith(PROBABILITY_PREFIX)]
-
-
 TREE_CHOICES = 300  # sentences offered in the tree view: mistakes first, then the rest
 
 

@@ -129,7 +129,7 @@ def _tree_view(frame: pd.DataFrame, graph_style: dict) -> list:
         dcc.Dropdown(id="tree-sentence", options=options, value=first, clearable=False),
         dcc.Graph(
             id="fig-tree",
-            figure=mf.tree_figure(frame.loc[first, "tree"], m.class_names(frame)),
+            figure=mf.tree_figure(frame.loc[first, "tree"], m.classes(frame)),
             style=graph_style,
         ),
     ]
@@ -193,7 +193,7 @@ def register(app: Dash, load, graph_style: dict) -> None:
         frame = m.predictions(load(pathname), split)
         if frame is None or "tree" not in frame or index not in frame.index:
             raise dash.exceptions.PreventUpdate
-        return mf.tree_figure(frame.loc[index, "tree"], m.class_names(frame))
+        return mf.tree_figure(frame.loc[index, "tree"], m.classes(frame))
 
     @app.callback(
         Output("gallery", "children"),

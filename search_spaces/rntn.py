@@ -29,7 +29,9 @@ from automl.task_info import TaskInfo
 NAME = "rntn"
 SUPPORTS = frozenset({"text_processing"})
 SUMMARY = "recursive neural tensor network over parse trees (level-batched)"
+CLASSES_ONLY = True  # a softmax at every node: phrases have classes, not values
 BATCH_SIZES = (16, 27, 64, 128)  # 27: Stanford CoreNLP's default
+MAX_CHAIN = 64  # words; longer texts get balanced trees only
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
@@ -37,7 +39,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     hp.categorical("tensor", [True, False])
     hp.float("dropout", 0.0, 0.5)
     if task.tree_leaves is None:
-        hp.categorical("shape", SHAPES)
+        hp.categorical("shape", _shapes(task))
     hp.categorical("train_optimizer", ["adagrad", "adamw"])
     hp.float("train_lr", 1e-3, 1e-1, log=True)
     hp.float("train_weight_decay", 1e-6, 1e-3, log=True)
@@ -64,6 +66,13 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
     if task.tree_leaves is None:
         params["shape"] = "balanced"
     return params
+
+
+def _shapes(task: TaskInfo) -> tuple[str, ...]:
+    """Left- or right-branching trees are as deep as the text is long: for sentences only (a
+    400-word chain is a recurrent net without gates, one level a word, and keeps every level's
+    states for the backward pass)."""
+    return SHAPES if task.input_shape and task.input_shape[-1] <= MAX_CHAIN else ("balanced",)
 
 
 def _batch_sizes(task: TaskInfo) -> tuple[int, ...]:
@@ -145,8 +154,11 @@ class RNTN(nn.Module):
         words = (tokens != 0).sum(dim=1)
         return torch.where(words >= 2, tokens.shape[1] + words - 2, 0)
 
-    def node_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits of every node (n, 2L-1, classes), node labels or None, roots)."""
+    def node_outputs(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(logits of every node (n, 2L-1, classes), the node labels the rows carry (None
+        without trees), each row's root node)."""
         tokens, left, right, level, labels = self.trees(x)
         states = self.node_states(tokens, left, right, level)
         return self.classify(self.dropout(states)), labels, self.roots(tokens)

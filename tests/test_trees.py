@@ -96,6 +96,23 @@ def test_tree_files_are_detected_as_the_rntn_row(treebank, capsys):
     assert load_path(plain).source == {"format": "text_folder"}
 
 
+def test_tree_folders_as_users_save_them(treebank, tmp_path, capsys):
+    """A byte-order mark (Windows editors) and a README beside the trees change nothing; a
+    task the trees cannot have is refused in one line."""
+    folder = tmp_path / "bom"
+    folder.mkdir()
+    for name in ("train.txt", "test.txt"):
+        (folder / name).write_bytes(b"\xef\xbb\xbf" + (treebank / name).read_bytes())
+    (folder / "README.txt").write_text("Sentences from our reviews, labelled 0-4.\n")
+    dataset = load_path(folder)
+    assert dataset.source == {"format": "trees"} and set(dataset.split) == {"train", "test"}
+    assert any("README.txt" in note for note in dataset.notes)
+    for task in ("unsupervised", "regression"):
+        assert_cli_error(
+            capsys, "Parse trees label their nodes", "detect", treebank, "--task", task
+        )
+
+
 def _prepared(folder: Path):
     dataset = load_path(folder)
     return dataset, prepare_data(dataset, detect_task(dataset), seed=0)
@@ -236,11 +253,11 @@ def test_a_tree_folder_predicts_every_phrase_and_exports(fitted, tmp_path, capsy
     labelled = phrases_frame[phrases_frame["label"] != ""]
     assert (labelled["prediction"].astype(str) == labelled["label"].astype(str)).mean() >= 0.8
 
-    # a plain sentence (no brackets) gets a balanced tree and a prediction
+    # a plain sentence (no brackets, or brackets that are not a tree) gets a balanced tree
     sentences = tmp_path / "sentences.txt"
-    sentences.write_text("the plot is not very good\nthe cast is great\n")
+    sentences.write_text("the plot is not very good\nthe cast is great\n(sigh) dull .\n")
     predictor = automl.load(studies / "trees" / "best")
-    assert len(predictor.predict_path(sentences)) == 2
+    assert len(predictor.predict_path(sentences)) == 3
 
     assert_cli_error(
         capsys, "RNTN cannot be exported to onnx", "export", "trees", "--format", "onnx",
@@ -276,3 +293,15 @@ def test_the_dashboard_draws_a_predicted_tree_and_the_rntn_architecture(fitted):
             what="the predicted tree",
         )
         assert drawn == expected  # one marker per node of the first sentence offered
+
+
+def test_the_rntn_classifies_only():
+    """A softmax at every node: a numeric target leaves the RNTN out of the text row."""
+    from automl.data import Dataset
+    from automl.errors import ConfigError
+
+    texts = [f"review number {i} was {'good' if i % 2 else 'bad'}" for i in range(40)]
+    dataset = Dataset("text", texts, np.linspace(1.0, 5.0, 40), "scores", "40 texts")
+    assert "rntn" not in detect_task(dataset).families
+    with pytest.raises(ConfigError, match="'rntn' classifies; this target is numeric"):
+        detect_task(dataset, families=["rntn"])

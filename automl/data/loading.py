@@ -183,9 +183,17 @@ def _load_folder(
         raise DataError(
             f"'{folder}' mixes kinds of data ({counts} files); put each kind in its own folder."
         )
-    if found == ["text"] and not nested_kinds and all(looks_like_trees(p) for p in pool):
+    texts = [p for p in pool if kind_of(p) == "text"]
+    trees = [p for p in texts if looks_like_trees(p)]
+    splits = {p for p in texts if p.stem.lower() in SPLIT_FOLDER_NAMES}
+    if trees and not nested_kinds and (len(trees) == len(texts) or splits and splits <= set(trees)):
+        # files of trees (every one, or every train/dev/test one: a README beside is noted)
         _refuse_table_options(folder, target, horizon, reading)
-        return _load_trees(folder, pool)
+        dataset = _load_trees(folder, trees)
+        ignored = [p.name for p in files if p not in trees]
+        if ignored:
+            dataset.notes.append(f"ignored {', '.join(ignored[:5])} (not parse trees)")
+        return dataset
     if found:
         _refuse_table_options(folder, target, horizon, reading)
         kind = found[0]
@@ -403,7 +411,7 @@ def read_for_prediction(
         raise DataError(f"The path '{path}' does not exist.")
     fmt = source.get("format", modality)
     if fmt == "trees":
-        ids, lines = tree_lines(path)
+        ids, lines = tree_lines(path, TEXT_EXTENSIONS, visible_files)
         return ids, lines, []
     if modality in FOLDER_KINDS and fmt.endswith("_folder"):
         files = (

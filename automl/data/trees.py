@@ -92,10 +92,17 @@ def _parse_node(tokens: list[str], at: int) -> tuple[Tree, int]:
     return Tree(label, None, tuple(children)), at + 1
 
 
+TREE_LINE = re.compile(r"^\s*\(\s*[^\s()]+\s+[(\S]")  # "(label child...": a tree, not "(sigh)"
+
+
+def is_tree_line(line: str) -> bool:
+    return TREE_LINE.match(line) is not None
+
+
 def sentence_tree(line: str, tokenize: Callable[[str], list[str]]) -> Tree:
     """A line as a tree: parsed when it is bracketed, else a balanced binary tree over its
     tokens (unlabelled inner nodes)."""
-    if line.lstrip().startswith("("):
+    if is_tree_line(line):
         return parse_tree(line).binarised()
     words = tokenize(line) or [""]
     return _balanced([Tree("", w) for w in words])
@@ -113,9 +120,9 @@ def looks_like_trees(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
             for raw in handle:
-                line = raw.decode("utf-8", errors="replace").strip()
+                line = raw.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
                 if line:
-                    return re.match(r"^\(\s*[^\s()]+\s+[(\S]", line) is not None
+                    return is_tree_line(line)
     except OSError:
         return False
     return False
@@ -124,7 +131,7 @@ def looks_like_trees(path: Path) -> bool:
 def read_tree_file(path: Path) -> tuple[list[str], list[str]]:
     """(tree lines, root labels); a malformed line raises DataError naming its number."""
     lines, labels = [], []
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -142,17 +149,20 @@ def read_tree_file(path: Path) -> tuple[list[str], list[str]]:
     return lines, labels
 
 
-def tree_lines(path: Path) -> tuple[list[str], list[str]]:
-    """Sentences to predict: (ids 'file:line', lines), from a .txt file or a folder of them;
-    a line may be a bracketed tree (checked here) or a plain sentence."""
-    files = [path] if path.is_file() else sorted(path.rglob("*.txt"))
+def tree_lines(
+    path: Path, suffixes: frozenset[str], visible_files: Callable[[Path], list[Path]]
+) -> tuple[list[str], list[str]]:
+    """Sentences to predict: (ids 'file:line', lines), from a text file or a folder of them
+    (`suffixes`; `visible_files` lists a folder); a line may be a bracketed tree (checked
+    here) or a plain sentence."""
+    files = [path] if path.is_file() else [p for p in visible_files(path) if p.suffix in suffixes]
     ids, lines = [], []
     for file in files:
-        text = file.read_bytes().decode("utf-8", errors="replace")
+        text = file.read_bytes().decode("utf-8-sig", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
-            if line.lstrip().startswith("("):
+            if is_tree_line(line):
                 try:
                     parse_tree(line)
                 except TreeSyntaxError as exc:
