@@ -39,7 +39,7 @@ def test_task_and_family_overrides_and_their_contradictions(digits_images):
     assert detect_task(dataset, families=["mlp"]).families == ("mlp",)
     with pytest.raises(
         ConfigError,
-        match="Unknown model family 'transformer'; available: autoencoder, cnn, conv1d, dbn, mlp",
+        match="Unknown model family 'transformer'; available: autoencoder, cnn, conv1d, dbn, fasttext, mlp",
     ):
         detect_task(dataset, families=["transformer"])
     table = from_memory(pd.DataFrame({"a": np.arange(40.0)}), np.arange(40) % 2)
