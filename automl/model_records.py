@@ -24,7 +24,7 @@ import pandas as pd
 
 from automl.data import Dataset
 from automl.data.text import tokenize
-from automl.data.trees import fitted, numbered, phrases, sentence_tree
+from automl.data.trees import phrases, sentence_tree
 from automl.forecaster import median_index
 from automl.predictor import class_probabilities, reconstruction_errors
 from automl.prepare import PreparedData
@@ -244,20 +244,17 @@ def _trees(
     phrase, given label, predicted label and confidence, and its children's positions."""
     out = []
     for line, chances in zip(lines, probabilities, strict=True):
-        tree = sentence_tree(line, tokenize)
         position: dict[int, int] = {}
         nodes = []
-        for (index, _, children), (_, words, label) in zip(
-            numbered(fitted(tree, leaves), leaves), phrases(tree, leaves), strict=True
-        ):
-            position[index] = len(nodes)
+        for phrase in phrases(sentence_tree(line, tokenize), leaves):
+            position[phrase.node] = len(nodes)
             nodes.append(
                 {
-                    "phrase": words,
-                    "label": label,
-                    "prediction": str(classes[int(chances[index].argmax())]),
-                    "confidence": round(float(chances[index].max()), 4),
-                    "children": [position[c] for c in children],
+                    "phrase": phrase.words,
+                    "label": phrase.label,
+                    "prediction": str(classes[int(chances[phrase.node].argmax())]),
+                    "confidence": round(float(chances[phrase.node].max()), 4),
+                    "children": [position[c] for c in phrase.children],
                 }
             )
         out.append(json.dumps(nodes))

@@ -93,8 +93,8 @@ def node_table(
     classes = np.asarray(predictor.classes_, dtype=object)
     rows = []
     for row, (name, line) in enumerate(zip(ids, lines, strict=True)):
-        for node, words, label in phrases(sentence_tree(line, tokenize), leaves):
-            rows.append((name, node, words, label, row))
+        for phrase in phrases(sentence_tree(line, tokenize), leaves):
+            rows.append((name, phrase.node, phrase.words, phrase.label, row))
     frame = pd.DataFrame(rows, columns=["id", "node", "phrase", "label", "row"])
     picked = probabilities[frame["row"].to_numpy(), frame["node"].to_numpy()]
     frame["prediction"] = classes[picked.argmax(axis=1)].astype(type(classes[0]))

@@ -116,7 +116,7 @@ def detect_task(
         raise ConfigError(f"--code-size must be an integer from 1 to 4096; got {code_size!r}.")
 
     prescribed = DECISION_TABLE[row].families
-    if _has_trees(dataset):
+    if dataset.has_trees:
         if kind in ("none", "regression"):
             raise ConfigError(
                 f"Parse trees label their nodes with classes; --task {task} cannot use them: "
@@ -224,10 +224,6 @@ def _apply_task_override(detected: TargetKind, task: str, dataset: Dataset) -> T
     return "binary" if len(np.unique(dataset.y)) == 2 else "multiclass"
 
 
-def _has_trees(dataset: Dataset) -> bool:
-    return dataset.source.get("format") == "trees"
-
-
 def _row_for(modality: str, kind: TargetKind) -> str:
     if kind == "none":
         return "unsupervised"
@@ -255,7 +251,7 @@ def _explain(
         target = f"target '{dataset.target_name}' with {target}"
     why = "--task" if task != "auto" else ("--families" if families else "the decision table")
     title = DECISION_TABLE[row].title
-    if _has_trees(dataset) and row == "text_processing":
+    if dataset.has_trees:
         title += " with parse trees (RNTN first; the others read the words)"
     text = f"{dataset.evidence}; {target} ({kind}) -> {title} -> {', '.join(chosen)} (by {why})"
     if missing:

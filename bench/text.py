@@ -67,8 +67,8 @@ def _phrases(folder: Path, split: str, leaves: int = 10_000) -> pd.DataFrame:
     rows = []
     for number, line in enumerate((folder / f"{split}.txt").read_text().splitlines()):
         nodes = phrases(parse_tree(line).binarised(), leaves)
-        for node, words, label in nodes:
-            rows.append((number, node, words, label, node == nodes[-1][0]))
+        for phrase in nodes:
+            rows.append((number, phrase.node, phrase.words, phrase.label, phrase is nodes[-1]))
     return pd.DataFrame(rows, columns=["sentence", "node", "phrase", "label", "root"])
 
 

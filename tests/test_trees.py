@@ -50,7 +50,7 @@ def test_trees_parse_binarise_and_number_their_nodes():
     assert binary.children[1].label == ""  # the new inner node carries no label
     nodes = phrases(binary, leaves=4)
     assert [n[0] for n in nodes] == [0, 1, 2, 4, 5]  # leaves, then inner nodes, root last
-    assert nodes[-1] == (5, "a b 8 1\\/2", "1")
+    assert nodes[-1] == (5, "a b 8 1\\/2", "1", (0, 4))  # (b 8 1/2) is node 4
     # a plain sentence gets a balanced tree; a longer tree than fits is cut and rebalanced
     plain = sentence_tree("good film , really", tokenize)
     assert [len(c.leaves()) for c in plain.children] == [2, 2]
@@ -167,7 +167,7 @@ def test_the_rntn_learns_negation_scope_that_a_bag_of_words_cannot(fitted):
     rntn = float((negated["prediction"].astype(str) == negated["label"]).mean())
 
     lines = (BUNDLED / "train.txt").read_text().splitlines()
-    train = [(words, label) for line in lines for _, words, label in phrases(parse_tree(line), 99)]
+    train = [(p.words, p.label) for line in lines for p in phrases(parse_tree(line), 99)]
     vectorizer = CountVectorizer(token_pattern=r"\S+")
     bag = LogisticRegression(max_iter=2000).fit(
         vectorizer.fit_transform([w for w, _ in train]), [label for _, label in train]

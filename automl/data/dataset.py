@@ -49,6 +49,11 @@ class Dataset:
         return self.y is not None
 
     @property
+    def has_trees(self) -> bool:
+        """Sentences with parse trees (automl.data.trees), read from tree files."""
+        return self.source.get("format") == "trees"
+
+    @property
     def data_shape(self) -> tuple[int, ...]:
         """(n, ...) as far as it is fixed: (n, T_max, F) for series, (n,) for text and audio."""
         if self.modality == "series":

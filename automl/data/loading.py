@@ -29,7 +29,7 @@ from automl.data.series import (
 from automl.data.table_files import TABLE_READERS, ReadOptions, TableReading, read_table
 from automl.data.tables import interpret_table, long_table_series, numeric_values, read_dated
 from automl.data.text import TEXT_EXTENSIONS, read_texts
-from automl.data.trees import looks_like_trees, read_tree_file, tree_lines
+from automl.data.trees import looks_like_trees, read_tree_file, tree_file_lines
 from automl.errors import DataError
 
 FOLDER_KINDS = {"image": IMAGE_EXTENSIONS, "text": TEXT_EXTENSIONS, "audio": AUDIO_EXTENSIONS}
@@ -410,9 +410,22 @@ def read_for_prediction(
     if not path.exists():
         raise DataError(f"The path '{path}' does not exist.")
     fmt = source.get("format", modality)
-    if fmt == "trees":
-        ids, lines = tree_lines(path, TEXT_EXTENSIONS, visible_files)
-        return ids, lines, []
+    if fmt == "trees":  # each line a tree or a plain sentence
+        files = (
+            [path] if path.is_file() else [p for p in visible_files(path) if kind_of(p) == "text"]
+        )
+        read = [
+            (file, number, line)
+            for file in files
+            for number, line, _ in tree_file_lines(file, plain=True)
+        ]
+        if not read:
+            raise DataError(f"No sentences in '{path}'; give one tree or sentence per line (.txt).")
+        return (
+            [f"{file.name}:{number}" for file, number, _ in read],
+            [line for *_, line in read],
+            [],
+        )
     if modality in FOLDER_KINDS and fmt.endswith("_folder"):
         files = (
             [path] if path.is_file() else [p for p in visible_files(path) if kind_of(p) == modality]

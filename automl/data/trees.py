@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -128,53 +129,36 @@ def looks_like_trees(path: Path) -> bool:
     return False
 
 
-def read_tree_file(path: Path) -> tuple[list[str], list[str]]:
-    """(tree lines, root labels); a malformed line raises DataError naming its number."""
-    lines, labels = [], []
+def tree_file_lines(path: Path, plain: bool = False) -> list[tuple[int, str, Tree | None]]:
+    """(line number, line, its tree) of every non-blank line; a malformed tree raises
+    DataError naming its line. `plain`: a line that is not a tree is a sentence (its tree
+    None, as at prediction); otherwise every line must be a tree."""
+    expected = f"one tree with a label on every node per line, such as {EXAMPLE}"
+    if plain:
+        expected = f"one tree such as {EXAMPLE} or a plain sentence per line"
+    out: list[tuple[int, str, Tree | None]] = []
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            tree = parse_tree(line)
-        except TreeSyntaxError as exc:
-            raise DataError(
-                f"{path.name}, line {number}: not a bracketed tree ({exc}); each line must be "
-                f"one tree with a label on every node, such as {EXAMPLE}."
-            ) from None
-        lines.append(line.strip())
-        labels.append(tree.label)
-    if not lines:
+        tree = None
+        if not plain or is_tree_line(line):
+            try:
+                tree = parse_tree(line)
+            except TreeSyntaxError as exc:
+                raise DataError(
+                    f"{path.name}, line {number}: not a bracketed tree ({exc}); give {expected}."
+                ) from None
+        out.append((number, line.strip(), tree))
+    return out
+
+
+def read_tree_file(path: Path) -> tuple[list[str], list[str]]:
+    """(tree lines, root labels); a malformed line raises DataError naming its number."""
+    read = tree_file_lines(path)
+    if not read:
         raise DataError(f"{path.name} holds no trees; each line must be one tree like {EXAMPLE}.")
-    return lines, labels
-
-
-def tree_lines(
-    path: Path, suffixes: frozenset[str], visible_files: Callable[[Path], list[Path]]
-) -> tuple[list[str], list[str]]:
-    """Sentences to predict: (ids 'file:line', lines), from a text file or a folder of them
-    (`suffixes`; `visible_files` lists a folder); a line may be a bracketed tree (checked
-    here) or a plain sentence."""
-    files = [path] if path.is_file() else [p for p in visible_files(path) if p.suffix in suffixes]
-    ids, lines = [], []
-    for file in files:
-        text = file.read_bytes().decode("utf-8-sig", errors="replace")
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            if is_tree_line(line):
-                try:
-                    parse_tree(line)
-                except TreeSyntaxError as exc:
-                    raise DataError(
-                        f"{file.name}, line {number}: not a bracketed tree ({exc}); give one "
-                        f"tree such as {EXAMPLE} or a plain sentence per line."
-                    ) from None
-            ids.append(f"{file.name}:{number}")
-            lines.append(line.strip())
-    if not lines:
-        raise DataError(f"No sentences in '{path}'; give one tree or sentence per line (.txt).")
-    return ids, lines
+    return [line for _, line, _ in read], [tree.label for _, _, tree in read]
 
 
 # ------------------------------------------------------------------------ network inputs
@@ -231,17 +215,14 @@ def encode_trees(
     leaves: int,
     word_id: Callable[[str], int],
     label_id: Callable[[str], int],
-) -> tuple[np.ndarray, int]:
-    """Encoded trees (n, tree_width(leaves)) int64, and how many were cut to fit (`fitted`)."""
+) -> np.ndarray:
+    """Encoded trees (n, tree_width(leaves)) int64, each as `fitted` cuts it."""
     out = np.zeros((len(trees), tree_width(leaves)), dtype=np.int64)
     tokens, left, right, level, labels = tree_columns(out, leaves)
     labels[:] = -1
-    cut = 0
     for row, tree in enumerate(trees):
-        fit = fitted(tree, leaves)
-        cut += fit is not tree
         heights: dict[int, int] = {}
-        for index, node, children in numbered(fit, leaves):
+        for index, node, children in numbered(fitted(tree, leaves), leaves):
             labels[row, index] = label_id(node.label)
             if not children:
                 tokens[row, index], heights[index] = word_id(node.word or ""), 0
@@ -249,44 +230,41 @@ def encode_trees(
             inner = index - leaves
             (left[row, inner], right[row, inner]) = children
             heights[index] = level[row, inner] = 1 + max(heights[c] for c in children)
-    return out, cut
+    return out
 
 
-def phrases(tree: Tree, leaves: int) -> list[tuple[int, str, str]]:
-    """(node id, the phrase's words, its label) of every node, in `numbered` order."""
+class Phrase(NamedTuple):
+    node: int  # its id in the encoding (see `numbered`)
+    words: str
+    label: str  # as the tree gave it; '' for none
+    children: tuple[int, ...]  # their node ids; () for a word
+
+
+def phrases(tree: Tree, leaves: int) -> list[Phrase]:
+    """Every node of the tree as encoded, in `numbered` order (the root last)."""
     spans: dict[int, str] = {}
     out = []
     for index, node, children in numbered(fitted(tree, leaves), leaves):
         spans[index] = node.word if not children else " ".join(spans[c] for c in children)
-        out.append((index, spans[index] or "", node.label))
+        out.append(Phrase(index, spans[index] or "", node.label, children))
     return out
+
+
+def _chain(nodes: list[Tree], shape: str) -> Tree:
+    """A binary tree over the nodes: balanced, left- or right-branching."""
+    if shape == "balanced" or len(nodes) == 1:
+        return _balanced(nodes)
+    tree = nodes[0] if shape == "left" else nodes[-1]
+    for node in nodes[1:] if shape == "left" else reversed(nodes[:-1]):
+        tree = Tree("", None, (tree, node) if shape == "left" else (node, tree))
+    return tree
 
 
 @lru_cache(maxsize=4096)
 def binarised_structure(n: int, leaves: int, shape: str) -> tuple[np.ndarray, ...]:
     """(left, right, level) of a binary tree over n tokens (balanced, left- or right-
     branching), padded to leaves - 1 inner nodes: for sentences that come without trees."""
-    left, right, level = (np.zeros(leaves - 1, dtype=np.int64) for _ in range(3))
-    heights = dict.fromkeys(range(n), 0)
-    inner = 0
-
-    def join(a: int, b: int) -> int:
-        nonlocal inner
-        node = leaves + inner
-        left[inner], right[inner] = a, b
-        heights[node] = level[inner] = 1 + max(heights[a], heights[b])
-        inner += 1
-        return node
-
-    def build(lo: int, hi: int) -> int:  # the node over tokens lo..hi-1
-        if hi - lo == 1:
-            return lo
-        if shape == "left":
-            return join(build(lo, hi - 1), hi - 1)
-        if shape == "right":
-            return join(lo, build(lo + 1, hi))
-        mid = lo + (hi - lo + 1) // 2
-        return join(build(lo, mid), build(mid, hi))
-
-    build(0, n)
-    return left, right, level
+    tree = _chain([Tree("", "") for _ in range(n)], shape)
+    encoded = encode_trees([tree], leaves, lambda _: 1, lambda _: -1)
+    _, left, right, level, _ = tree_columns(encoded, leaves)
+    return left[0], right[0], level[0]

@@ -88,7 +88,7 @@ class Preprocessing:
         if not task.is_classification and labels is not None:
             labels = labels[rows]
         target = TargetEncoder.fit(labels, task)
-        if dataset.source.get("format") == "trees":  # node labels take the classes' indices
+        if dataset.has_trees:  # node labels take the classes' indices
             inputs = TreePreprocessor.fit_trees(dataset.subset(rows).X, target.classes or [])
         else:
             inputs = BY_MODALITY[dataset.modality].from_training(dataset.subset(rows), task)

@@ -127,10 +127,7 @@ class TreePreprocessor(TextPreprocessor):
     def tree_leaves(self) -> int:
         return self.max_tokens
 
-    def transform(self, documents: list[str]) -> np.ndarray:
-        return self._encode(documents)[0]
-
-    def _encode(self, lines: list[str]) -> tuple[np.ndarray, int]:
+    def transform(self, lines: list[str]) -> np.ndarray:
         index = {w: i + 2 for i, w in enumerate(self.vocabulary)}
         labels = {c: i for i, c in enumerate(self.node_classes)}
         trees = [sentence_tree(line, tokenize) for line in lines]
@@ -145,7 +142,9 @@ class TreePreprocessor(TextPreprocessor):
         return (tree_width(self.max_tokens),)
 
     def notes(self, documents: list[str]) -> list[str]:
-        cut = self._encode(documents)[1]
+        cut = sum(
+            len(sentence_tree(line, tokenize).leaves()) > self.max_tokens for line in documents
+        )
         if not cut:
             return []
         return [
