@@ -37,6 +37,21 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         "--horizon", type=int, help="forecast this many steps of a dated series (a table)"
     )
     _add_reading_options(parser)
+    images = parser.add_argument_group("reading a folder of images")
+    images.add_argument(
+        "--image-size",
+        type=int,
+        help="bring every image to this many pixels square and search no other resolution "
+        "(default: small images keep their size; photos get a working side of 64-256 px, by "
+        "budget and hardware, and the network searches 32 px and up below it)",
+    )
+    images.add_argument(
+        "--image-fit",
+        default="crop",
+        choices=["crop", "pad"],
+        help="how a photo that is not square becomes square: its centre cropped, or padded "
+        "(default crop)",
+    )
     parser.add_argument(
         "--layout",
         default="auto",
@@ -253,6 +268,39 @@ def _load(args: argparse.Namespace):
         horizon=args.horizon,
         layout=args.layout,
         reading=reading,
+        images=_image_reading(args),
+    )
+
+
+def _image_reading(args: argparse.Namespace):
+    """How a folder of images is read: the user's side, else a cap from the budget and the
+    hardware; decoded folders are cached beside the studies. A resume reads the images as
+    the study first did."""
+    import torch
+
+    from automl.budget import parse_budget
+    from automl.data.images import CACHE_DIR, ImageReading, side_cap
+    from automl.options import DEFAULT_BUDGET_S
+
+    side, fit = args.image_size, args.image_fit
+    studies = getattr(args, "studies_dir", None)
+    if getattr(args, "resume", False) and side is None:
+        from automl.study import read_config
+
+        try:
+            config = read_config(Path(args.studies_dir) / str(args.study))
+            recorded = config["data"]["source"]["image"]
+            if recorded["fit"] != "stretch":
+                side, fit = int(recorded["size"][0]), recorded["fit"]
+        except (OSError, ValueError, KeyError):  # no such study, or not images: as given
+            pass
+    budget = getattr(args, "budget", None)
+    budget_s = parse_budget(budget) if budget else DEFAULT_BUDGET_S
+    return ImageReading(
+        side=side,
+        fit=fit,
+        max_side=side_cap(budget_s, torch.cuda.is_available()),
+        cache_dir=Path(studies) / CACHE_DIR if studies else None,
     )
 
 
@@ -316,6 +364,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
             f"test: {result.task.metric} {result.model.test_score:.4f} on the "
             f"{result.model.n_test} rows of the given test split"
         )
+    memory = result.search["peak_memory"]
+    worker = memory.get("trial_worker_mb")
+    print(
+        f"peak memory: {memory['this_process_mb'] / 1024:.2f} GB in this process"
+        + (f", {worker / 1024:.2f} GB in the largest trial worker" if worker else "")
+    )
     print(f"model: {best_dir}")
     print(f"predict: automl predict {best_dir} NEW_DATA -o predictions.csv")
     study = result.study_dir

@@ -3,8 +3,12 @@ and the reading of padded sequences."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
+
+from automl.task_info import TaskInfo
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -167,3 +171,40 @@ class AttentionPool(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = self.score(h).squeeze(-1).masked_fill(~mask, -torch.inf)
         return (torch.softmax(scores, dim=1)[..., None] * h).sum(dim=1)
+
+
+MIN_RESOLUTION = 32  # the lowest image resolution searched below the working side
+
+
+def resolutions(task: TaskInfo) -> list[int]:
+    """The image resolutions (short side, px) a network may search: the working side and
+    its halves, quarters and eighths down to MIN_RESOLUTION, lowest first (so the defaults,
+    tried first, are the cheap ones). Empty when the images are too small to shrink."""
+    if task.modality != "image" or len(task.input_shape) != 3:
+        return []
+    _, height, width = task.input_shape
+    side = min(height, width)
+    lower = [
+        side // f
+        for f in (8, 4, 2)
+        if height % f == 0 and width % f == 0 and side // f >= MIN_RESOLUTION
+    ]
+    return [*lower, side] if lower else []
+
+
+def suggest_resolution(hp: Any, task: TaskInfo) -> dict[str, int]:
+    """The searched resolution, where the images allow one (see `resolutions`), as the
+    parameters `downsampled` reads."""
+    choices = resolutions(task)
+    return {"resolution": hp.categorical("resolution", choices)} if choices else {}
+
+
+def downsampled(hp: dict[str, Any], task: TaskInfo) -> tuple[nn.Module | None, tuple[int, ...]]:
+    """(the pooling that brings images to the searched resolution, or None; the input shape
+    after it). Average pooling by a whole factor: exact, cheap and exported by ONNX."""
+    shape = tuple(task.input_shape)
+    resolution = hp.get("resolution")
+    if resolution is None or len(shape) != 3 or resolution >= min(shape[1:]):
+        return None, shape
+    factor = min(shape[1:]) // int(resolution)
+    return nn.AvgPool2d(factor), (shape[0], shape[1] // factor, shape[2] // factor)

@@ -21,7 +21,7 @@ from typing import Any
 from automl.budget import format_seconds
 from automl.data import Dataset
 from automl.engine import SearchFigures, run_search
-from automl.engine.cluster import check_address, cluster_address
+from automl.engine.cluster import check_address, cluster_address, peak_memory_mb
 from automl.finish import FinishedModel, Member, finish
 from automl.model_records import record_forecast, record_predictions
 from automl.options import FitOptions
@@ -30,6 +30,7 @@ from automl.prepare import PreparedData, prepare
 from automl.study import load_records
 from automl.study_run import StudyRun, printer
 from automl.task_info import TaskInfo
+from automl.trial_record import Attr, TrialRecord
 
 
 @dataclass
@@ -87,6 +88,16 @@ def _record_predictions(
         say(f"note: the model view's predictions were not recorded ({exc})")
 
 
+def peak_memory(records: list[TrialRecord]) -> dict[str, float]:
+    """Peak resident memory in MB: this process's (loading, preparing, the finish, and the
+    trials when they ran in it) and the largest of the trials' worker processes."""
+    peaks = {"this_process_mb": peak_memory_mb()}
+    trials = [r.get(Attr.PEAK_MEMORY_MB) for r in records if r.get(Attr.PEAK_MEMORY_MB)]
+    if trials:
+        peaks["trial_worker_mb"] = max(trials)
+    return peaks
+
+
 def fit_dataset(
     dataset: Dataset,
     options: FitOptions,
@@ -127,5 +138,5 @@ def fit_dataset(
             dataset.target_name,
         )
         _record_predictions(run.study_dir, dataset, prepared, model, run.settings.seed, say)
-        search = run.record_result(figures, len(records))
+        search = run.record_result(figures, len(records), peak_memory(records))
         return FitResult(run.study_dir, prepared.task, model, search, run.deadline.total)

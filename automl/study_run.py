@@ -184,9 +184,12 @@ class StudyRun:
         """Keep the search's figures in the run's record."""
         self.record["search"] = figures.as_dict()
 
-    def record_result(self, figures: SearchFigures, trials: int) -> dict[str, Any]:
-        """Once the model is made: the study's search figures and the command's wall time."""
-        self.config["search"] = {**figures.as_dict(), "trials": trials}
+    def record_result(
+        self, figures: SearchFigures, trials: int, peak_memory: dict[str, float]
+    ) -> dict[str, Any]:
+        """Once the model is made: the study's search figures, the command's wall time and
+        peak memory."""
+        self.config["search"] = {**figures.as_dict(), "trials": trials, "peak_memory": peak_memory}
         self.config["wall_time_s"] = round(self.deadline.elapsed(), 3)
         return self.config["search"]
 

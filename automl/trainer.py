@@ -41,6 +41,15 @@ MAX_FIXED = 50_000_000  # values of fixed features kept in memory (200 MB); more
 # after 3 epochs would judge 15 steps, and reporting would cost more than training.
 MIN_STEPS_PER_EPOCH = 25
 WARMUP_SHARE = 0.05  # share of all steps spent warming the learning rate up linearly
+# Planning a trial to its time (plan_training): the first PROBE_STEPS steps after one to warm
+# up are timed; the plan spends PLAN_SHARE of the time, in at least MIN_ROUNDS epochs (so
+# ASHA's rungs judge it), an epoch shrunk to part of a pass over the rows when a whole pass
+# would not fit: early rungs then judge trials on a subset of the rows.
+PROBE_STEPS = 4
+PLAN_SHARE = 0.8
+MIN_ROUNDS = 6
+PRETRAIN_SHARE = 0.4  # of a planned trial's time, at most, for a pretraining phase (RBMs)
+EVAL_COST = 0.35  # a validation row costs about this share of a training row (no backward)
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,65 @@ class TrainingConfig:
         prefix = f"{params['family']}.train_"
         found = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
         return cls(**found, max_epochs=max_epochs, patience=patience)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a trial trains within its time: epochs of `steps` optimiser steps each, `full`
+    steps being one epoch as data size alone sets it (MIN_STEPS_PER_EPOCH)."""
+
+    epochs: int
+    steps: int
+    full: int
+    step_s: float = 0.0  # measured seconds per step (all folds)
+
+    @property
+    def fraction(self) -> float:
+        """The share of a full epoch's rows each epoch sees (1.0 when it is not shrunk)."""
+        return round(self.steps / self.full, 4)
+
+    def as_extra(self) -> dict[str, Any]:
+        """Flat `plan_*` entries of an epoch's `extra` (Tune flattens nested ones)."""
+        return {f"plan_{k}": v for k, v in {**asdict(self), "fraction": self.fraction}.items()}
+
+
+def plan_training(
+    step_s: float,
+    eval_s: float,
+    full_steps: int,
+    time_s: float,
+    max_epochs: int,
+    cap_s: float | None = None,
+) -> Plan:
+    """The epochs and steps per epoch that fit `time_s` seconds, at `step_s` a step and
+    `eval_s` a validation pass. As configured when it fits; else at least MIN_ROUNDS epochs
+    (each part of a pass if need be), or as many as fit. Raises TrialFailed when not even
+    one epoch of MIN_STEPS_PER_EPOCH steps fits in `cap_s` (the trial's cap; default
+    `time_s`): the network is too slow for any trial. Less time than the cap (the search
+    ends sooner) only shortens the plan.
+
+    >>> plan_training(0.01, 0.1, 100, 600.0, 30)  # 30 epochs of 1.1 s fit in 480 s
+    Plan(epochs=30, steps=100, full=100, step_s=0.01)
+    >>> plan_training(0.1, 1.0, 1000, 600.0, 30)  # 101 s an epoch: 6 of 80 s (790 steps)
+    Plan(epochs=6, steps=790, full=1000, step_s=0.1)
+    """
+    usable = PLAN_SHARE * time_s
+    full_epoch_s = full_steps * step_s + eval_s
+    if full_epoch_s * max_epochs <= usable:
+        return Plan(max_epochs, full_steps, full_steps, step_s)
+    least = min(MIN_STEPS_PER_EPOCH, full_steps)
+    cap_s = time_s if cap_s is None else cap_s
+    if least * step_s + eval_s > cap_s:
+        raise TrialFailed(
+            f"too slow for the {cap_s:.0f}s a trial has: a step takes {step_s:.2f}s and a "
+            f"validation pass {eval_s:.1f}s, so not even an epoch of {least} steps fits "
+            "(smaller networks or inputs are tried next; a longer --budget or --trial-timeout "
+            "gives it time)"
+        )
+    per_round = usable / min(MIN_ROUNDS, max_epochs)
+    steps = int(np.clip((per_round - eval_s) / max(step_s, 1e-9), least, full_steps))
+    epochs = int(np.clip(usable // (steps * step_s + eval_s), 1, max_epochs))
+    return Plan(epochs, steps, full_steps, round(step_s, 6))
 
 
 @dataclass
@@ -202,6 +270,8 @@ def train_networks(
     keep_best: bool = True,
     interrupt: Callable[[], bool] | None = None,
     on_best: Callable[[TrainResult], None] | None = None,
+    time_s: float | None = None,
+    cap_s: float | None = None,
 ) -> TrainResult:
     """Train one network per split, in step, until max_epochs, `patience` epochs without
     progress, or the deadline.
@@ -213,8 +283,12 @@ def train_networks(
     `min_epochs` are trained even past the deadline (the finish never exports an untrained
     network). A non-finite loss raises TrialFailed. `interrupt()` is asked after every step:
     True ends training at once, the unfinished epoch uncounted (stop reason "interrupted"),
-    as a scheduler stops a trial.
+    as a scheduler stops a trial. With `time_s`, the epochs are planned to end within that
+    many seconds (plan_training, from timed first steps, `cap_s` the trial's whole cap);
+    the plan is in the first epoch's `extra` (Plan.as_extra). A pretraining phase then
+    gets at most PRETRAIN_SHARE of that time.
     """
+    began = time.perf_counter()
     criterion = loss_function(task)
     folds = [
         _Fold(model, split, task, config, seed + i)
@@ -229,10 +303,13 @@ def train_networks(
     pretrain_extra: dict[str, Any] = {}
     pretrain_seconds = 0.0
     if callable(getattr(models[0], "pretrain", None)):
+        until = deadline
+        if until is None and time_s is not None:
+            until = Deadline(PRETRAIN_SHARE * time_s)
         started = time.perf_counter()
-        log = folds[0].pretrain(deadline)  # the first network's log stands for all
+        log = folds[0].pretrain(until)  # the first network's log stands for all
         for fold in folds[1:]:
-            fold.pretrain(deadline)
+            fold.pretrain(until)
         for fold in folds:
             fold.fix_inputs()
         pretrain_seconds = time.perf_counter() - started
@@ -242,14 +319,23 @@ def train_networks(
     result.pretrain_seconds = pretrain_seconds
     spread = 0.0
     result.stop_reason = "max_epochs"
-    for epoch in range(1, config.max_epochs + 1):
+    plan = Plan(config.max_epochs, folds[0].steps_per_epoch, folds[0].steps_per_epoch)
+    if time_s is not None:
+        left = time_s - (time.perf_counter() - began)
+        plan = _probe_plan(folds, len(rows), config, left, cap_s)
+        if plan is None:  # interrupted while timing its first steps
+            result.stop_reason = "interrupted"
+            return result
+        pretrain_extra.update(plan.as_extra())
+    for epoch in range(1, plan.epochs + 1):
         if deadline is not None and deadline.expired() and epoch > min_epochs:
             result.stop_reason = "deadline"
             break
         started = time.perf_counter()
         running = seen = 0.0
         for fold in folds:
-            loss, count = fold.train_epoch(epoch, interrupt)
+            steps = plan.steps if plan.steps < plan.full else fold.steps_per_epoch
+            loss, count = fold.train_epoch(epoch, interrupt, steps)
             running, seen = running + loss, seen + count
             if fold.interrupted:
                 result.stop_reason = "interrupted"
@@ -281,7 +367,7 @@ def train_networks(
             if on_best is not None:
                 on_best(result)
         patience_over = epoch - result.best_epoch >= config.patience
-        finished = patience_over or epoch == config.max_epochs
+        finished = patience_over or epoch == plan.epochs
         extra = dict(monitor(folds[0].X_val)) if monitor is not None else {}
         if len(folds) > 1:
             extra.update(folds=len(folds), best_spread=spread)
@@ -310,6 +396,32 @@ def train_networks(
     return result
 
 
+def _probe_plan(
+    folds: list[_Fold], n_val: int, config: TrainingConfig, time_s: float, cap_s: float | None
+) -> Plan | None:
+    """Time the first network's first steps (they train it: they are not wasted) and plan
+    every network's epochs from them; None when interrupted meanwhile."""
+    probe = folds[0]
+    probe.train_steps(1, None)  # the first step pays one-off allocations: not timed
+    started = time.perf_counter()
+    probe.train_steps(PROBE_STEPS, None)
+    if probe.interrupted:
+        return None
+    one_step = (time.perf_counter() - started) / PROBE_STEPS
+    eval_s = EVAL_COST * one_step / probe.batch_size * n_val
+    plan = plan_training(
+        one_step * len(folds),
+        eval_s,
+        probe.steps_per_epoch,
+        max(time_s, 0.0),
+        config.max_epochs,
+        cap_s,
+    )
+    for fold in folds:
+        fold.total_steps = fold.step + plan.steps * plan.epochs
+    return plan
+
+
 class _Fold:
     """One network's training: its data on its device, optimiser, shuffling and step count."""
 
@@ -326,11 +438,16 @@ class _Fold:
         self.batch_size = max(1, min(config.batch_size, self.n))
         batches = math.ceil(self.n / self.batch_size)
         self.passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH / batches))
-        self.total_steps = batches * self.passes * config.max_epochs
+        self.steps_per_epoch = batches * self.passes  # as data size alone sets it
+        self.total_steps = self.steps_per_epoch * config.max_epochs
         self.objective = batch_objective(model, task)
         self.forward: Callable[[torch.Tensor], torch.Tensor] = model
         self.step = 0
+        self.epoch = 1
         self.interrupted = False
+        # the rows' order: `passes` shuffles end to end, drawn batch by batch across epochs
+        self._order = torch.empty(0, dtype=torch.long)
+        self._at = 0
 
     def pretrain(self, deadline: Deadline | None) -> list[dict]:
         self.model.train()
@@ -353,17 +470,32 @@ class _Fold:
         """The network's outputs on its validation rows (on the CPU), in evaluation mode."""
         return predict_outputs(self.model, self.X_val, self.forward)
 
-    def train_epoch(self, epoch: int, interrupt: Callable[[], bool] | None) -> tuple[float, int]:
-        """One epoch; (summed loss, samples seen). Sets `interrupted` when told to stop."""
-        config, n, batch_size = self.config, self.n, self.batch_size
+    def train_epoch(
+        self, epoch: int, interrupt: Callable[[], bool] | None, steps: int
+    ) -> tuple[float, int]:
+        """One epoch of `steps` steps; (summed loss, samples seen). Sets `interrupted` when
+        told to stop."""
+        self.epoch = epoch
+        return self.train_steps(steps, interrupt)
+
+    def _next_batch(self) -> torch.Tensor:
+        if self._at >= len(self._order):
+            self._order = torch.cat(
+                [torch.randperm(self.n, generator=self.generator) for _ in range(self.passes)]
+            ).to(self.X_train.device)
+            self._at = 0
+        index = self._order[self._at : self._at + self.batch_size]
+        self._at += self.batch_size
+        return index
+
+    def train_steps(self, steps: int, interrupt: Callable[[], bool] | None) -> tuple[float, int]:
+        config = self.config
         self.model.train()
-        order = torch.cat([torch.randperm(n, generator=self.generator) for _ in range(self.passes)])
-        order = order.to(self.X_train.device)
-        running, seen = 0.0, 0
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            if len(index) < 2 and n >= 2 and start > 0:
-                continue  # a batch of one breaks batch norm; its sample is seen next epoch
+        running, seen, done = 0.0, 0, 0
+        while done < steps:
+            index = self._next_batch()
+            if len(index) < 2 and self.n >= 2 and self._at > self.batch_size:
+                continue  # a batch of one breaks batch norm; its sample is seen next time
             for group in self.optimizer.param_groups:
                 group["lr"] = lr_at(self.step, self.total_steps, config.lr, config.schedule)
             inputs = self.X_train[index]
@@ -372,7 +504,7 @@ class _Fold:
             loss = self.objective(inputs, self.y_train[index])
             if not torch.isfinite(loss):
                 raise TrialFailed(
-                    f"training loss became {loss.item()} at epoch {epoch} "
+                    f"training loss became {loss.item()} at epoch {self.epoch} "
                     f"(learning rate {config.lr:.2g}); the architecture diverged"
                 )
             self.optimizer.zero_grad(set_to_none=True)
@@ -383,6 +515,7 @@ class _Fold:
             running += loss.item() * len(index)
             seen += len(index)
             self.step += 1
+            done += 1
             if interrupt is not None and interrupt():
                 self.interrupted = True
                 break

@@ -33,6 +33,11 @@ class Attr:
     SCORE_SPREAD = "score_spread"  # and the standard deviation of their scores (best epoch)
     FAIL_REASON = "fail_reason"
     STOP_REASON = "stop_reason"
+    # stopped by the clock (its time cap, the budget, Ctrl-C), not judged worse by ASHA: its
+    # best epoch ranks with the complete trials
+    CUT_SHORT = "cut_short"
+    PLAN = "plan"  # the trial's training plan: epochs, steps per epoch (automl.trainer)
+    PEAK_MEMORY_MB = "peak_memory_mb"  # its process's peak resident memory (a Ray worker's)
 
 
 # The facts a trial reports with its results (where it ran, its latency, a smaller batch),
@@ -61,10 +66,10 @@ def trial_dir(study_dir: Path, number: int) -> Path:
 
 
 def rank_key(complete: bool, score: float | None, val_loss: float | None, number: int) -> tuple:
-    """How trials are ranked everywhere (sort ascending by it): complete trials first, by
-    score, ties broken by the lower validation loss (accuracy ties are common on small
-    validation sets), then the trial number; then the others by their last reported score;
-    trials that never reported last."""
+    """How trials are ranked everywhere (sort ascending by it): complete trials (and those
+    the clock cut short, see TrialRecord.competes) first, by score, ties broken by the lower
+    validation loss (accuracy ties are common on small validation sets), then the trial
+    number; then the others by their last reported score; trials that never reported last."""
     return (
         not complete,
         -_number_or(score, -math.inf),
@@ -124,6 +129,12 @@ class TrialRecord:
         return self.state == "COMPLETE" and self.value is not None
 
     @property
+    def competes(self) -> bool:
+        """Ranks with the complete trials: complete, or cut short by the clock at its best
+        epoch so far (a trial ASHA stopped was judged worse than others and does not)."""
+        return self.complete or (bool(self.attrs.get(Attr.CUT_SHORT)) and self.scored)
+
+    @property
     def scored(self) -> bool:
         """Trained at least one epoch: it has a score to rank (complete, or stopped early)."""
         return self.complete or (self.state == "PRUNED" and self.last_score is not None)
@@ -159,7 +170,7 @@ class TrialRecord:
         return self.attrs.get(key, default)
 
     def rank_key(self) -> tuple:
-        return rank_key(self.complete, self.score, self.get(Attr.BEST_VAL_LOSS), self.number)
+        return rank_key(self.competes, self.score, self.get(Attr.BEST_VAL_LOSS), self.number)
 
 
 def ranked(records: list[TrialRecord]) -> list[TrialRecord]:

@@ -180,6 +180,36 @@ def fashion_mnist(out: Path, limit: int | None = None, src: Path = FASHION_MNIST
     return root
 
 
+PHOTO_TRAIN = 8000  # of Fashion-MNIST's 10 000 test images: the rest are the photos' test split
+
+
+def fashion_photos(
+    out: Path, side: int = 256, limit: int | None = None, src: Path = FASHION_MNIST_DIR
+) -> Path:
+    """Fashion-MNIST's 10 000 test images as photo-like JPEGs: out/fashion_photos_<side>/
+    {train,test}/<label>/<i>.jpg, each upscaled to side x side RGB (bicubic, quality 90),
+    the first 8 000 for training; side 28 writes the same split as the original grey PNGs,
+    for the same-images comparison."""
+    from PIL import Image
+
+    images = _read_idx(Path(src, "t10k-images-idx3-ubyte.gz"))[:limit]
+    labels = _read_idx(Path(src, "t10k-labels-idx1-ubyte.gz"))[:limit]
+    root = _fresh_dir(Path(out) / f"fashion_photos_{side}")
+    train = min(PHOTO_TRAIN, int(0.8 * len(images)))
+    for split, rows in (("train", range(train)), ("test", range(train, len(images)))):
+        for label in np.unique(labels):
+            (root / split / str(label)).mkdir(parents=True, exist_ok=True)
+        for i in rows:
+            image = Image.fromarray(images[i])
+            folder = root / split / str(labels[i])
+            if side == images.shape[1]:
+                image.save(folder / f"{i:05d}.png")
+                continue
+            image = image.resize((side, side), Image.Resampling.BICUBIC).convert("RGB")
+            image.save(folder / f"{i:05d}.jpg", quality=90)
+    return root
+
+
 def ucr(out: Path, name: str, wheel_dir: Path | None = None) -> list[Path]:
     """A UCR/UEA archive problem as out/<name>/<name>_TRAIN.ts and _TEST.ts, byte for byte."""
     files = {
@@ -317,6 +347,7 @@ def _writers(args: argparse.Namespace) -> dict[str, Callable[[Path], Path | list
         "breast_cancer": breast_cancer,
         "diabetes": diabetes,
         "fashion_mnist": lambda out: fashion_mnist(out, limit=args.limit),
+        "fashion_photos": lambda out: fashion_photos(out, limit=args.limit),
     }
     for name in UCR_NAMES:
         writers[name] = lambda out, name=name: ucr(out, name, wheel_dir=wheels)

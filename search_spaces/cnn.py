@@ -1,8 +1,9 @@
 """CNN: blocks of conv -> [batch norm] -> ReLU-family (optionally residual), then pooling; a
 fully connected head. The guide's net for images.
 
-Searched: number of blocks (bounded by the image size: each block halves it), channels per
-block, convs per block, kernel size, residual connections, pooling type, dropout, head width,
+Searched: the resolution (photos: 32 px up to the working side, by average pooling first),
+number of blocks (bounded by that resolution: each block halves it), channels per block,
+convs per block, kernel size, residual connections, pooling type, dropout, head width,
 activation; plus the shared optimiser space.
 """
 
@@ -14,7 +15,15 @@ from typing import Any
 from torch import nn
 
 from automl.families import Hyperparameters, register_family_module
-from automl.layers import ACTIVATIONS, dense_block, init_for_activation, make_activation
+from automl.layers import (
+    ACTIVATIONS,
+    dense_block,
+    downsampled,
+    init_for_activation,
+    make_activation,
+    resolutions,
+    suggest_resolution,
+)
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
 
@@ -25,10 +34,16 @@ MAX_BLOCKS = 4
 MIN_SIDE_AFTER_POOLING = 2
 
 
-def max_blocks(task: TaskInfo) -> int:
+def max_blocks(side: int) -> int:
     """Each block halves the image; stop while at least 2x2 remains (8x8 digits: 2 blocks)."""
-    side = min(task.input_shape[1:]) if task.input_shape else 8
     return max(1, min(MAX_BLOCKS, int(math.log2(max(side, 2) / MIN_SIDE_AFTER_POOLING))))
+
+
+def _side(hp: dict[str, Any], task: TaskInfo) -> int:
+    """The short side the blocks start from: the searched resolution, or the images'."""
+    if not task.input_shape:
+        return 8
+    return min(downsampled(hp, task)[1][1:])
 
 
 class ConvBlock(nn.Module):
@@ -72,7 +87,8 @@ class ConvBlock(nn.Module):
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
-    for i in range(hp.int("n_blocks", 1, max_blocks(task))):
+    side = _side(suggest_resolution(hp, task), task)
+    for i in range(hp.int("n_blocks", 1, max_blocks(side))):
         hp.int(f"channels_{i}", 8, 128, log=True)
     hp.int("convs_per_block", 1, 2)
     hp.categorical("kernel", [3, 5])
@@ -87,8 +103,11 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
-    n_blocks = min(2, max_blocks(task))
+    """Two blocks of 32 and 64 channels, at the lowest searched resolution."""
+    low = {"resolution": resolutions(task)[0]} if resolutions(task) else {}
+    n_blocks = min(2, max_blocks(_side(low, task)))
     return {
+        **low,
         "n_blocks": n_blocks,
         **{f"channels_{i}": 32 * 2**i for i in range(n_blocks)},
         "convs_per_block": 1,
@@ -105,8 +124,8 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
 
 
 def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
-    channels, height, width = task.input_shape
-    blocks: list[nn.Module] = []
+    pooling, (channels, height, width) = downsampled(hp, task)
+    blocks: list[nn.Module] = [] if pooling is None else [pooling]
     for i in range(hp["n_blocks"]):
         out_ch = hp[f"channels_{i}"]
         blocks.append(

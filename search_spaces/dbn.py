@@ -2,7 +2,7 @@
 pretrained greedily, one layer at a time, each on the hidden probabilities of the one below; the
 stack then becomes a sigmoid network with an output layer, fine-tuned end to end with labels.
 
-Searched: depth and widths, the first layer's visible units (Bernoulli over inputs scaled to
+Searched: the resolution of photos (as the CNN's), depth and widths, the first layer's visible units (Bernoulli over inputs scaled to
 [0, 1], or Gaussian over the standardised inputs), pretraining epochs, CD-k steps, plain or
 persistent CD, pretraining learning rate, dropout while fine-tuning; plus the shared optimiser
 space for fine-tuning. Pretraining is its own phase (`pretrain`), before the first epoch.
@@ -19,6 +19,7 @@ from torch import nn
 from automl.boltzmann import RBM, VISIBLE_UNITS, VisibleScaling, pretrain_greedily
 from automl.budget import Deadline
 from automl.families import Hyperparameters, register_family_module
+from automl.layers import downsampled, resolutions, suggest_resolution
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
 
@@ -31,6 +32,7 @@ MAX_PRETRAIN_EPOCHS = 30
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
+    suggest_resolution(hp, task)
     for i in range(hp.int("n_layers", 1, MAX_LAYERS)):
         hp.int(f"width_{i}", 32, MAX_WIDTH, log=True)
     hp.categorical("visible", VISIBLE_UNITS)
@@ -44,7 +46,9 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Hinton & Salakhutdinov's recipe, scaled down: two layers, CD-1, ten epochs per layer."""
+    low = {"resolution": resolutions(task)[0]} if resolutions(task) else {}
     return {
+        **low,
         "n_layers": 2,
         "width_0": 256,
         "width_1": 128,
@@ -64,7 +68,9 @@ class DeepBeliefNet(nn.Module):
     def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
         super().__init__()
         widths = [hp[f"width_{i}"] for i in range(hp["n_layers"])]
-        sizes = [math.prod(task.input_shape), *widths]
+        pooling, shape = downsampled(hp, task)  # photos: at the searched resolution
+        self.reduce = nn.Identity() if pooling is None else pooling
+        sizes = [math.prod(shape), *widths]
         self.scaling = VisibleScaling(hp["visible"], task.input_range)
         self.rbms = nn.ModuleList(
             RBM(n_in, n_out, hp["visible"] if i == 0 else "bernoulli")
@@ -80,7 +86,7 @@ class DeepBeliefNet(nn.Module):
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.scaling(x)
+        h = self.scaling(self.reduce(x))
         for rbm in self.rbms:
             h = self.dropout(rbm(h))
         return self.head(h)
@@ -92,7 +98,7 @@ class DeepBeliefNet(nn.Module):
         if self.pretraining["epochs"] < 1:
             return []
         with torch.no_grad():
-            visible = self.scaling(X)
+            visible = self.scaling(self.reduce(X))
         return pretrain_greedily(
             list(self.rbms), visible, batch_size=batch_size, deadline=deadline, **self.pretraining
         )

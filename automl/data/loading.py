@@ -17,7 +17,7 @@ import pandas as pd
 
 from automl.data.audio import AUDIO_EXTENSIONS, read_wavs
 from automl.data.dataset import Dataset, as_label_array, count_text
-from automl.data.images import IMAGE_EXTENSIONS, read_images
+from automl.data.images import IMAGE_EXTENSIONS, ImageReading, read_images
 from automl.data.series import (
     SERIES_EXTENSIONS,
     describe_lengths,
@@ -52,15 +52,17 @@ def load_path(
     horizon: int | None = None,
     layout: str = "auto",
     reading: ReadOptions | None = None,
+    images: ImageReading | None = None,
 ) -> Dataset:
     """Read a table or series file, or a folder of images, texts or .wav files; `reading`
-    forces how a table file is read (encoding, separator, decimal mark, sheet, date order)."""
+    forces how a table file is read (encoding, separator, decimal mark, sheet, date order),
+    `images` how image files are (their side, and where decoded folders are cached)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"The path '{path}' does not exist; pass a data file or a folder of files.")
     if path.is_file():
         return _load_file(path, target, horizon, layout, reading)
-    return _load_folder(path, target, horizon, layout, reading)
+    return _load_folder(path, target, horizon, layout, reading, images)
 
 
 def visible_files(folder: Path) -> list[Path]:
@@ -164,7 +166,12 @@ def _series_dataset(
 
 
 def _load_folder(
-    folder: Path, target: str | None, horizon: int | None, layout: str, reading: ReadOptions | None
+    folder: Path,
+    target: str | None,
+    horizon: int | None,
+    layout: str,
+    reading: ReadOptions | None,
+    images: ImageReading | None,
 ) -> Dataset:
     files = visible_files(folder)
     if not files:
@@ -198,7 +205,8 @@ def _load_folder(
         _refuse_table_options(folder, target, horizon, reading)
         kind = found[0]
         ignored = [p for p in files if kind_of(p) != kind or p not in pool]
-        dataset = _load_file_folder(folder, kind, [p for p in pool if kind_of(p) == kind])
+        files = [p for p in pool if kind_of(p) == kind]
+        dataset = _load_file_folder(folder, kind, files, images)
         if ignored:
             kinds_ignored = sorted({p.suffix.lower() or p.name for p in ignored})
             dataset.notes.append(
@@ -256,7 +264,9 @@ def _load_pair(folder: Path, pair: dict[str, Path], layout: str) -> Dataset:
     return dataset
 
 
-def _load_file_folder(folder: Path, kind: str, files: list[Path]) -> Dataset:
+def _load_file_folder(
+    folder: Path, kind: str, files: list[Path], images: ImageReading | None
+) -> Dataset:
     """Images, texts or .wav files, labelled by class folder, maybe in split folders."""
     rel = [p.relative_to(folder).parts for p in files]
     tops = {parts[0] for parts in rel if len(parts) > 1}
@@ -278,7 +288,15 @@ def _load_file_folder(folder: Path, kind: str, files: list[Path]) -> Dataset:
             "dogs/), unlabelled data needs none."
         )
     labels = [r[0] for r in rel] if all(nested) else None
-    X, sample_rate, kept, notes = _read_kind(kind, files)
+    source: dict[str, Any] = {"format": f"{kind}_folder"}
+    if kind == "image":
+        X, kept, notes, source["image"] = read_images(files, reading=images)
+        sample_rate = None
+    elif kind == "text":
+        X, notes = read_texts(files)
+        sample_rate, kept = None, list(range(len(X)))
+    else:
+        X, sample_rate, kept, notes = read_wavs(files)
     files = [files[i] for i in kept]
     y = None if labels is None else as_label_array(np.asarray([labels[i] for i in kept], object))
     if split is not None:
@@ -305,7 +323,7 @@ def _load_file_folder(folder: Path, kind: str, files: list[Path]) -> Dataset:
         notes=notes,
         ids=[str(p.relative_to(folder)) for p in files],
         split=split,
-        source={"format": f"{kind}_folder"},
+        source=source,
         sample_rate=sample_rate,
     )
 
@@ -348,17 +366,6 @@ def _tree_labels(labels: list[str]) -> np.ndarray:
     if all(label.lstrip("-").isdigit() for label in labels):
         return np.asarray([int(label) for label in labels], dtype=np.int64)
     return np.asarray(labels, dtype=object)
-
-
-def _read_kind(kind: str, files: list[Path]) -> tuple[Any, int | None, list[int], list[str]]:
-    if kind == "image":
-        X, kept, notes = read_images(files)
-        return X, None, kept, notes
-    if kind == "text":
-        docs, notes = read_texts(files)
-        return docs, None, list(range(len(docs))), notes
-    waves, rate, kept, notes = read_wavs(files)
-    return waves, rate, kept, notes
 
 
 def data_name(folder: Path) -> str:
@@ -433,8 +440,9 @@ def read_for_prediction(
         if not files:
             raise DataError(f"No {modality} files found in '{path}'.")
         root = path.parent if path.is_file() else path
-        if modality == "image":
-            X, kept, notes = read_images(files, size=image["size"], mode=image["mode"])
+        if modality == "image":  # as the training images were: cropped or padded photos
+            fit = source.get("image", {}).get("fit", "stretch")
+            X, kept, notes, _ = read_images(files, image["size"], image["mode"], fit)
         elif modality == "text":
             X, notes = read_texts(files)
             kept = list(range(len(X)))

@@ -25,6 +25,14 @@ ADDRESS_TIMEOUT_S = 5.0  # to reach a cluster's head before giving up
 GPU_SHARE_BY_PARAMS = ((5_000_000, 0.25), (50_000_000, 0.5))
 
 
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux and macOS)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 def start_ray(address: str | None) -> None:
     import ray
 

@@ -76,6 +76,8 @@ class _Run:
                 facts={Attr.NODE: NODE},
                 interrupt=stopping,
                 study_dir=job.study_dir,
+                time_s=min(self.caps.cap_s, job.deadline.remaining()),
+                cap_s=self.caps.cap_s,
             )
         except KeyboardInterrupt:
             interrupted = True

@@ -5,6 +5,7 @@ trial, the search's deadline, on this machine or a cluster.
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,12 @@ def ray_trial(
     settings: SearchSettings,
     families: dict[str, Family],
     study_dir: str,
+    cap_s: float,
+    search_ends_at: float,
 ) -> None:
     """The trial function in a Ray worker: `run_trial` reporting through `tune.report`, on
-    the device Ray assigned."""
+    the device Ray assigned, planned to end within its cap and the search (`search_ends_at`,
+    wall-clock time: the worker's monotonic clock is not the driver's on a cluster)."""
     import ray
     import torch
     from ray import tune
@@ -54,6 +58,8 @@ def ray_trial(
         device,
         facts={Attr.NODE: node},
         study_dir=Path(study_dir),
+        time_s=max(0.0, min(cap_s, search_ends_at - time.time())),
+        cap_s=cap_s,
     )
 
 
@@ -92,6 +98,8 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
                 settings=settings,
                 families=families,
                 study_dir=str(job.study_dir.resolve()),
+                cap_s=caps.cap_s,
+                search_ends_at=time.time() + job.deadline.remaining(),
             ),
             resources,
         )

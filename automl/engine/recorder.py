@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automl.engine.trial import ERROR_KEY, METRIC
+from automl.engine.trial import ERROR_KEY, METRIC, PEAK_MEMORY
 from automl.kept_networks import KEPT_TRIALS, forget
 from automl.study import write_json
 from automl.trainer import EpochStats
@@ -53,15 +53,28 @@ def ending(history: list[dict[str, Any]], end: TrialEnd) -> tuple[str, float | N
     result = end.result
     if end.timed_out and not history:
         return "FAIL", None, {Attr.FAIL_REASON: end.timed_out}
-    if end.timed_out:  # its epochs so far still rank it, like a trial ASHA stopped
-        return "PRUNED", None, {Attr.STOP_REASON: end.timed_out}
+    if end.timed_out:
+        return "PRUNED", None, _cut_short(history, end.timed_out)
     if ERROR_KEY in result or end.crashed:
         return "FAIL", None, {Attr.FAIL_REASON: result.get(ERROR_KEY) or WORKER_CRASHED}
     if result.get("finished") and METRIC in result:
         attrs = {Attr.BEST_VAL_LOSS: float(result["best_val_loss"])}
         return "COMPLETE", float(result[METRIC]), attrs
+    if end.stopped and history:
+        return "PRUNED", None, _cut_short(history, end.stopped)
     reason = end.stopped or f"stopped early by ASHA after epoch {len(history)}"
     return "PRUNED", None, {Attr.STOP_REASON: reason}
+
+
+def _cut_short(history: list[dict[str, Any]], reason: str) -> dict[str, Any]:
+    """A trial the clock cut short: its best epoch so far competes in the finish like a
+    complete trial's; Optuna hears PRUNED all the same, so TPE never takes a part-trained
+    score for an outcome."""
+    return {
+        Attr.STOP_REASON: reason,
+        Attr.CUT_SHORT: True,
+        Attr.BEST_VAL_LOSS: float(history[-1]["best_val_loss"]),
+    }
 
 
 class TrialRecorder:
@@ -112,6 +125,13 @@ class TrialRecorder:
         ot_trial.set_user_attr(Attr.TRAIN_TIME_S, round(train_s, 3))
         if pretrain_s:
             ot_trial.set_user_attr(Attr.PRETRAIN_TIME_S, round(pretrain_s, 3))
+        extras = [h["extra"] for h in history]
+        plan = {k[5:]: v for k, v in (extras[0] if extras else {}).items() if k.startswith("plan_")}
+        if plan:
+            ot_trial.set_user_attr(Attr.PLAN, plan)
+        peaks = [e[PEAK_MEMORY] for e in extras if PEAK_MEMORY in e]
+        if peaks:
+            ot_trial.set_user_attr(Attr.PEAK_MEMORY_MB, max(peaks))
         folds = history[-1]["extra"].get("folds") if history else None
         if folds:
             ot_trial.set_user_attr(Attr.FOLDS, int(folds))
@@ -132,7 +152,10 @@ class TrialRecorder:
             return
         score = value if value is not None else history[-1].get(METRIC)
         self._ranks[number] = rank_key(
-            state == "COMPLETE", score, attrs.get(Attr.BEST_VAL_LOSS), number
+            state == "COMPLETE" or bool(attrs.get(Attr.CUT_SHORT)),
+            score,
+            attrs.get(Attr.BEST_VAL_LOSS),
+            number,
         )
         for worse in sorted(self._ranks, key=self._ranks.get)[KEPT_TRIALS:]:
             forget(self.study_dir, worse)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from automl.engine.cluster import peak_memory_mb
 from automl.engine.settings import SearchData, SearchSettings
 from automl.engine.space import TRIAL_NUMBER_KEY
 from automl.errors import TrialFailed
@@ -29,6 +30,7 @@ from automl.trial_record import Attr
 
 METRIC = "best_score"  # best validation score so far (EpochStats); accuracy or R^2, maximised
 ERROR_KEY = "error"  # a failure's report carries its reason instead of a score
+PEAK_MEMORY = "peak_memory_mb"  # in every epoch's `extra`: the process's peak resident memory
 Report = Callable[[dict[str, Any]], None]
 
 
@@ -43,6 +45,8 @@ def run_trial(
     facts: dict[str, Any] | None = None,
     interrupt: Callable[[], bool] | None = None,
     study_dir: Path | None = None,
+    time_s: float | None = None,
+    cap_s: float | None = None,
 ) -> None:
     """Train the trial `config` describes; `report` gets every epoch's stats (and `facts`,
     such as where it ran), or a failure's reason. Never raises for a failure of the trial.
@@ -55,6 +59,8 @@ def run_trial(
     the user's own code (a notebook, a script) run on workers and clusters too. Out of memory
     on a GPU, the trial is retried once from scratch at half the batch size. `interrupt()`,
     asked after every step, stops training at once (a time cap, the budget, Ctrl-C).
+    `time_s`, the seconds it has (its cap `cap_s`, or less when the search ends sooner),
+    plans its epochs to end in time (automl.trainer.plan_training).
     """
     number = int(config[TRIAL_NUMBER_KEY])
     params = {k: v for k, v in config.items() if k != TRIAL_NUMBER_KEY}
@@ -62,10 +68,12 @@ def run_trial(
     torch.set_num_threads(max(1, int(settings.cpus_per_trial)))
     facts = {**(facts or {}), Attr.DEVICE: device}
     epoch = 0
+    began = time.monotonic()
 
     def on_epoch(stats: EpochStats) -> None:
         nonlocal epoch
         epoch = stats.epoch
+        stats.extra[PEAK_MEMORY] = peak_memory_mb()  # the worker's, the data's copy included
         report({**stats.as_dict(), **facts})
 
     def keep(result: TrainResult) -> None:
@@ -88,6 +96,8 @@ def run_trial(
             seed=settings.seed + number,
             interrupt=interrupt,
             on_best=keep,
+            time_s=None if time_s is None else time_s - (time.monotonic() - began),
+            cap_s=cap_s,
         )
 
     try:

@@ -12,6 +12,8 @@ from automl.errors import DataError
 from automl.preprocessing.base import ModalityPreprocessor
 from automl.task_info import TaskInfo
 
+CHUNK = 1024  # images converted at a time
+
 
 @dataclass
 class ImagePreprocessor(ModalityPreprocessor):
@@ -31,15 +33,24 @@ class ImagePreprocessor(ModalityPreprocessor):
 
     @classmethod
     def fit(cls, images: np.ndarray) -> ImagePreprocessor:
-        scale = 255.0 if float(images.max()) > 1.0 else 1.0
-        scaled = images / scale
-        std = scaled.std(axis=(0, 1, 2))
+        """Per-channel mean and deviation, summed chunk by chunk: a float64 copy of a large
+        uint8 folder would take 8x its memory."""
+        scale = 255.0 if images.dtype == np.uint8 or float(images.max()) > 1.0 else 1.0
+        channels = images.shape[-1]
+        total, squares = np.zeros(channels), np.zeros(channels)
+        for start in range(0, len(images), CHUNK):
+            chunk = images[start : start + CHUNK].reshape(-1, channels).astype(np.float64) / scale
+            total += chunk.sum(axis=0)
+            squares += (chunk**2).sum(axis=0)
+        count = max(1, images.size // channels)
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
         return cls(
             height=int(images.shape[1]),
             width=int(images.shape[2]),
-            channels=int(images.shape[3]),
+            channels=int(channels),
             scale=scale,
-            mean=[float(m) for m in scaled.mean(axis=(0, 1, 2))],
+            mean=[float(m) for m in mean],
             std=[float(s) if s > 1e-6 else 1.0 for s in std],
         )
 
@@ -49,8 +60,13 @@ class ImagePreprocessor(ModalityPreprocessor):
             raise DataError(
                 f"The model takes images of shape {expected} (H, W, C); got {tuple(images.shape[1:])}."
             )
-        out = (images / self.scale - np.asarray(self.mean)) / np.asarray(self.std)
-        return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        out = np.empty((len(images), self.channels, self.height, self.width), dtype=np.float32)
+        for start in range(0, len(images), CHUNK):  # float32 throughout, a chunk at a time
+            chunk = images[start : start + CHUNK].astype(np.float32) / np.float32(self.scale)
+            out[start : start + CHUNK] = ((chunk - mean) / std).transpose(0, 3, 1, 2)
+        return out
 
     def inverse_transform(self, inputs: np.ndarray) -> np.ndarray:
         """(n, C, H, W) standardised -> (n, H, W) grey or (n, H, W, C) images in the

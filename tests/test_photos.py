@@ -1,0 +1,147 @@
+"""Photos at their resolution: large JPEGs decoded once to a working side (cached), trials
+planned to fit their time, and prediction reading new photos the way training did."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from automl.data.images import ImageReading, read_images
+from automl.data.loading import visible_files
+from automl.errors import DataError, TrialFailed
+from automl.layers import resolutions
+from automl.task_info import TaskInfo
+from automl.trainer import PLAN_SHARE, TrainingConfig, plan_training, train_model
+from tests.support.images import write_photo_folder
+
+CLASSES = (0, 1, 7)
+
+
+def cli(*args) -> tuple[int, str, str]:
+    """The CLI in this process, its output captured without pytest's fixture (module scope)."""
+    import contextlib
+    import io
+
+    from automl.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def task_of(modality: str, input_shape: tuple[int, ...]) -> TaskInfo:
+    return TaskInfo(
+        modality=modality, target_kind="multiclass", row="classification", families=("cnn",),
+        reason="", n_samples=100, data_shape=input_shape, n_classes=10, input_shape=input_shape,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> dict[str, Path]:
+    """Digits as 240x320 RGB photos: 90 to train on, and new ones of another size."""
+    digits = load_digits()
+    rows = np.flatnonzero(np.isin(digits.target, CLASSES))
+    root = tmp_path_factory.mktemp("photos")
+    train, new = rows[:90], rows[90:120]
+    write_photo_folder(root / "train", digits.images[train], digits.target[train])
+    write_photo_folder(root / "new", digits.images[new], digits.target[new], size=(300, 260))
+    return {"train": root / "train", "new": root / "new", "root": root}
+
+
+@pytest.fixture(scope="module")
+def fitted(photos, tmp_path_factory) -> tuple[Path, str]:
+    """One in-process trial on the photos under a short budget: (bundle, fit output)."""
+    studies = tmp_path_factory.mktemp("studies")
+    code, out, err = cli(
+        "fit", photos["train"], "--budget", "40s", "--max-trials", "1", "--studies-dir", studies,
+        "--study", "photos",
+    )  # fmt: skip
+    assert code == 0, err
+    return studies / "photos" / "best", out
+
+
+def test_photos_are_cropped_to_a_working_side_and_the_network_searches_below_it(photos):
+    files = visible_files(photos["train"])
+    X, kept, notes, how = read_images(files, reading=ImageReading(max_side=64))
+    assert X.dtype == np.uint8 and X.shape == (90, 64, 64, 3) and len(kept) == 90
+    assert how == {"size": (64, 64), "mode": "RGB", "fit": "crop"}
+    assert "centre-cropped and resized 90 images to 64x64" in notes
+    # the digit fills the centre square: the crop keeps it, the tinted margins go
+    centre = X[:, 16:48, 16:48].astype(float).mean()
+    assert centre > X[:, :, :4].astype(float).mean()
+    padded, _, _, how = read_images(files, reading=ImageReading(max_side=64, fit="pad"))
+    assert how["fit"] == "pad" and padded[:, :6].max() == 0  # black bars above and below
+    assert resolutions(task_of("image", (3, 128, 128))) == [32, 64, 128]
+    assert resolutions(task_of("image", (3, 64, 96))) == [32, 64]
+    assert resolutions(task_of("image", (1, 28, 28))) == []  # too small to shrink
+    fixed, _, _, how = read_images(files, reading=ImageReading(side=40))
+    assert fixed.shape[1:3] == (40, 40)
+    with pytest.raises(DataError, match="--image-size must be at least"):
+        ImageReading(side=2)
+
+
+def test_a_decoded_folder_is_cached_and_decoded_again_when_a_file_changes(photos, tmp_path):
+    files = visible_files(photos["train"])[:12]
+    reading = ImageReading(max_side=64, cache_dir=tmp_path)
+    first, _, notes, _ = read_images(files, reading=reading)
+    assert not any("cache" in n for n in notes) and len(list(tmp_path.glob("*.npy"))) == 1
+    again, _, notes, how = read_images(files, reading=reading)
+    assert "decoded images read from the cache" in notes and how["size"] == (64, 64)
+    np.testing.assert_array_equal(first, again)
+    os.utime(files[0], ns=(files[0].stat().st_atime_ns, files[0].stat().st_mtime_ns + 10**9))
+    _, _, notes, _ = read_images(files, reading=reading)
+    assert not any("cache" in n for n in notes) and len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_a_fit_on_large_jpegs_records_its_reading_and_predicts_new_photos(photos, fitted):
+    bundle, out = fitted
+    assert "peak memory:" in out and "GB in this process" in out
+    config = json.loads((bundle / "bundle.json").read_text())
+    assert config["source"]["image"] == {"size": [64, 64], "mode": "RGB", "fit": "crop"}
+    member = config["members"][0]
+    assert member["params"]["cnn.resolution"] == 32  # the lowest resolution is tried first
+    output = photos["root"] / "predictions.csv"
+    code, _, err = cli("predict", bundle, photos["new"], "-o", output)
+    assert code == 0, err
+    predictions = pd.read_csv(output)
+    truth = [int(Path(i).parts[0]) for i in predictions["id"]]
+    accuracy = float(np.mean(predictions["prediction"].to_numpy() == np.asarray(truth)))
+    assert len(predictions) == 30 and accuracy >= 0.8, accuracy
+
+
+def test_a_plan_fits_its_time_and_a_network_too_slow_for_it_fails_at_once():
+    plan = plan_training(0.5, 2.0, 400, 300.0, 30)  # a full epoch: 202 s
+    assert plan.epochs >= 1 and plan.steps < plan.full
+    assert plan.epochs * (plan.steps * 0.5 + 2.0) <= PLAN_SHARE * 300.0
+    with pytest.raises(TrialFailed, match="too slow for the 10s a trial has"):
+        plan_training(1.0, 1.0, 400, 10.0, 30)
+
+
+def test_training_given_little_time_plans_shorter_epochs_over_part_of_the_rows():
+    """The plan comes from the machine's own step time, so only its consistency is checked:
+    the epochs it planned are the epochs trained, within the share of the time it may use."""
+    torch.manual_seed(0)
+    digits = load_digits()
+    X = torch.tensor(digits.data, dtype=torch.float32)
+    y = torch.tensor(digits.target)
+    task = task_of("table", (64,))
+    network = torch.nn.Sequential(
+        torch.nn.Linear(64, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)
+    )
+    config = TrainingConfig(batch_size=8, max_epochs=200, patience=200)
+    result = train_model(
+        network, task, (X[:1500], y[:1500]), (X[1500:], y[1500:]), config, time_s=3.0
+    )
+    extra = result.history[0].extra
+    assert extra["plan_full"] == 188 and extra["plan_epochs"] == len(result.history) < 200
+    assert result.history[-1].finished and result.stop_reason == "max_epochs"
+    step_s, steps = extra["plan_step_s"], extra["plan_steps"]
+    assert len(result.history) * steps * step_s <= PLAN_SHARE * 3.0
