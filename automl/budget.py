@@ -11,6 +11,12 @@ from automl.errors import ConfigError
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 _BUDGET_PATTERN = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 MIN_BUDGET_S = 30.0  # below this, Ray start-up and the finish reserve leave no time to search
+# Longer budgets train longer: a trial's epoch cap is BASE_EPOCHS up to BASE_BUDGET_S, then
+# grows with the square root of the budget (4 h: 84), at most MAX_EPOCHS; patience a quarter.
+BASE_EPOCHS = 30
+BASE_BUDGET_S = 1800.0
+MAX_EPOCHS = 120
+BASE_PATIENCE = 8
 
 
 def parse_duration(text: str | int | float, what: str = "The budget") -> float:
@@ -42,6 +48,21 @@ def parse_budget(text: str | int | float) -> float:
             f"got {seconds:.0f}s. Pass a longer one, e.g. --budget 2m."
         )
     return seconds
+
+
+def epochs_for_budget(budget_s: float) -> int:
+    """A full trial's epochs for a study of this budget (see BASE_EPOCHS).
+
+    >>> epochs_for_budget(600), epochs_for_budget(3600), epochs_for_budget(4 * 3600)
+    (30, 42, 84)
+    """
+    scale = max(1.0, budget_s / BASE_BUDGET_S) ** 0.5
+    return int(min(MAX_EPOCHS, BASE_EPOCHS * scale))
+
+
+def patience_for(max_epochs: int) -> int:
+    """Epochs without progress before a trial stops: a quarter of its epochs, at least 8."""
+    return max(BASE_PATIENCE, max_epochs // 4)
 
 
 class Deadline:

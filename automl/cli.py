@@ -130,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         "interrupted ones re-run, and what is left of its budget is spent",
     )
     fit.add_argument("--seed", type=int, default=0, help="random seed of the search")
-    fit.add_argument("--max-epochs", type=int, default=30, help="epochs of a full trial")
+    fit.add_argument(
+        "--max-epochs",
+        type=int,
+        help="epochs of a full trial (default: 30 up to a 30-minute budget, then 30 x "
+        "sqrt(budget / 30 min), at most 120: 84 for 4h)",
+    )
     fit.add_argument(
         "--max-trials", type=int, help="trials in the whole study (default: until the budget)"
     )

@@ -34,6 +34,7 @@ from automl.search_spaces import get_family
 from automl.study import BEST_DIR, CODES_MAP_FILE
 from automl.task_info import TaskInfo
 from automl.trainer import (
+    TOO_SLOW,
     TrainingConfig,
     default_device,
     loss_function,
@@ -112,6 +113,13 @@ def scored_trials(records: list[TrialRecord]) -> list[TrialRecord]:
     if scored:
         return scored
     failed = [r for r in records if r.state == "FAIL"]
+    slow = [r for r in failed if str(r.get(Attr.FAIL_REASON, "")).startswith(TOO_SLOW)]
+    if slow:
+        raise SearchError(
+            f"Every trial was too slow for its time (e.g. {slow[0].get(Attr.FAIL_REASON)}); "
+            "give a longer --budget (a trial gets a quarter of the search), a smaller "
+            "--image-size, or other --families."
+        )
     if failed:
         reason = failed[0].get(Attr.FAIL_REASON, "unknown")
         raise SearchError(

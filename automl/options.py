@@ -39,7 +39,7 @@ class FitOptions:
     studies_dir: Path = Path("studies")
     study: str | None = None
     address: str | None = None  # a Ray cluster; None: $RAY_ADDRESS, else a local Ray
-    max_epochs: int = 30
+    max_epochs: int | None = None  # None: by the budget (automl.budget.epochs_for_budget)
     code_size: int | None = None
     verbose: bool = True
     resume: bool = False  # continue the named study with what is left of its budget

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from automl import driver
-from automl.budget import Deadline, format_seconds
+from automl.budget import Deadline, epochs_for_budget, format_seconds, patience_for
 from automl.data import Dataset
 from automl.engine import SearchFigures, SearchJob, SearchSettings
 from automl.engine.progress import Progress
@@ -119,7 +119,7 @@ class StudyRun:
         self.deadline = Deadline(
             total_s - self.spent_before_s, start=self.started, clock=self.clock
         )
-        self.settings = self._search_settings()
+        self.settings = self._search_settings(total_s)
         self.record = {
             "run_id": f"{int(time.time())}-{os.getpid()}",
             "started_at": time.time() - (self.clock() - self.started),
@@ -132,14 +132,17 @@ class StudyRun:
         self._cleanup.callback(self._end)  # runs before the release: last in, first out
         write_config(self.study_dir, self.config)
 
-    def _search_settings(self) -> SearchSettings:
-        """This run's settings: the study's trial total less the trials it already has."""
+    def _search_settings(self, study_budget_s: float) -> SearchSettings:
+        """This run's settings: the study's trial total less the trials it already has, and
+        the epochs its budget buys."""
         options = self.options
+        epochs = options.max_epochs or epochs_for_budget(study_budget_s)
         run_max_trials = options.study_max_trials
         if run_max_trials is not None and self.resumed:
             run_max_trials -= self.trials_kept
         return SearchSettings(
-            max_epochs=options.max_epochs,
+            max_epochs=epochs,
+            patience=patience_for(epochs),
             seed=options.seed,
             address=options.address,
             run_max_trials=run_max_trials,

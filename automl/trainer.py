@@ -48,6 +48,7 @@ WARMUP_SHARE = 0.05  # share of all steps spent warming the learning rate up lin
 PROBE_STEPS = 4
 PLAN_SHARE = 0.8
 MIN_ROUNDS = 6
+TOO_SLOW = "too slow"  # how the failure of a network too slow for its trial's time begins
 PRETRAIN_SHARE = 0.4  # of a planned trial's time, at most, for a pretraining phase (RBMs)
 EVAL_COST = 0.35  # a validation row costs about this share of a training row (no backward)
 
@@ -121,7 +122,7 @@ def plan_training(
     cap_s = time_s if cap_s is None else cap_s
     if least * step_s + eval_s > cap_s:
         raise TrialFailed(
-            f"too slow for the {cap_s:.0f}s a trial has: a step takes {step_s:.2f}s and a "
+            f"{TOO_SLOW} for the {cap_s:.0f}s a trial has: a step takes {step_s:.2f}s and a "
             f"validation pass {eval_s:.1f}s, so not even an epoch of {least} steps fits "
             "(smaller networks or inputs are tried next; a longer --budget or --trial-timeout "
             "gives it time)"

@@ -29,6 +29,9 @@
     python bench/run.py small_data                    # small series sets against MiniRocket and
                                                       # ROCKET, small tables against LDA, LogReg
                                                       # and HGB (bench/small_data.py)
+    python bench/run.py photos --budget 10m           # 256 px JPEG photos against the same
+                                                      # images at 28x28; big_table: 1M rows
+                                                      # against LogReg (bench/real_size.py)
     python bench/run.py sst --trees DIR --budget 30m  # the Sentiment Treebank against TF-IDF +
                                                       # LogReg and NB-SVM; also negation,
                                                       # rntn_throughput (bench/text.py)
@@ -78,8 +81,9 @@ def _study_figures(study_dir: Path) -> dict:
     }
 
 
-def run_automl_cli(data: Path, budget: str, extra: list[str]) -> dict:
-    """`automl fit` as a user runs it, timed from outside the process."""
+def run_automl_cli(data: Path, budget: str, extra: list[str], output: bool = False) -> dict:
+    """`automl fit` as a user runs it, timed from outside the process (`output`: with what
+    it printed)."""
     studies = RUNS_DIR / "studies"
     started = time.monotonic()
     result = subprocess.run(
@@ -111,6 +115,7 @@ def run_automl_cli(data: Path, budget: str, extra: list[str]) -> dict:
         "over_budget_s": wall - parse_budget(budget),
         "study_dir": str(study_dir),
         **_study_figures(study_dir),
+        **({"output": result.stdout} if output else {}),
     }
 
 
@@ -450,6 +455,12 @@ def _tables():
     return tables
 
 
+def _real_size():
+    import real_size  # bench/real_size.py, beside this script
+
+    return real_size
+
+
 def _executors():
     import executors  # bench/executors.py, beside this script
 
@@ -474,6 +485,12 @@ BENCHES = {
     "executors": lambda budget, baseline: _executors().bench_executors(RUNS_DIR, budget, baseline),
     "table_reading": lambda budget, baseline: _tables().bench_table_reading(
         RUNS_DIR, budget, baseline
+    ),
+    "photos": lambda budget, baseline: _real_size().bench_photos(
+        RUNS_DIR, run_automl_cli, budget, baseline
+    ),
+    "big_table": lambda budget, baseline: _real_size().bench_big_table(
+        RUNS_DIR, run_automl_cli, budget, baseline
     ),
 }
 

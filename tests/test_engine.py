@@ -178,4 +178,6 @@ def test_the_default_gpu_share_follows_the_size_of_the_largest_default_network()
         return default_gpu_share(prepare_data(dataset, detect_task(dataset), 0).task)
 
     assert share((40, 8, 8)) == 0.25  # small networks: four trials share a GPU
-    assert share((40, 224, 224, 3)) == 0.5  # a DBN over 150 528 inputs: two
+    # photos start at their lowest searched resolution (56 px of 224): small enough to share
+    assert share((40, 224, 224, 3)) == 0.25
+    assert share((40, 30_000)) == 0.5  # a DBN over 30 000 table columns: two

@@ -1,0 +1,164 @@
+"""Real-sized data: photos at their resolution and a million-row table, against anchors run in
+the same invocation.
+
+    python bench/run.py photos --budget 10m      # Fashion-MNIST's 10 000 test images as
+                                                 # 256x256 RGB JPEGs against the same images
+                                                 # at 28x28 grey, same budget; decode speed
+    python bench/run.py big_table --budget 10m   # 1 000 000 rows x 50 columns against a
+                                                 # logistic regression; peak memory
+
+Photos: the first 8 000 images train, the last 2 000 are the given test split; both folders
+hold the same images (bench/datasets.py fashion_photos). Decoding is timed on the JPEG
+folder without the cache (images per second, all cores), against one core decoding full
+size without PIL's draft. The table: 40 numeric and 10 categorical columns, a label from
+an interaction of them that a linear model can only partly follow; 100 000 more rows are
+the test set. Peak memory is what `automl fit` reports (config.json's search figures).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TABLE_ROWS = 1_000_000
+TABLE_TEST_ROWS = 100_000
+NUMERIC, CATEGORICAL, LEVELS = 40, 10, 8
+
+
+def _test_score(fit_output: str) -> float:
+    """The accuracy `automl fit` printed for the given test split."""
+    return float(fit_output.split("test: accuracy ")[1].split()[0])
+
+
+def _peak_gb(study_dir: Path) -> dict:
+    from automl.study import read_config
+
+    peaks = read_config(study_dir)["search"]["peak_memory"]
+    return {
+        "peak_gb_process": peaks["this_process_mb"] / 1024,
+        "peak_gb_trial": peaks.get("trial_worker_mb", 0.0) / 1024,
+    }
+
+
+def decode_speed(folder: Path) -> dict:
+    """Images per second: automl's reader (threads, draft) against a plain serial loop."""
+    from PIL import Image
+
+    from automl.data.images import ImageReading, read_images
+    from automl.data.loading import visible_files
+
+    files = visible_files(folder)
+    started = time.perf_counter()
+    read_images(files, reading=ImageReading(max_side=128))
+    ours = len(files) / (time.perf_counter() - started)
+    sample = files[:1000]
+    started = time.perf_counter()
+    for path in sample:
+        with Image.open(path) as img:
+            np.asarray(img.convert("RGB").resize((128, 128), Image.Resampling.BILINEAR))
+    plain = len(sample) / (time.perf_counter() - started)
+    return {"decode_images_per_s": ours, "plain_decode_images_per_s": plain}
+
+
+def bench_photos(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[dict]:
+    from datasets import fashion_photos  # bench/datasets.py, beside this script
+
+    photos = fashion_photos(runs_dir / "data", side=256)
+    rows = []
+    started = time.perf_counter()
+    ours = run_cli(photos, budget, ["--study", f"photos256-{budget}"], output=True)
+    row = {"system": "automl, 256x256 RGB JPEGs", "test_score": _test_score(ours.pop("output"))}
+    row.update(decode_speed(photos / "train"))
+    rows.append({**row, **ours, **_peak_gb(Path(ours["study_dir"]))})
+    if baseline:
+        grey = fashion_photos(runs_dir / "data", side=28)
+        theirs = run_cli(grey, budget, ["--study", f"photos28-{budget}"], output=True)
+        row = {"system": "automl, the same images 28x28 grey PNG"}
+        row["test_score"] = _test_score(theirs.pop("output"))
+        rows.append({**row, **theirs, **_peak_gb(Path(theirs["study_dir"]))})
+        rows[0]["points_behind_28px"] = 100 * (rows[1]["test_score"] - rows[0]["test_score"])
+    rows[0]["bench_wall_s"] = time.perf_counter() - started
+    return [
+        {
+            "dataset": "Fashion-MNIST test images as photos (8000/2000)",
+            "metric": "test accuracy",
+            "budget": budget,
+            **row,
+        }
+        for row in rows
+    ]
+
+
+def big_table(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Numeric and categorical columns; the label mixes products, a threshold and level
+    effects, so a linear model only partly follows it."""
+    rng = np.random.default_rng(seed)
+    numeric = rng.normal(size=(rows, NUMERIC)).astype(np.float32)
+    levels = rng.integers(0, LEVELS, size=(rows, CATEGORICAL))
+    effects = np.random.default_rng(99).normal(size=(CATEGORICAL, LEVELS))
+    signal = (
+        numeric[:, 0] * numeric[:, 1]
+        + np.abs(numeric[:, 2])
+        - 0.8
+        + np.sin(2 * numeric[:, 3])
+        + 0.5 * numeric[:, 4]
+        + effects[np.arange(CATEGORICAL), levels].sum(axis=1) * 0.5
+        + rng.normal(scale=0.5, size=rows)
+    )
+    frame = pd.DataFrame(numeric, columns=[f"x{i}" for i in range(NUMERIC)])
+    for j in range(CATEGORICAL):
+        frame[f"c{j}"] = pd.Categorical.from_codes(levels[:, j], [f"v{k}" for k in range(LEVELS)])
+    frame["label"] = np.where(signal > 0, "yes", "no")
+    return frame
+
+
+def bench_big_table(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[dict]:
+    import automl
+
+    folder = runs_dir / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    train_file = folder / "big_table.parquet"
+    if not train_file.exists():
+        big_table(TABLE_ROWS).to_parquet(train_file)
+    test = big_table(TABLE_TEST_ROWS, seed=1)
+    X_test, y_test = test.drop(columns=["label"]), test["label"].to_numpy()
+    ours = run_cli(train_file, budget, ["--study", f"big_table-{budget}"])
+    model = automl.load(Path(ours["study_dir"]) / "best")
+    row = {"system": "automl", "test_score": float(np.mean(model.predict(X_test) == y_test))}
+    rows = [{**row, **ours, **_peak_gb(Path(ours["study_dir"]))}]
+    if baseline:
+        from sklearn.compose import make_column_transformer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+        train = pd.read_parquet(train_file)
+        started = time.perf_counter()
+        linear = make_pipeline(
+            make_column_transformer(
+                (StandardScaler(), [f"x{i}" for i in range(NUMERIC)]),
+                (OneHotEncoder(), [f"c{j}" for j in range(CATEGORICAL)]),
+            ),
+            LogisticRegression(max_iter=300),
+        ).fit(train.drop(columns=["label"]), train["label"])
+        score = float(np.mean(linear.predict(X_test) == y_test))
+        rows.append(
+            {
+                "system": "LogisticRegression",
+                "test_score": score,
+                "fit_s": time.perf_counter() - started,
+            }
+        )
+        rows[0]["points_over_logreg"] = 100 * (rows[0]["test_score"] - score)
+    return [
+        {
+            "dataset": "synthetic table 1 000 000 x 50 (40 numeric, 10 categorical)",
+            "metric": "test accuracy (100 000 new rows)",
+            "budget": budget,
+            **row,
+        }
+        for row in rows
+    ]
