@@ -41,8 +41,10 @@ class Family:
     `build(params, task)` turns them into an `nn.Module` (pure: no training, no I/O);
     `defaults(task)` is a cheap known-good parameter set that is tried first;
     `alternatives(task)`, further known-good sets, of another kind, tried once every family's
-    default has been; `classes_only`: it classifies, never regresses (a module's
-    `CLASSES_ONLY = True`). Families of a user's own may be registered in this form directly.
+    default has been; `smallest(task)`, optional, the cheapest configuration worth
+    training, tried when one of its networks was too slow for a trial's time;
+    `classes_only`: it classifies, never regresses (a module's `CLASSES_ONLY = True`).
+    Families of a user's own may be registered in this form directly.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Family:
     summary: str = ""
     alternatives: Callable[[TaskInfo], list[Params]] | None = None
     classes_only: bool = False
+    smallest: Callable[[TaskInfo], Params] | None = None
 
 
 class Hyperparameters:
@@ -129,6 +132,9 @@ def register_family_module(module_name: str) -> Family:
     def alternatives(task: TaskInfo) -> list[Params]:
         return [prefixed(values, name) for values in module.alternatives(task)]
 
+    def smallest(task: TaskInfo) -> Params:
+        return prefixed(module.smallest(task), name)
+
     build.__module__ = module_name  # where a worker imports it from (engine.ship_user_families)
     return register_family(
         Family(
@@ -140,6 +146,7 @@ def register_family_module(module_name: str) -> Family:
             module.SUMMARY,
             alternatives if hasattr(module, "alternatives") else None,
             getattr(module, "CLASSES_ONLY", False),
+            smallest if hasattr(module, "smallest") else None,
         )
     )
 

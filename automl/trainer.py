@@ -124,8 +124,7 @@ def plan_training(
         raise TrialFailed(
             f"{TOO_SLOW} for the {cap_s:.0f}s a trial has: a step takes {step_s:.2f}s and a "
             f"validation pass {eval_s:.1f}s, so not even an epoch of {least} steps fits "
-            "(smaller networks or inputs are tried next; a longer --budget or --trial-timeout "
-            "gives it time)"
+            "(a longer --budget or --trial-timeout gives it time)"
         )
     per_round = usable / min(MIN_ROUNDS, max_epochs)
     steps = int(np.clip((per_round - eval_s) / max(step_s, 1e-9), least, full_steps))

@@ -492,6 +492,9 @@ BENCHES = {
     "big_table": lambda budget, baseline: _real_size().bench_big_table(
         RUNS_DIR, run_automl_cli, budget, baseline
     ),
+    "fashion_full": lambda budget, baseline: _real_size().bench_fashion_full(
+        RUNS_DIR, run_automl_cli, budget, baseline
+    ),
 }
 
 

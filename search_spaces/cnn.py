@@ -123,6 +123,19 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
     }
 
 
+def smallest(task: TaskInfo) -> dict[str, Any]:
+    """One block of 8 channels at the lowest resolution, straight to the output: for data
+    where even the defaults are too slow for a trial's time."""
+    kept = {k: v for k, v in defaults(task).items() if not k.startswith("channels_")}
+    return {
+        **kept,
+        "n_blocks": 1,
+        "channels_0": 8,
+        "head_width": 0,
+        "dropout": 0.0,
+    }
+
+
 def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
     pooling, (channels, height, width) = downsampled(hp, task)
     blocks: list[nn.Module] = [] if pooling is None else [pooling]

@@ -62,6 +62,12 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
     }
 
 
+def smallest(task: TaskInfo) -> dict[str, Any]:
+    """One RBM of 64 units, pretrained for one epoch, at the lowest resolution of photos."""
+    kept = {k: v for k, v in defaults(task).items() if not k.startswith("width_")}
+    return {**kept, "n_layers": 1, "width_0": 64, "pretrain_epochs": 1}
+
+
 class DeepBeliefNet(nn.Module):
     """RBMs whose hidden probabilities feed the next one, and a linear output layer."""
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from automl.budget import Deadline, format_seconds, parse_budget
+from automl.budget import Deadline, epochs_for_budget, format_seconds, parse_budget, patience_for
 from automl.errors import ConfigError
 from tests.support.clock import FakeClock
 
@@ -61,3 +61,10 @@ def test_format_seconds():
     assert format_seconds(42) == "42s"
     assert format_seconds(185) == "3m05s"
     assert format_seconds(3720) == "1h02m"
+
+
+def test_longer_budgets_train_longer_and_wait_longer_for_progress():
+    budgets = [60, 600, 1800, 3600, 4 * 3600, 48 * 3600]
+    epochs = [epochs_for_budget(b) for b in budgets]
+    assert epochs == [30, 30, 30, 42, 84, 120]  # 30 up to 30 min, then x sqrt, capped
+    assert [patience_for(e) for e in epochs] == [8, 8, 8, 10, 21, 30]

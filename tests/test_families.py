@@ -47,9 +47,9 @@ TASKS = {
         ("cnn",),
         "",
         300,
-        (300, 28, 28, 1),
+        (300, 64, 64, 3),
         n_classes=10,
-        input_shape=(1, 28, 28),
+        input_shape=(3, 64, 64),  # photos at a working side: 32 or 64 px is searched
         input_range=(-1.0, 2.5),
     ),
     "text_processing": TaskInfo(
@@ -125,9 +125,10 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
     family = available_families()[name]
     task = TASKS[row]
     alternatives = family.alternatives(task) if family.alternatives else []
+    smallest = [family.smallest(task)] if family.smallest else []
     for params in [
         {"family": name, **family.defaults(task)},
-        *({"family": name, **values} for values in alternatives),
+        *({"family": name, **values} for values in [*alternatives, *smallest]),
         *(_sampled_params(family, task, seed) for seed in range(4)),
     ]:
         torch.manual_seed(0)
@@ -161,11 +162,13 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
 
 @pytest.mark.parametrize(("name", "row"), CASES)
 def test_defaults_are_a_point_of_the_search_space(name, row):
-    """Defaults are enqueued as the first trial: they must replay through suggest() unchanged."""
+    """Defaults (and the smallest configuration) are enqueued: they must replay through
+    suggest() unchanged."""
     family = available_families()[name]
     task = TASKS[row]
     alternatives = family.alternatives(task) if family.alternatives else []
-    for defaults in [family.defaults(task), *alternatives]:
+    smallest = [family.smallest(task)] if family.smallest else []
+    for defaults in [family.defaults(task), *alternatives, *smallest]:
         replayed = family.suggest(optuna.trial.FixedTrial(defaults), task)
         assert replayed == defaults
         assert all(key.startswith(f"{name}.") for key in defaults)

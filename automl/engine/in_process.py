@@ -17,7 +17,7 @@ import torch
 from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
 from automl.engine.recorder import TrialEnd, TrialRecorder
 from automl.engine.scheduler import TimeCaps
-from automl.engine.space import SearchSpace
+from automl.engine.space import SearchSpace, fallback_points
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
 from automl.families import Family
 from automl.trainer import default_device
@@ -37,7 +37,7 @@ class _Run:
     device: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.recorder = TrialRecorder(self.job.study_dir)
+        self.recorder = TrialRecorder(self.job.study_dir, fallback_points(self.job.task))
         self.space = self.job.space()
         self.families = self.job.families()
         self.device = default_device()

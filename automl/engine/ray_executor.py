@@ -20,6 +20,7 @@ from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
 from automl.engine.scheduler import TimeCaps, make_scheduler
 from automl.engine.searcher import make_searcher
 from automl.engine.settings import SearchData, SearchSettings
+from automl.engine.space import fallback_points
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
 from automl.families import Family
 from automl.task_info import TaskInfo
@@ -85,6 +86,7 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
             storage=storage,
             sampler=sampler,
             points=job.first_points() or None,
+            fallbacks=fallback_points(job.task),
         )
         resources = trial_resources(job.task, settings)
         concurrency = settings.concurrent_trials or fitting_trials(resources)

@@ -18,7 +18,7 @@ from typing import Any
 from automl.engine.trial import ERROR_KEY, METRIC, PEAK_MEMORY
 from automl.kept_networks import KEPT_TRIALS, forget
 from automl.study import write_json
-from automl.trainer import EpochStats
+from automl.trainer import TOO_SLOW, EpochStats
 from automl.trial_record import METRICS_FILE, REPORTED_FACTS, Attr, rank_key, trial_dir
 
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
@@ -81,8 +81,9 @@ class TrialRecorder:
     """Records the trials of one run in the study and trials/<n>/, keyed by the executor's
     own trial key (Tune's trial id, or the Optuna trial number in process)."""
 
-    def __init__(self, study_dir: Path) -> None:
+    def __init__(self, study_dir: Path, fallbacks: dict[str, dict[str, Any]] | None = None) -> None:
         self.study_dir = Path(study_dir)
+        self._fallbacks = dict(fallbacks or {})  # family -> its smallest point, not yet tried
         self._history: dict[Any, list[dict[str, Any]]] = {}
         self._started: dict[Any, float] = {}
         self._noted: set[Any] = set()
@@ -137,6 +138,12 @@ class TrialRecorder:
             ot_trial.set_user_attr(Attr.FOLDS, int(folds))
             ot_trial.set_user_attr(Attr.SCORE_SPREAD, float(history[-1]["extra"]["best_spread"]))
         state, value, attrs = ending(history, end)
+        if state == "FAIL" and str(attrs.get(Attr.FAIL_REASON, "")).startswith(TOO_SLOW):
+            family = ot_trial.params.get("family")
+            point = self._fallbacks.pop(family, None)
+            if point is not None:  # the search goes on with the smallest network, once
+                study.enqueue_trial(point)
+                attrs[Attr.FAIL_REASON] += f"; the smallest {family} is tried next"
         for name, attr_value in attrs.items():
             ot_trial.set_user_attr(name, attr_value)
         write_json(trial_dir(self.study_dir, ot_trial.number) / METRICS_FILE, history)

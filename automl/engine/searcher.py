@@ -21,6 +21,7 @@ def make_searcher(
     storage: Any,
     sampler: Any,
     points: list[dict[str, Any]] | None,
+    fallbacks: dict[str, dict[str, Any]] | None = None,
 ) -> Any:
     from ray.tune.search.optuna import OptunaSearch
 
@@ -39,7 +40,7 @@ def make_searcher(
                 study_name=study_dir.name,
                 storage=storage,
             )
-            self._recorder = TrialRecorder(study_dir)
+            self._recorder = TrialRecorder(study_dir, fallbacks)
             self._caps = caps
 
         def suggest(self, trial_id: str) -> dict | None:

@@ -50,6 +50,17 @@ class SearchSpace:
         return {TRIAL_NUMBER_KEY: trial.number}
 
 
+def fallback_points(task: TaskInfo) -> dict[str, dict[str, Any]]:
+    """Per family that has one, its smallest configuration: enqueued once when one of its
+    networks fails as too slow for a trial's time (automl.engine.recorder)."""
+    families = {name: get_family(name) for name in task.families}
+    return {
+        name: {"family": name, **family.smallest(task)}
+        for name, family in families.items()
+        if family.smallest is not None
+    }
+
+
 def default_points(task: TaskInfo) -> list[dict[str, Any]]:
     """Each family's default configuration, then their alternatives: the first trials of a
     new study."""
