@@ -88,6 +88,22 @@ def test_photos_are_cropped_to_a_working_side_and_the_network_searches_below_it(
         ImageReading(side=2)
 
 
+def test_grey_photos_saved_as_colour_are_read_as_grey(tmp_path):
+    """Scans and renders saved as RGB JPEGs carry one channel three times: read as grey."""
+    from PIL import Image
+
+    digits = load_digits()
+    for i in range(6):
+        grey = Image.fromarray((digits.images[i] * 15).astype(np.uint8)).resize((96, 96))
+        grey.convert("RGB").save(tmp_path / f"{i}.jpg", quality=90)
+    files = sorted(tmp_path.glob("*.jpg"))
+    X, _, notes, how = read_images(files, reading=ImageReading(max_side=64))
+    assert X.shape == (6, 64, 64, 1) and how["mode"] == "L"
+    assert "the images are grey saved as colour: read as grey (one channel)" in notes
+    again, _, _, _ = read_images(files, how["size"], how["mode"], how["fit"])  # as predicting
+    np.testing.assert_array_equal(X, again)
+
+
 def test_a_decoded_folder_is_cached_and_decoded_again_when_a_file_changes(photos, tmp_path):
     files = visible_files(photos["train"])[:12]
     reading = ImageReading(max_side=64, cache_dir=tmp_path)

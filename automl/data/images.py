@@ -34,6 +34,8 @@ SHORT_BUDGET_SIDE_CAP = 64
 SHORT_BUDGET_S = 15 * 60
 GPU_SIDE_CAP = 256
 MEMORY_SHARE = 0.125  # the training array (float32, as trials see it) stays under this of RAM
+GREY_TOLERANCE = 6  # colour images whose channels differ by at most this (JPEG rounding) ...
+GREY_SHARE = 0.001  # ... in all but this share of pixels are grey
 FITS = ("crop", "pad")  # how a photo becomes square: its centre cropped, or padded with black
 CACHE_DIR = ".cache"  # under the studies folder: decoded folders, reused by later searches
 
@@ -94,7 +96,8 @@ def read_images(
             {**meta["how"], "size": tuple(meta["how"]["size"])},
         )
     headers, unreadable = _headers(paths)
-    if size is None:
+    fitting = size is None
+    if fitting:
         common = collections.Counter(h[1] for h in headers).most_common(1)[0][0]
         mode = "RGB" if any(h[2] == "RGB" for h in headers) else "L"
         size, fit = _working_size(common, len(headers), 3 if mode == "RGB" else 1, reading)
@@ -119,6 +122,9 @@ def read_images(
         array = array[good]
     kept = [headers[i][0] for i in good]
     notes = []
+    if fitting and mode == "RGB" and _grey_in_colour(array):
+        array, mode = _luminance(array), "L"
+        notes.append("the images are grey saved as colour: read as grey (one channel)")
     resized = sum(1 for i in good if headers[i][1] != size)
     if resized:
         how = {
@@ -135,6 +141,26 @@ def read_images(
     if cached is not None:
         _write_cache(cached, array, kept, notes, how_read)
     return array, kept, notes, how_read
+
+
+def _grey_in_colour(array: np.ndarray, sample: int = 256) -> bool:
+    """Whether colour images are grey in fact (scans, renders saved as RGB JPEGs): in a
+    sample, hardly a pixel's channels differ by more than JPEG's rounding."""
+    rows = array[np.linspace(0, len(array) - 1, min(sample, len(array))).astype(int)]
+    rows = rows.astype(np.int16)
+    spread = np.abs(rows - rows.mean(axis=-1, keepdims=True)).max(axis=-1)
+    return float((spread > GREY_TOLERANCE).mean()) < GREY_SHARE
+
+
+def _luminance(array: np.ndarray) -> np.ndarray:
+    """(n, H, W, 3) -> (n, H, W, 1) as PIL's convert("L") computes it (ITU-R 601-2 luma),
+    so that new images, read as grey at prediction, get the same values."""
+    out = np.empty((*array.shape[:3], 1), dtype=np.uint8)
+    for start in range(0, len(array), 1024):
+        chunk = array[start : start + 1024].astype(np.uint32)
+        luma = (chunk[..., 0] * 19595 + chunk[..., 1] * 38470 + chunk[..., 2] * 7471 + 0x8000) >> 16
+        out[start : start + 1024, ..., 0] = luma.astype(np.uint8)
+    return out
 
 
 def _headers(paths: Sequence[Path]) -> tuple[list[tuple[int, tuple[int, int], str]], list[str]]:

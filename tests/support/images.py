@@ -31,6 +31,7 @@ def write_photo_folder(
         grey = (np.asarray(img) * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
         subject = Image.fromarray(grey, mode="L").resize((height, height), Image.Resampling.BICUBIC)
         canvas = Image.new("RGB", (width, height), (30 + 7 * (i % 5), 20, 40))
-        canvas.paste(subject.convert("RGB"), ((width - height) // 2, 0))
+        warm = np.asarray(subject.convert("RGB")) * np.array([1.0, 0.8, 0.55])  # colour
+        canvas.paste(Image.fromarray(warm.astype(np.uint8)), ((width - height) // 2, 0))
         canvas.save(folder / f"{i:04d}.jpg", quality=90)
     return root
