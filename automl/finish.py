@@ -104,6 +104,13 @@ class FinishedModel:
     test_outputs: np.ndarray | None = None
 
 
+def trains_in_finish(n_folds: int, n_rows: int, on_cluster: bool) -> bool:
+    """Whether the finish trains networks (so needs the larger reserve): refits of a member
+    validated on one split of small data, or trials whose networks a cluster's workers kept
+    on their own machines. Otherwise it only selects, blends and exports."""
+    return on_cluster or (n_folds == 1 and n_rows <= REFIT_MAX_ROWS)
+
+
 def scored_trials(records: list[TrialRecord]) -> list[TrialRecord]:
     """Trials that trained at least one epoch, best first (the leaderboard's order).
 
@@ -291,7 +298,7 @@ def train_ensemble(
         task.is_classification,
     )
     score = score_outputs(task, outputs, targets)
-    if data.n_folds == 1 and len(data.X_train) + len(data.X_val) <= REFIT_MAX_ROWS:
+    if trains_in_finish(data.n_folds, len(data.X_train) + len(data.X_val), on_cluster=False):
         networks = refit_on_all_rows(networks, members, task, data, settings, deadline)
     return Ensemble(networks, task.is_classification, weights), members, score, outputs
 

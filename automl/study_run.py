@@ -31,6 +31,7 @@ from automl.data import Dataset
 from automl.engine import SearchFigures, SearchJob, SearchSettings
 from automl.engine.progress import Progress
 from automl.errors import DataError, SearchError
+from automl.finish import trains_in_finish
 from automl.options import DEFAULT_BUDGET_S, FitOptions
 from automl.prepare import PreparedData
 from automl.study import (
@@ -45,15 +46,16 @@ from automl.study import (
 )
 
 FINISH_SHARE = 0.15  # of the budget, reserved for the finish: refits on small data, export
-# cross-validated studies export the networks their trials kept and train nothing more
+# a finish that trains nothing (cross-validated or large data: the kept networks are
+# exported as they are) needs less
 KEPT_FINISH_SHARE = 0.05
 MIN_FINISH_S = 12.0
 MAX_FINISH_S = 900.0
 MIN_SEARCH_S = 5.0  # less than this left for the search after loading: stop before starting Ray
 
 
-def finish_reserve(budget_s: float, cross_validated: bool = False) -> float:
-    share = KEPT_FINISH_SHARE if cross_validated else FINISH_SHARE
+def finish_reserve(budget_s: float, retrains: bool = True) -> float:
+    share = FINISH_SHARE if retrains else KEPT_FINISH_SHARE
     return float(np.clip(share * budget_s, MIN_FINISH_S, MAX_FINISH_S))
 
 
@@ -154,7 +156,11 @@ class StudyRun:
     def search_job(self, prepared: PreparedData) -> SearchJob | None:
         """The search of this run, or None when the study's trial total is reached. Raises
         SearchError when too little of the budget is left to search at all."""
-        reserve = finish_reserve(self.deadline.total, prepared.selection.scheme == "cv")
+        data = prepared.data
+        retrains = trains_in_finish(
+            data.n_folds, len(data.X_train) + len(data.X_val), self.options.address is not None
+        )
+        reserve = finish_reserve(self.deadline.total, retrains)
         search_deadline = self.deadline.sub(reserve)
         if search_deadline.remaining() < MIN_SEARCH_S:
             if self.resumed:

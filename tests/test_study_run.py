@@ -42,8 +42,8 @@ def test_a_new_study_is_made_only_once_the_data_is_ready(cancer, tmp_path):
         assert (study_dir / "driver.json").is_file()  # claimed
         assert run.deadline.total == 600 and run.deadline.remaining() == 593
         job = run.search_job(prepared)
-        assert job.deadline.remaining() == 593 - finish_reserve(600, cross_validated=True)
-        assert finish_reserve(600, cross_validated=True) < finish_reserve(600)  # no refits
+        assert job.deadline.remaining() == 593 - finish_reserve(600, retrains=False)
+        assert finish_reserve(600, retrains=False) < finish_reserve(600)  # no refits
         assert job.settings.run_max_trials is None and job.points is None
         clock.advance(100.0)
     config = json.loads((study_dir / "config.json").read_text())
