@@ -61,8 +61,8 @@ def fitted(photos, tmp_path_factory) -> tuple[Path, str]:
     """One in-process trial on the photos under a short budget: (bundle, fit output)."""
     studies = tmp_path_factory.mktemp("studies")
     code, out, err = cli(
-        "fit", photos["train"], "--budget", "40s", "--max-trials", "1", "--studies-dir", studies,
-        "--study", "photos",
+        "fit", photos["train"], "--budget", "40s", "--max-trials", "1", "--max-epochs", "8",
+        "--studies-dir", studies, "--study", "photos",
     )  # fmt: skip
     assert code == 0, err
     return studies / "photos" / "best", out

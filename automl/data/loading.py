@@ -197,14 +197,16 @@ def _load_folder(
         # files of trees (every one, or every train/dev/test one: a README beside is noted)
         _refuse_table_options(folder, target, horizon, reading)
         dataset = _load_trees(folder, trees)
-        ignored = [p.name for p in files if p not in trees]
+        tree_files = set(trees)  # sets: a folder of 60 000 files made these lists quadratic
+        ignored = [p.name for p in files if p not in tree_files]
         if ignored:
             dataset.notes.append(f"ignored {', '.join(ignored[:5])} (not parse trees)")
         return dataset
     if found:
         _refuse_table_options(folder, target, horizon, reading)
         kind = found[0]
-        ignored = [p for p in files if kind_of(p) != kind or p not in pool]
+        pooled = set(pool)
+        ignored = [p for p in files if kind_of(p) != kind or p not in pooled]
         files = [p for p in pool if kind_of(p) == kind]
         dataset = _load_file_folder(folder, kind, files, images)
         if ignored:

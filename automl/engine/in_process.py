@@ -104,11 +104,11 @@ def run_in_process(job: SearchJob) -> SearchFigures:
         load_if_exists=True,
         direction="maximize",
     )
-    for point in job.first_points():
+    limit = job.settings.run_max_trials
+    for point in job.first_points()[:limit]:  # no more than run: none left waiting
         study.enqueue_trial(point)
     caps = TimeCaps(job.trial_cap_s(), job.deadline.clock)
     run = _Run(job, study, caps)
-    limit = job.settings.run_max_trials
     threads = torch.get_num_threads()  # a trial sets its own; the driver's is given back
     started = job.deadline.now()
     interrupted, ran = False, 0
