@@ -71,7 +71,7 @@ def bench_photos(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[d
     photos = fashion_photos(runs_dir / "data", side=256)
     rows = []
     started = time.perf_counter()
-    ours = run_cli(photos, budget, ["--study", f"photos256-{budget}"], output=True)
+    ours = run_cli(photos, budget, [], output=True)
     row = {"system": "automl, 256x256 RGB JPEGs", "test_score": _test_score(ours.pop("output"))}
     row.update(decode_speed(photos / "train"))
     rows.append(
@@ -79,7 +79,7 @@ def bench_photos(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[d
     )
     if baseline:
         grey = fashion_photos(runs_dir / "data", side=28)
-        theirs = run_cli(grey, budget, ["--study", f"photos28-{budget}"], output=True)
+        theirs = run_cli(grey, budget, [], output=True)
         row = {"system": "automl, the same images 28x28 grey PNG"}
         row["test_score"] = _test_score(theirs.pop("output"))
         rows.append({**row, **theirs, **_peak_gb(Path(theirs["study_dir"]))})
@@ -110,7 +110,7 @@ def bench_fashion_full(runs_dir: Path, run_cli, budget: str, baseline: bool) -> 
     started = time.perf_counter()
     load_path(root / "train")
     load_s = time.perf_counter() - started
-    ours = run_cli(root / "train", budget, ["--study", f"fashion_full-{budget}"])
+    ours = run_cli(root / "train", budget, [])
     study = Path(ours["study_dir"])
     model = automl.load(study / "best")
     test = load_path(root / "test")
@@ -175,7 +175,7 @@ def bench_big_table(runs_dir: Path, run_cli, budget: str, baseline: bool) -> lis
         big_table(TABLE_ROWS).to_parquet(train_file)
     test = big_table(TABLE_TEST_ROWS, seed=1)
     X_test, y_test = test.drop(columns=["label"]), test["label"].to_numpy()
-    ours = run_cli(train_file, budget, ["--study", f"big_table-{budget}"])
+    ours = run_cli(train_file, budget, [])
     model = automl.load(Path(ours["study_dir"]) / "best")
     row = {"system": "automl", "test_score": float(np.mean(model.predict(X_test) == y_test))}
     rows = [{**row, **ours, **_peak_gb(Path(ours["study_dir"])), **_plans(Path(ours["study_dir"]))}]

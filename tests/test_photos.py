@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 import torch
@@ -124,6 +125,10 @@ def test_a_fit_on_large_jpegs_records_its_reading_and_predicts_new_photos(photos
     assert config["source"]["image"] == {"size": [64, 64], "mode": "RGB", "fit": "crop"}
     member = config["members"][0]
     assert member["params"]["cnn.resolution"] == 32  # the lowest resolution is tried first
+    trials = optuna.load_study(
+        study_name="photos", storage=f"sqlite:///{bundle.parent / 'study.db'}"
+    ).trials
+    assert [t.state.name for t in trials] == ["COMPLETE"]  # one trial run, none left waiting
     output = photos["root"] / "predictions.csv"
     code, _, err = cli("predict", bundle, photos["new"], "-o", output)
     assert code == 0, err

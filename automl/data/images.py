@@ -97,10 +97,14 @@ def read_images(
         )
     headers, unreadable = _headers(paths)
     fitting = size is None
+    grey_note = []
     if fitting:
         common = collections.Counter(h[1] for h in headers).most_common(1)[0][0]
         mode = "RGB" if any(h[2] == "RGB" for h in headers) else "L"
         size, fit = _working_size(common, len(headers), 3 if mode == "RGB" else 1, reading)
+        if mode == "RGB" and _grey_in_colour(_sample(paths, headers, size, fit)):
+            mode = "L"  # decoded as grey by PIL directly, as prediction will
+            grey_note = ["the images are grey saved as colour: read as grey (one channel)"]
     mode = mode or "RGB"
     height, width = size
     array = np.zeros((len(headers), height, width, 3 if mode == "RGB" else 1), dtype=np.uint8)
@@ -121,10 +125,7 @@ def read_images(
     if len(good) < len(headers):
         array = array[good]
     kept = [headers[i][0] for i in good]
-    notes = []
-    if fitting and mode == "RGB" and _grey_in_colour(array):
-        array, mode = _luminance(array), "L"
-        notes.append("the images are grey saved as colour: read as grey (one channel)")
+    notes = grey_note
     resized = sum(1 for i in good if headers[i][1] != size)
     if resized:
         how = {
@@ -143,24 +144,26 @@ def read_images(
     return array, kept, notes, how_read
 
 
-def _grey_in_colour(array: np.ndarray, sample: int = 256) -> bool:
-    """Whether colour images are grey in fact (scans, renders saved as RGB JPEGs): in a
-    sample, hardly a pixel's channels differ by more than JPEG's rounding."""
-    rows = array[np.linspace(0, len(array) - 1, min(sample, len(array))).astype(int)]
-    rows = rows.astype(np.int16)
+def _sample(
+    paths: Sequence[Path], headers: list, size: tuple[int, int], fit: str, n: int = 64
+) -> np.ndarray:
+    """Up to `n` images spread over the folder, decoded in colour (unreadable ones left out)."""
+    picked = np.unique(np.linspace(0, len(headers) - 1, min(n, len(headers))).astype(int))
+    images = []
+    for i in picked:
+        try:
+            images.append(_decode(paths[headers[i][0]], size, "RGB", fit))
+        except (OSError, ValueError):
+            continue
+    return np.stack(images) if images else np.zeros((1, 1, 1, 3), dtype=np.uint8)
+
+
+def _grey_in_colour(images: np.ndarray) -> bool:
+    """Whether colour images are grey in fact (scans, renders saved as RGB JPEGs): hardly a
+    pixel's channels differ by more than JPEG's rounding."""
+    rows = images.astype(np.int16)
     spread = np.abs(rows - rows.mean(axis=-1, keepdims=True)).max(axis=-1)
     return float((spread > GREY_TOLERANCE).mean()) < GREY_SHARE
-
-
-def _luminance(array: np.ndarray) -> np.ndarray:
-    """(n, H, W, 3) -> (n, H, W, 1) as PIL's convert("L") computes it (ITU-R 601-2 luma),
-    so that new images, read as grey at prediction, get the same values."""
-    out = np.empty((*array.shape[:3], 1), dtype=np.uint8)
-    for start in range(0, len(array), 1024):
-        chunk = array[start : start + 1024].astype(np.uint32)
-        luma = (chunk[..., 0] * 19595 + chunk[..., 1] * 38470 + chunk[..., 2] * 7471 + 0x8000) >> 16
-        out[start : start + 1024, ..., 0] = luma.astype(np.uint8)
-    return out
 
 
 def _headers(paths: Sequence[Path]) -> tuple[list[tuple[int, tuple[int, int], str]], list[str]]:
