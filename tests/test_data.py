@@ -29,10 +29,11 @@ def test_mixed_sizes_are_resized_and_unreadable_files_skipped_and_counted(digits
 
 
 def test_rgb_and_grey_images_share_one_colour_mode(tmp_path: Path):
+    colours = {"RGB": (200, 40, 40), "L": 90, "RGBA": (20, 40, 200, 255)}
     for label, mode in (("a", "RGB"), ("b", "L"), ("c", "RGBA")):
         (tmp_path / label).mkdir()
         for i in range(3):
-            Image.new(mode, (10, 10)).save(tmp_path / label / f"{i}.png")
+            Image.new(mode, (10, 10), colours[mode]).save(tmp_path / label / f"{i}.png")
     dataset = load_path(tmp_path)
     assert dataset.X.shape == (9, 10, 10, 3)
 

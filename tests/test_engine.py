@@ -180,4 +180,4 @@ def test_the_default_gpu_share_follows_the_size_of_the_largest_default_network()
     assert share((40, 8, 8)) == 0.25  # small networks: four trials share a GPU
     # photos start at their lowest searched resolution (56 px of 224): small enough to share
     assert share((40, 224, 224, 3)) == 0.25
-    assert share((40, 30_000)) == 0.5  # a DBN over 30 000 table columns: two
+    assert share((40, 64, 2048, 3)) == 0.5  # a DBN over 32 x 1024 x 3 inputs at 32 px: two

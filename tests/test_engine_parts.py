@@ -115,8 +115,11 @@ def one_trial_job(study_dir: Path, prepared, clock=None) -> SearchJob:
 
 
 def recorded(study_dir: Path) -> list[tuple]:
-    """What the study holds of its trials, but times and where they ran."""
-    varying = {Attr.WALL_TIME_S, Attr.TRAIN_TIME_S, Attr.NODE, Attr.LATENCY_MS}
+    """What the study holds of its trials, but times, memory and where they ran."""
+    varying = {
+        Attr.WALL_TIME_S, Attr.TRAIN_TIME_S, Attr.NODE, Attr.LATENCY_MS, Attr.PEAK_MEMORY_MB,
+        Attr.PLAN,  # its measured step time
+    }  # fmt: skip
     rows = []
     for r in load_records(study_dir):
         attrs = {k: v for k, v in r.attrs.items() if k not in varying}

@@ -47,9 +47,9 @@ TASKS = {
         ("cnn",),
         "",
         300,
-        (300, 64, 64, 3),
+        (300, 64, 64, 1),
         n_classes=10,
-        input_shape=(3, 64, 64),  # photos at a working side: 32 or 64 px is searched
+        input_shape=(1, 64, 64),  # photos at a working side: 32 or 64 px is searched
         input_range=(-1.0, 2.5),
     ),
     "text_processing": TaskInfo(

@@ -126,7 +126,8 @@ def test_detection_details(capsys, files):
     assert any("(n, features, time)" in note for note in npy["notes"])  # the layout rule said
     assert detect(capsys, files["npy"], "--layout", "ntf")["data_shape"] == [30, 2, 32]
     split = detect(capsys, files["split_images"])
-    assert split["data_shape"][1:] == [8, 8, 3]  # grey, RGB and RGBA read as one colour mode
+    # grey digits saved as grey, RGB and RGBA PNGs: read as one colour mode, grey in fact
+    assert split["data_shape"][1:] == [8, 8, 1]
     long = detect(capsys, files["long_csv"])
     assert long["data_shape"][2] == 2 and long["class_counts"] == {"0": 20, "1": 20}
     code, out, _ = run(capsys, "detect", files["text_folder"])

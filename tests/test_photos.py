@@ -62,7 +62,7 @@ def fitted(photos, tmp_path_factory) -> tuple[Path, str]:
     """One in-process trial on the photos under a short budget: (bundle, fit output)."""
     studies = tmp_path_factory.mktemp("studies")
     code, out, err = cli(
-        "fit", photos["train"], "--budget", "40s", "--max-trials", "1", "--max-epochs", "8",
+        "fit", photos["train"], "--budget", "40s", "--max-trials", "1", "--max-epochs", "4",
         "--studies-dir", studies, "--study", "photos",
     )  # fmt: skip
     assert code == 0, err
