@@ -262,25 +262,39 @@ def _port(text: str) -> int:
 
 
 def _load(args: argparse.Namespace):
+    """The data, read as the options say; a resume reads it as the study first did (its
+    table reading options, its images' side and fit) unless they are given again."""
     from automl.data import ReadOptions, load_path
 
+    recorded = _recorded_source(args) if getattr(args, "resume", False) else {}
     reading = ReadOptions.parse(vars(args))
-    if getattr(args, "resume", False) and reading == ReadOptions():
-        reading = _recorded_reading(args)
+    if reading == ReadOptions() and recorded.get("reading") is not None:
+        reading = ReadOptions().for_prediction(recorded["reading"])
     return load_path(
         args.data,
         target=args.target,
         horizon=args.horizon,
         layout=args.layout,
         reading=reading,
-        images=_image_reading(args),
+        images=_image_reading(args, recorded.get("image")),
     )
 
 
-def _image_reading(args: argparse.Namespace):
-    """How a folder of images is read: the user's side, else a cap from the budget and the
-    hardware; decoded folders are cached beside the studies. A resume reads the images as
-    the study first did."""
+def _recorded_source(args: argparse.Namespace) -> dict:
+    """How the resumed study read its data (config.json's data source); {} when there is no
+    such study (the resume itself says so)."""
+    from automl.study import read_config
+
+    try:
+        return read_config(Path(args.studies_dir) / str(args.study))["data"]["source"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def _image_reading(args: argparse.Namespace, recorded: dict | None):
+    """How a folder of images is read: the user's side, or the resumed study's (`recorded`),
+    else a cap from the budget and the hardware; decoded folders are cached beside the
+    studies."""
     import torch
 
     from automl.budget import parse_budget
@@ -288,39 +302,18 @@ def _image_reading(args: argparse.Namespace):
     from automl.options import DEFAULT_BUDGET_S
 
     side, fit = args.image_size, args.image_fit
-    studies = getattr(args, "studies_dir", None)
-    if getattr(args, "resume", False) and side is None:
-        from automl.study import read_config
-
-        try:
-            config = read_config(Path(args.studies_dir) / str(args.study))
-            recorded = config["data"]["source"]["image"]
-            if recorded["fit"] != "stretch":
-                side, fit = int(recorded["size"][0]), recorded["fit"]
-        except (OSError, ValueError, KeyError):  # no such study, or not images: as given
-            pass
+    if side is None and recorded is not None and recorded["fit"] != "stretch":
+        side, fit = int(recorded["size"][0]), recorded["fit"]
     budget = getattr(args, "budget", None)
-    budget_s = parse_budget(budget) if budget else DEFAULT_BUDGET_S
+    studies = getattr(args, "studies_dir", None)
     return ImageReading(
         side=side,
         fit=fit,
-        max_side=side_cap(budget_s, torch.cuda.is_available()),
+        max_side=side_cap(
+            parse_budget(budget) if budget else DEFAULT_BUDGET_S, torch.cuda.is_available()
+        ),
         cache_dir=Path(studies) / CACHE_DIR if studies else None,
     )
-
-
-def _recorded_reading(args: argparse.Namespace):
-    """A resume without reading options reads the table as the study first did (its
-    --encoding, --sep, sheet and converted columns), so the data is the same data."""
-    from automl.data import ReadOptions
-    from automl.study import read_config
-
-    try:
-        config = read_config(Path(args.studies_dir) / str(args.study))
-    except (OSError, ValueError):  # no such study: the resume itself says so
-        return ReadOptions()
-    record = config.get("data", {}).get("source", {}).get("reading")
-    return ReadOptions() if record is None else ReadOptions().for_prediction(record)
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

@@ -104,11 +104,10 @@ class FinishedModel:
     test_outputs: np.ndarray | None = None
 
 
-def trains_in_finish(n_folds: int, n_rows: int, on_cluster: bool) -> bool:
-    """Whether the finish trains networks (so needs the larger reserve): refits of a member
-    validated on one split of small data, or trials whose networks a cluster's workers kept
-    on their own machines. Otherwise it only selects, blends and exports."""
-    return on_cluster or (n_folds == 1 and n_rows <= REFIT_MAX_ROWS)
+def refits(n_folds: int, n_rows: int) -> bool:
+    """Whether the finish refits its members on all rows: validated on one split of small
+    data (see REFIT_MAX_ROWS)."""
+    return n_folds == 1 and n_rows <= REFIT_MAX_ROWS
 
 
 def scored_trials(records: list[TrialRecord]) -> list[TrialRecord]:
@@ -298,7 +297,7 @@ def train_ensemble(
         task.is_classification,
     )
     score = score_outputs(task, outputs, targets)
-    if trains_in_finish(data.n_folds, len(data.X_train) + len(data.X_val), on_cluster=False):
+    if refits(data.n_folds, len(data.X_train) + len(data.X_val)):
         networks = refit_on_all_rows(networks, members, task, data, settings, deadline)
     return Ensemble(networks, task.is_classification, weights), members, score, outputs
 

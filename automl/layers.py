@@ -192,6 +192,12 @@ def resolutions(task: TaskInfo) -> list[int]:
     return [*lower, side] if lower else []
 
 
+def lowest_resolution(task: TaskInfo) -> dict[str, int]:
+    """The defaults' resolution parameter: the lowest searched (none for small images)."""
+    choices = resolutions(task)
+    return {"resolution": choices[0]} if choices else {}
+
+
 def suggest_resolution(hp: Any, task: TaskInfo) -> dict[str, int]:
     """The searched resolution, where the images allow one (see `resolutions`), as the
     parameters `downsampled` reads."""

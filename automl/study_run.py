@@ -31,7 +31,7 @@ from automl.data import Dataset
 from automl.engine import SearchFigures, SearchJob, SearchSettings
 from automl.engine.progress import Progress
 from automl.errors import DataError, SearchError
-from automl.finish import trains_in_finish
+from automl.finish import refits
 from automl.options import DEFAULT_BUDGET_S, FitOptions
 from automl.prepare import PreparedData
 from automl.study import (
@@ -156,9 +156,10 @@ class StudyRun:
     def search_job(self, prepared: PreparedData) -> SearchJob | None:
         """The search of this run, or None when the study's trial total is reached. Raises
         SearchError when too little of the budget is left to search at all."""
+        # the finish trains when it refits, or when a cluster's workers kept the networks
         data = prepared.data
-        retrains = trains_in_finish(
-            data.n_folds, len(data.X_train) + len(data.X_val), self.options.address is not None
+        retrains = self.options.address is not None or refits(
+            data.n_folds, len(data.X_train) + len(data.X_val)
         )
         reserve = finish_reserve(self.deadline.total, retrains)
         search_deadline = self.deadline.sub(reserve)

@@ -46,6 +46,7 @@ WARMUP_SHARE = 0.05  # share of all steps spent warming the learning rate up lin
 # ASHA's rungs judge it), an epoch shrunk to part of a pass over the rows when a whole pass
 # would not fit: early rungs then judge trials on a subset of the rows.
 PROBE_STEPS = 4
+PLAN_PREFIX = "plan_"  # the plan's entries in the first epoch's `extra`
 PLAN_SHARE = 0.8
 MIN_ROUNDS = 6
 TOO_SLOW = "too slow"  # how the failure of a network too slow for its trial's time begins
@@ -91,7 +92,15 @@ class Plan:
 
     def as_extra(self) -> dict[str, Any]:
         """Flat `plan_*` entries of an epoch's `extra` (Tune flattens nested ones)."""
-        return {f"plan_{k}": v for k, v in {**asdict(self), "fraction": self.fraction}.items()}
+        return {PLAN_PREFIX + k: v for k, v in {**asdict(self), "fraction": self.fraction}.items()}
+
+    @staticmethod
+    def from_extra(extra: dict[str, Any]) -> dict[str, Any] | None:
+        """The plan an epoch's `extra` carries (`as_extra`), as a plain dict; None if none."""
+        plan = {
+            k.removeprefix(PLAN_PREFIX): v for k, v in extra.items() if k.startswith(PLAN_PREFIX)
+        }
+        return plan or None
 
 
 def plan_training(

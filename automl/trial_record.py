@@ -67,7 +67,7 @@ def trial_dir(study_dir: Path, number: int) -> Path:
 
 def rank_key(complete: bool, score: float | None, val_loss: float | None, number: int) -> tuple:
     """How trials are ranked everywhere (sort ascending by it): complete trials (and those
-    the clock cut short, see TrialRecord.competes) first, by score, ties broken by the lower
+    the clock cut short, see `competes`) first, by score, ties broken by the lower
     validation loss (accuracy ties are common on small validation sets), then the trial
     number; then the others by their last reported score; trials that never reported last."""
     return (
@@ -76,6 +76,13 @@ def rank_key(complete: bool, score: float | None, val_loss: float | None, number
         _number_or(val_loss, math.inf) if complete else math.inf,
         number,
     )
+
+
+def competes(state: str, value: float | None, attrs: dict[str, Any]) -> bool:
+    """Whether a trial ranks with the complete ones: complete, or cut short by the clock
+    (its time cap, the budget, Ctrl-C) after scoring an epoch. A trial ASHA stopped was
+    judged worse than others and does not."""
+    return (state == "COMPLETE" and value is not None) or bool(attrs.get(Attr.CUT_SHORT))
 
 
 def _number_or(value: Any, missing: float) -> float:
@@ -130,9 +137,8 @@ class TrialRecord:
 
     @property
     def competes(self) -> bool:
-        """Ranks with the complete trials: complete, or cut short by the clock at its best
-        epoch so far (a trial ASHA stopped was judged worse than others and does not)."""
-        return self.complete or (bool(self.attrs.get(Attr.CUT_SHORT)) and self.scored)
+        """Ranks with the complete trials (see `competes`)."""
+        return competes(self.state, self.value, self.attrs)
 
     @property
     def scored(self) -> bool:

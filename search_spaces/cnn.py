@@ -20,8 +20,8 @@ from automl.layers import (
     dense_block,
     downsampled,
     init_for_activation,
+    lowest_resolution,
     make_activation,
-    resolutions,
     suggest_resolution,
 )
 from automl.search_spaces._training import suggest_training, training_defaults
@@ -104,7 +104,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Two blocks of 32 and 64 channels, at the lowest searched resolution."""
-    low = {"resolution": resolutions(task)[0]} if resolutions(task) else {}
+    low = lowest_resolution(task)
     n_blocks = min(2, max_blocks(_side(low, task)))
     return {
         **low,

@@ -2,10 +2,10 @@
 pretrained greedily, one layer at a time, each on the hidden probabilities of the one below; the
 stack then becomes a sigmoid network with an output layer, fine-tuned end to end with labels.
 
-Searched: the resolution of photos (as the CNN's), depth and widths, the first layer's visible units (Bernoulli over inputs scaled to
-[0, 1], or Gaussian over the standardised inputs), pretraining epochs, CD-k steps, plain or
-persistent CD, pretraining learning rate, dropout while fine-tuning; plus the shared optimiser
-space for fine-tuning. Pretraining is its own phase (`pretrain`), before the first epoch.
+Searched: the resolution of photos (as the CNN's), depth and widths, the first layer's
+visible units (Bernoulli over inputs scaled to [0, 1], or Gaussian over the standardised
+inputs), pretraining epochs, CD-k steps, plain or persistent CD, pretraining learning rate,
+dropout while fine-tuning; plus the shared optimiser space for fine-tuning. Pretraining is its own phase (`pretrain`), before the first epoch.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from torch import nn
 from automl.boltzmann import RBM, VISIBLE_UNITS, VisibleScaling, pretrain_greedily
 from automl.budget import Deadline
 from automl.families import Hyperparameters, register_family_module
-from automl.layers import downsampled, resolutions, suggest_resolution
+from automl.layers import downsampled, lowest_resolution, suggest_resolution
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
 
@@ -46,9 +46,8 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Hinton & Salakhutdinov's recipe, scaled down: two layers, CD-1, ten epochs per layer."""
-    low = {"resolution": resolutions(task)[0]} if resolutions(task) else {}
     return {
-        **low,
+        **lowest_resolution(task),
         "n_layers": 2,
         "width_0": 256,
         "width_1": 128,

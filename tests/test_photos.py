@@ -20,22 +20,10 @@ from automl.errors import DataError, TrialFailed
 from automl.layers import resolutions
 from automl.task_info import TaskInfo
 from automl.trainer import PLAN_SHARE, TrainingConfig, plan_training, train_model
+from tests.support.cli import cli_captured
 from tests.support.images import write_photo_folder
 
 CLASSES = (0, 1, 7)
-
-
-def cli(*args) -> tuple[int, str, str]:
-    """The CLI in this process, its output captured without pytest's fixture (module scope)."""
-    import contextlib
-    import io
-
-    from automl.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 def task_of(modality: str, input_shape: tuple[int, ...]) -> TaskInfo:
@@ -61,7 +49,7 @@ def photos(tmp_path_factory) -> dict[str, Path]:
 def fitted(photos, tmp_path_factory) -> tuple[Path, str]:
     """One in-process trial on the photos under a short budget: (bundle, fit output)."""
     studies = tmp_path_factory.mktemp("studies")
-    code, out, err = cli(
+    code, out, err = cli_captured(
         "fit", photos["train"], "--budget", "40s", "--max-trials", "1", "--max-epochs", "4",
         "--studies-dir", studies, "--study", "photos",
     )  # fmt: skip
@@ -130,7 +118,7 @@ def test_a_fit_on_large_jpegs_records_its_reading_and_predicts_new_photos(photos
     ).trials
     assert [t.state.name for t in trials] == ["COMPLETE"]  # one trial run, none left waiting
     output = photos["root"] / "predictions.csv"
-    code, _, err = cli("predict", bundle, photos["new"], "-o", output)
+    code, _, err = cli_captured("predict", bundle, photos["new"], "-o", output)
     assert code == 0, err
     predictions = pd.read_csv(output)
     truth = [int(Path(i).parts[0]) for i in predictions["id"]]

@@ -247,7 +247,8 @@ def _cache_file(
     digest = hashlib.sha256()
     for p in paths:
         stat = p.stat()
-        digest.update(f"{p.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        # absolute, not resolved: resolving a path costs a system call per folder in it
+        digest.update(f"{p.absolute()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     how = [size, mode, fit, reading.side, reading.fit, reading.max_side, MEMORY_SHARE]
     digest.update(json.dumps(how).encode())
     return Path(reading.cache_dir) / f"images-{digest.hexdigest()[:24]}.npy"

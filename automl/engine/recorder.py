@@ -18,8 +18,15 @@ from typing import Any
 from automl.engine.trial import ERROR_KEY, METRIC, PEAK_MEMORY
 from automl.kept_networks import KEPT_TRIALS, forget
 from automl.study import write_json
-from automl.trainer import TOO_SLOW, EpochStats
-from automl.trial_record import METRICS_FILE, REPORTED_FACTS, Attr, rank_key, trial_dir
+from automl.trainer import TOO_SLOW, EpochStats, Plan
+from automl.trial_record import (
+    METRICS_FILE,
+    REPORTED_FACTS,
+    Attr,
+    competes,
+    rank_key,
+    trial_dir,
+)
 
 EPOCH_FIELDS = tuple(f.name for f in dataclasses.fields(EpochStats))  # kept in metrics.json
 EXTRA_PREFIX = "extra/"  # EpochStats.extra as Tune flattens it
@@ -127,8 +134,8 @@ class TrialRecorder:
         if pretrain_s:
             ot_trial.set_user_attr(Attr.PRETRAIN_TIME_S, round(pretrain_s, 3))
         extras = [h["extra"] for h in history]
-        plan = {k[5:]: v for k, v in (extras[0] if extras else {}).items() if k.startswith("plan_")}
-        if plan:
+        plan = Plan.from_extra(extras[0]) if extras else None
+        if plan is not None:
             ot_trial.set_user_attr(Attr.PLAN, plan)
         peaks = [e[PEAK_MEMORY] for e in extras if PEAK_MEMORY in e]
         if peaks:
@@ -159,10 +166,7 @@ class TrialRecorder:
             return
         score = value if value is not None else history[-1].get(METRIC)
         self._ranks[number] = rank_key(
-            state == "COMPLETE" or bool(attrs.get(Attr.CUT_SHORT)),
-            score,
-            attrs.get(Attr.BEST_VAL_LOSS),
-            number,
+            competes(state, value, attrs), score, attrs.get(Attr.BEST_VAL_LOSS), number
         )
         for worse in sorted(self._ranks, key=self._ranks.get)[KEPT_TRIALS:]:
             forget(self.study_dir, worse)

@@ -44,6 +44,23 @@ def cli_in_process(capsys, *args) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def cli_captured(*args) -> tuple[int, str, str]:
+    """`automl ARGS` in this process, its output captured without pytest's `capsys` (for
+    fixtures wider than a test): (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from automl.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit:  # argparse's usage errors
+            code = exit.code
+    return code, out.getvalue(), err.getvalue()
+
+
 def assert_cli_error(capsys, fragment: str, *args) -> None:
     """`automl ARGS` fails with exit code 2 and one line naming `fragment`, no traceback."""
     code, _, err = cli_in_process(capsys, *args)
