@@ -150,7 +150,7 @@ class TrialRecorder:
             point = self._fallbacks.pop(family, None)
             if point is not None:  # the search goes on with the smallest network, once
                 study.enqueue_trial(point)
-                attrs[Attr.FAIL_REASON] += f"; the smallest {family} is tried next"
+                attrs[Attr.FAIL_REASON] += f"; the smallest {family} is queued to run next"
         for name, attr_value in attrs.items():
             ot_trial.set_user_attr(name, attr_value)
         write_json(trial_dir(self.study_dir, ot_trial.number) / METRICS_FILE, history)
