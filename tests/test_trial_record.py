@@ -114,7 +114,8 @@ def test_a_network_too_slow_for_its_time_is_followed_by_its_family_s_smallest_on
     first = fail_slowly()
     assert first.state.name == "FAIL"
     assert (
-        first.user_attrs[Attr.FAIL_REASON] == slow[ERROR_KEY] + "; the smallest cnn is queued to run next"
+        first.user_attrs[Attr.FAIL_REASON]
+        == slow[ERROR_KEY] + "; the smallest cnn is queued to run next"
     )
     queued = [t for t in study.trials if t.state.name == "WAITING"]
     assert len(queued) == 1 and queued[0].system_attrs["fixed_params"] == smallest
