@@ -64,6 +64,7 @@ def test_fit_then_predict_round_trip_within_the_budget(
     budget on any machine (the hard budget itself: tests/test_pipeline.py, bench/run.py)."""
     studies = tmp_path / "studies"
     args = ("--studies-dir", studies, "--study", "pets", "--max-epochs", "5", "--max-trials", "6")
+    args += ("--selection", "holdout")  # one network per trial: the round trip is tested
     started = time.monotonic()
     fit = run_cli("fit", digits_folder, "--budget", "2m", *args)
     wall = time.monotonic() - started
@@ -145,7 +146,7 @@ def test_regression_table_from_csv_round_trip(tmp_path: Path, ray_local, capsys)
     studies = tmp_path / "studies"
     code, _, err = cli_in_process(
         capsys, "fit", table, "--budget", "2m", "--studies-dir", studies,
-        "--max-epochs", "10", "--max-trials", "6",
+        "--max-epochs", "10", "--max-trials", "6", "--selection", "holdout",
     )  # fmt: skip
     assert code == 0, err[-3000:]
     assert "target column 'target' chosen by its name" in err

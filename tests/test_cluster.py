@@ -116,6 +116,7 @@ def test_a_search_runs_on_a_two_node_cluster(two_node_cluster, tmp_path):
         "8",
         "--max-epochs",
         "4",
+        *("--selection", "holdout"),  # one network per trial (the finish retrains it)
         env={**CLUSTER_ENV, "RAY_ADDRESS": two_node_cluster},  # as a cluster user sets it
     )
     log = finish(search, timeout=180)

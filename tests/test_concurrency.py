@@ -22,6 +22,7 @@ def test_two_searches_and_a_reader_share_one_studies_dir(tmp_path):
     load_breast_cancer(as_frame=True).frame.to_csv(data, index=False)
     studies = tmp_path / "studies"
     args = ("--budget", "2m", "--max-trials", "4", "--max-epochs", "3", "--families", "mlp")
+    args += ("--selection", "holdout")  # the sharing is tested, not the scoring: one split
     # no --study: both ask for the data's name at once, and one must become cancer-2
     searches = [start_fit(data, studies, *args) for _ in range(2)]
     reads, errors, seen_rows = 0, [], 0
@@ -58,6 +59,7 @@ def test_a_seeded_sequential_search_repeats_its_trials(ray_local, studies_dir):
             max_trials=5,
             concurrent_trials=1,
             max_epochs=3,
+            selection="holdout",  # one network per trial, not five folds
             verbose=False,
         ).fit(X, y)
         board = est.leaderboard().sort_values("trial")

@@ -26,6 +26,8 @@ from tests.support.search_process import (
 
 pytestmark = pytest.mark.slow
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+# one validation split: what is tested is the study, not the scoring (5 folds cost 5x)
+HOLDOUT = ("--selection", "holdout")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,9 @@ def _finished(trials):
 def test_a_killed_search_resumes_without_losing_or_repeating_trials(table, tmp_path):
     studies = tmp_path / "studies"
     study_dir = studies / "killed"
-    first = start_fit(table, studies, "--study", "killed", "--budget", "3m", "--max-epochs", "6")
+    first = start_fit(
+        table, studies, "--study", "killed", "--budget", "3m", "--max-epochs", "6", *HOLDOUT
+    )
     try:
         # kill the driver alone, mid-search: with trials done and others running
         before = wait_for_trials(
@@ -105,7 +109,9 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(table, tmp_p
 def test_one_driver_per_study_and_ctrl_c_stops_cleanly_keeping_everything(table, tmp_path, capsys):
     studies = tmp_path / "studies"
     study_dir = studies / "stopped"
-    search = start_fit(table, studies, "--study", "stopped", "--budget", "3m", "--max-epochs", "6")
+    search = start_fit(
+        table, studies, "--study", "stopped", "--budget", "3m", "--max-epochs", "6", *HOLDOUT
+    )
     try:
         wait_for_trials(study_dir, lambda ts: len(_finished(ts)) >= 3, search)
         # while it runs, nobody else may search the same study
