@@ -5,12 +5,15 @@ fold under cross-validation, the best epoch's. Greedy ensemble selection over th
 validation (out-of-fold) outputs weights them (automl.ensemble); a trial whose networks were
 not kept (a cluster without shared storage) is trained again, the best few only. On small
 data with one validation split, each member is then refit on the training and validation
-rows. The ensemble is scored (validation, and a given test split), written to <study>/best/,
+rows; on larger data it continues from its kept weights on half the validation rows, checked
+on the other half, as far as the reserve allows. The ensemble is scored (validation, and a given test split), written to <study>/best/,
 and for unlabelled data a map of its codes is written for the dashboard.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,11 @@ EXPORT_RESERVE_S = 3.0
 # validation fifth is too much to leave out, on large data it matters little. (Below
 # automl.selection.CV_MAX_ROWS the members are fold networks, which together saw every row.)
 REFIT_MAX_ROWS = 5_000
+# Above it, a member validated on one split continues from its kept weights instead: one pass
+# over the training rows and half the validation rows at a tenth of its learning rate, kept
+# only if the other half scores no worse. Training it again from scratch would cost its whole
+# search time; this costs one pass and adds the validation rows it never saw.
+CONTINUE_LR_SHARE = 0.1
 CODES_SAMPLE = 1000  # validation samples in the dashboard's map of codes
 
 
@@ -74,6 +82,8 @@ class Member:
     score_spread: float | None = None  # the folds' scores' standard deviation
     retrained: bool = False  # its networks were not kept by the search: trained again
     refit_epochs: int | None = None
+    # continued from its kept weights on half the validation rows too (large data)
+    continued: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if v is not None}
@@ -299,6 +309,9 @@ def train_ensemble(
     score = score_outputs(task, outputs, targets)
     if refits(data.n_folds, len(data.X_train) + len(data.X_val)):
         networks = refit_on_all_rows(networks, members, task, data, settings, deadline)
+    elif continues(task, data.n_folds):
+        plans = {t.number: t.get(Attr.PLAN) for t in trials}
+        networks = continue_on_more_rows(networks, members, plans, task, data, settings, deadline)
     return Ensemble(networks, task.is_classification, weights), members, score, outputs
 
 
@@ -349,6 +362,83 @@ def refit_on_all_rows(
         member.refit_epochs = epochs
         refit.append(fresh.cpu())
     return refit
+
+
+def continues(task: TaskInfo, n_folds: int) -> bool:
+    """Whether the finish continues its members on more rows: labelled data above
+    REFIT_MAX_ROWS validated on one split (a forecast's validation steps are its last ones,
+    not a sample to halve)."""
+    return n_folds == 1 and task.target_kind != "none" and task.forecast is None
+
+
+def continue_on_more_rows(
+    networks: list[nn.Module],
+    members: list[Member],
+    plans: dict[int, dict[str, Any] | None],
+    task: TaskInfo,
+    data: SearchData,
+    settings: SearchSettings,
+    deadline: Deadline,
+) -> list[nn.Module]:
+    """Each member, heaviest first, continued for one pass over the training rows and half
+    the validation rows (CONTINUE_LR_SHARE of its rate) while 1.5x that pass fits in the time
+    left (the reserve a finish that trains nothing would leave unused); kept only if the other
+    half scores no worse (score, then loss). `plans`: the trials' recorded plans, for a
+    pass's cost."""
+    growth = 1 + len(data.X_val) / 2 / max(1, len(data.X_train))
+    costs = [growth * _pass_seconds(member, plans.get(member.trial)) for member in members]
+    if deadline.remaining() < FINISH_SAFETY * min(costs):
+        return networks  # nothing fits: leave the data untouched (the copy below is its size)
+    train, val = data.tensors(task)
+    order = torch.randperm(len(val[0]), generator=torch.Generator().manual_seed(settings.seed))
+    half = len(order) // 2
+    more = tuple(torch.cat([a, b[order[:half]]]) for a, b in zip(train, val, strict=True))
+    check = tuple(b[order[half:]] for b in val)
+    criterion = loss_function(task)
+
+    def judged(model: nn.Module) -> tuple[float, float]:
+        outputs = predict_outputs(model, check[0])
+        return score_outputs(task, outputs, check[1]), -float(criterion(outputs, check[1]))
+
+    device = default_device()
+    continued = []
+    for model, member, cost in zip(networks, members, costs, strict=True):
+        if deadline.remaining() < FINISH_SAFETY * cost:
+            continued.append(model)
+            continue
+        before = judged(model)
+        config = TrainingConfig.from_params(member.params, 1, patience=2)
+        config = dataclasses.replace(config, lr=config.lr * CONTINUE_LR_SHARE)
+        candidate = copy.deepcopy(model).to(device)
+        try:
+            result = train_model(
+                candidate,
+                task,
+                more,
+                check,
+                config,
+                deadline=deadline,
+                seed=settings.seed + member.trial,
+                keep_best=False,
+            )
+        except (TrialFailed, RuntimeError):  # diverged at the lower rate: keep it as it was
+            continued.append(model)
+            continue
+        candidate = candidate.cpu().eval()
+        if result.stop_reason == "deadline" or judged(candidate) < before:
+            continued.append(model)
+            continue
+        member.continued = True
+        continued.append(candidate)
+    return continued
+
+
+def _pass_seconds(member: Member, plan: dict[str, Any] | None) -> float:
+    """What one pass over the training rows cost the member's trial: its plan's steps of a
+    full pass at the measured step time, else its training time per epoch."""
+    if plan and plan.get("step_s"):
+        return plan["step_s"] * plan["full"]
+    return member.train_time_s / max(1, member.epochs_trained)
 
 
 def finish(

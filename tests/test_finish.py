@@ -9,14 +9,16 @@ import json
 import numpy as np
 import optuna
 import pytest
-from sklearn.datasets import load_breast_cancer, load_digits
+import torch
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 
 import automl
+from automl import finish as finish_module
 from automl.budget import Deadline
 from automl.data import from_memory
 from automl.engine import SearchSettings
 from automl.errors import SearchError
-from automl.finish import finish, scored_trials, train_ensemble
+from automl.finish import REFIT_MAX_ROWS, finish, scored_trials, train_ensemble
 from automl.kept_networks import keep_best
 from automl.prepare import prepare_data
 from automl.search_spaces import get_family
@@ -150,6 +152,69 @@ def test_kept_networks_are_exported_without_training_again(cancer, tmp_path):
     assert score == pytest.approx(float((outputs.argmax(1) == y).float().mean()))
     everyone = predict_outputs(ensemble, X)
     assert float((everyone.argmax(1) == y).float().mean()) >= score  # the bag saw every row
+
+
+@pytest.fixture(scope="module")
+def large():
+    """6 000 rows: one validation split, above what the finish refits (REFIT_MAX_ROWS)."""
+    X, y = make_classification(6_000, 12, n_informative=8, random_state=0)
+    dataset = from_memory(X, y)
+    return dataset, prepare_data(dataset, detect_task(dataset), seed=0)
+
+
+def _kept_trials(study_dir, prepared, widths) -> list[TrialRecord]:
+    """Trials that kept their networks after two epochs, as the search leaves them."""
+    task, data = prepared.task, prepared.data
+    trials = []
+    for number, width in enumerate(widths):
+        params = mlp(task, width)
+        network = get_family("mlp").build(params, task)
+        config = TrainingConfig.from_params(params, 2, 2)
+        result = train_networks([network], task, data.splits(task), config, seed=number)
+        keep_best(study_dir, number, result)
+        trials.append(record(number, value=result.best_score, params=params, train_time_s=2.0))
+    return trials
+
+
+def test_large_data_members_continue_on_half_the_validation_rows(large, tmp_path):
+    """Each member continues one pass over the training rows and half the validation rows
+    while the time allows, and keeps that only if the other half scores no worse."""
+    _, prepared = large
+    task, data = prepared.task, prepared.data
+    assert data.n_folds == 1 and len(data.X_train) + len(data.X_val) > REFIT_MAX_ROWS
+    trials = _kept_trials(tmp_path, prepared, (16, 64))
+    X, y = to_tensors(data.X_val, data.y_val, task)
+    deadline = Deadline(600.0, clock=FakeClock())  # the clock stands still: time for all
+    ensemble, members, score, outputs = train_ensemble(
+        tmp_path, trials, task, data, SETTINGS, deadline
+    )
+    assert not any(m.retrained or m.refit_epochs for m in members)
+    assert any(m.continued for m in members)
+    # the reported score is the selection's, before any row of validation was trained on
+    assert score == pytest.approx(float((outputs.argmax(1) == y).float().mean()))
+    assert not torch.equal(predict_outputs(ensemble, X), outputs)
+
+    # no time left: the kept networks are exported as they are
+    clock = FakeClock()
+    expired = Deadline(1.0, clock=clock)
+    clock.advance(2.0)
+    ensemble, members, _, outputs = train_ensemble(tmp_path, trials, task, data, SETTINGS, expired)
+    assert not any(m.continued for m in members)
+    assert torch.allclose(predict_outputs(ensemble, X), outputs, atol=1e-5)
+
+
+def test_a_continuation_that_scores_worse_is_dropped(large, tmp_path, monkeypatch):
+    """At a thousand times the member's rate the continued network is worse on the checked
+    half: the member is exported as the search kept it."""
+    _, prepared = large
+    task, data = prepared.task, prepared.data
+    trials = _kept_trials(tmp_path, prepared, (32,))
+    monkeypatch.setattr(finish_module, "CONTINUE_LR_SHARE", 1_000.0)
+    deadline = Deadline(600.0, clock=FakeClock())
+    ensemble, members, _, outputs = train_ensemble(tmp_path, trials, task, data, SETTINGS, deadline)
+    assert not members[0].continued
+    X, _ = to_tensors(data.X_val, data.y_val, task)
+    assert torch.allclose(predict_outputs(ensemble, X), outputs, atol=1e-5)
 
 
 def test_a_smaller_batch_after_out_of_memory_is_the_batch_the_finish_trains_with(cancer, tmp_path):
