@@ -19,6 +19,7 @@ the test set. Peak memory is what `automl fit` reports (config.json's search fig
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -130,15 +131,23 @@ def bench_fashion_full(runs_dir: Path, run_cli, budget: str, baseline: bool) -> 
 
 
 def _plans(study_dir: Path) -> dict:
-    """How the trials were planned: the share of a pass each epoch saw, and their epochs."""
+    """How the trials were planned: the share of a pass each epoch saw, and their epochs;
+    and how many passes over the training rows each exported member made (epochs trained x
+    share: at least 1 means the winner was trained on every row)."""
     from automl.study import load_records
     from automl.trial_record import Attr
 
-    plans = [r.get(Attr.PLAN) for r in load_records(study_dir) if r.get(Attr.PLAN)]
+    records = load_records(study_dir)
+    plans = {r.number: r.get(Attr.PLAN) for r in records if r.get(Attr.PLAN)}
+    members = json.loads((study_dir / "best" / "bundle.json").read_text())["members"]
     return {
-        "plan_fractions": sorted({p["fraction"] for p in plans}),
-        "plan_epochs": sorted({p["epochs"] for p in plans}),
-        "trials_pruned": sum(r.state == "PRUNED" for r in load_records(study_dir)),
+        "plan_fractions": sorted({p["fraction"] for p in plans.values()}),
+        "plan_epochs": sorted({p["epochs"] for p in plans.values()}),
+        "trials_pruned": sum(r.state == "PRUNED" for r in records),
+        "member_passes": [
+            round(m["epochs_trained"] * plans.get(m["trial"], {"fraction": 1.0})["fraction"], 2)
+            for m in members
+        ],
     }
 
 
