@@ -6,8 +6,9 @@ validation (out-of-fold) outputs weights them (automl.ensemble); a trial whose n
 not kept (a cluster without shared storage) is trained again, the best few only. On small
 data with one validation split, each member is then refit on the training and validation
 rows; on larger data it continues from its kept weights on half the validation rows, checked
-on the other half, as far as the reserve allows. The ensemble is scored (validation, and a given test split), written to <study>/best/,
-and for unlabelled data a map of its codes is written for the dashboard.
+on the other half, as far as the reserve allows. The ensemble is scored (validation, and a
+given test split), written to <study>/best/, and for unlabelled data a map of its codes is
+written for the dashboard.
 """
 
 from __future__ import annotations
@@ -331,7 +332,6 @@ def refit_on_all_rows(
     """
     train, val = data.tensors(task)
     everything = tuple(torch.cat([a, b]) for a, b in zip(train, val, strict=True))
-    device = default_device()
     refit = []
     for model, member in zip(networks, members, strict=True):
         epochs = max(1, member.best_epoch)
@@ -341,33 +341,52 @@ def refit_on_all_rows(
             refit.append(model)
             continue
         torch.manual_seed(settings.seed + member.trial)
-        fresh = get_family(member.family).build(member.params, task).to(device)
-        try:
-            result = train_model(
-                fresh,
-                task,
-                everything,
-                val,
-                TrainingConfig.from_params(member.params, epochs, patience=epochs + 1),
-                deadline=deadline,
-                seed=settings.seed + member.trial,
-                keep_best=False,
-            )
-        except (TrialFailed, RuntimeError):  # e.g. diverged on the larger data: keep the first
-            refit.append(model)
-            continue
-        if result.stop_reason == "deadline":
-            refit.append(model)
-            continue
-        member.refit_epochs = epochs
-        refit.append(fresh.cpu())
+        fresh = _trained_in_time(
+            get_family(member.family).build(member.params, task),
+            member,
+            task,
+            (everything, val),
+            TrainingConfig.from_params(member.params, epochs, patience=epochs + 1),
+            settings,
+            deadline,
+        )
+        if fresh is not None:
+            member.refit_epochs = epochs
+        refit.append(model if fresh is None else fresh)
     return refit
 
 
+def _trained_in_time(
+    network: nn.Module,
+    member: Member,
+    task: TaskInfo,
+    rows: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+    config: TrainingConfig,
+    settings: SearchSettings,
+    deadline: Deadline,
+) -> nn.Module | None:
+    """`network` trained for the member on `rows` (train, val) within the deadline, back on
+    the CPU; None when it failed (diverged, out of memory on the larger data) or the deadline
+    cut it short: the member then stays as it was."""
+    try:
+        result = train_model(
+            network.to(default_device()),
+            task,
+            *rows,
+            config,
+            deadline=deadline,
+            seed=settings.seed + member.trial,
+            keep_best=False,
+        )
+    except (TrialFailed, RuntimeError):
+        return None
+    return None if result.stop_reason == "deadline" else network.cpu().eval()
+
+
 def continues(task: TaskInfo, n_folds: int) -> bool:
-    """Whether the finish continues its members on more rows: labelled data above
-    REFIT_MAX_ROWS validated on one split (a forecast's validation steps are its last ones,
-    not a sample to halve)."""
+    """Whether the finish continues its members on more rows where it does not refit them
+    (`refits`: above REFIT_MAX_ROWS): labelled data validated on one split (a forecast's
+    validation steps are its last ones, not a sample to halve)."""
     return n_folds == 1 and task.target_kind != "none" and task.forecast is None
 
 
@@ -400,7 +419,6 @@ def continue_on_more_rows(
         outputs = predict_outputs(model, check[0])
         return score_outputs(task, outputs, check[1]), -float(criterion(outputs, check[1]))
 
-    device = default_device()
     continued = []
     for model, member, cost in zip(networks, members, costs, strict=True):
         if deadline.remaining() < FINISH_SAFETY * cost:
@@ -409,23 +427,10 @@ def continue_on_more_rows(
         before = judged(model)
         config = TrainingConfig.from_params(member.params, 1, patience=2)
         config = dataclasses.replace(config, lr=config.lr * CONTINUE_LR_SHARE)
-        candidate = copy.deepcopy(model).to(device)
-        try:
-            result = train_model(
-                candidate,
-                task,
-                more,
-                check,
-                config,
-                deadline=deadline,
-                seed=settings.seed + member.trial,
-                keep_best=False,
-            )
-        except (TrialFailed, RuntimeError):  # diverged at the lower rate: keep it as it was
-            continued.append(model)
-            continue
-        candidate = candidate.cpu().eval()
-        if result.stop_reason == "deadline" or judged(candidate) < before:
+        candidate = _trained_in_time(
+            copy.deepcopy(model), member, task, (more, check), config, settings, deadline
+        )
+        if candidate is None or judged(candidate) < before:
             continued.append(model)
             continue
         member.continued = True

@@ -97,14 +97,14 @@ def read_images(
         )
     headers, unreadable = _headers(paths)
     fitting = size is None
-    grey_note = []
+    notes = []
     if fitting:
         common = collections.Counter(h[1] for h in headers).most_common(1)[0][0]
         mode = "RGB" if any(h[2] == "RGB" for h in headers) else "L"
         size, fit = _working_size(common, len(headers), 3 if mode == "RGB" else 1, reading)
         if mode == "RGB" and _grey_in_colour(_sample(paths, headers, size, fit)):
             mode = "L"  # decoded as grey by PIL directly, as prediction will
-            grey_note = ["the images are grey saved as colour: read as grey (one channel)"]
+            notes.append("the images are grey saved as colour: read as grey (one channel)")
     mode = mode or "RGB"
     height, width = size
     array = np.zeros((len(headers), height, width, 3 if mode == "RGB" else 1), dtype=np.uint8)
@@ -125,7 +125,6 @@ def read_images(
     if len(good) < len(headers):
         array = array[good]
     kept = [headers[i][0] for i in good]
-    notes = grey_note
     resized = sum(1 for i in good if headers[i][1] != size)
     if resized:
         how = {
