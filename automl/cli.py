@@ -47,10 +47,10 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     )
     images.add_argument(
         "--image-fit",
-        default="crop",
-        choices=["crop", "pad"],
-        help="how a photo that is not square becomes square: its centre cropped, or padded "
-        "(default crop)",
+        default="search",
+        choices=["search", "crop", "pad"],
+        help="how a photo that is not square becomes square: its centre cropped, padded, or "
+        "(default) search both",
     )
     parser.add_argument(
         "--layout",
@@ -303,7 +303,8 @@ def _image_reading(args: argparse.Namespace, recorded: dict | None):
 
     side, fit = args.image_size, args.image_fit
     if side is None and recorded is not None and recorded["fit"] != "stretch":
-        side, fit = int(recorded["size"][0]), recorded["fit"]
+        side = int(recorded["size"][0])
+        fit = "search" if "content" in recorded else recorded["fit"]
     budget = getattr(args, "budget", None)
     studies = getattr(args, "studies_dir", None)
     return ImageReading(

@@ -174,6 +174,7 @@ class AttentionPool(nn.Module):
 
 
 MIN_RESOLUTION = 32  # the lowest image resolution searched below the working side
+IMAGE_FITS = ("pad", "crop")  # pad first: the defaults see the whole photo
 
 
 def resolutions(task: TaskInfo) -> list[int]:
@@ -192,25 +193,70 @@ def resolutions(task: TaskInfo) -> list[int]:
     return [*lower, side] if lower else []
 
 
-def lowest_resolution(task: TaskInfo) -> dict[str, int]:
-    """The defaults' resolution parameter: the lowest searched (none for small images)."""
-    choices = resolutions(task)
-    return {"resolution": choices[0]} if choices else {}
+def image_fits(task: TaskInfo) -> list[str]:
+    """How a network may take photos that were padded whole: as they are, or the centred
+    square of their content (a centre crop). Empty unless the photos are not square
+    (`TaskInfo.image_content`)."""
+    if task.image_content is None or len(task.input_shape) != 3:
+        return []
+    return list(IMAGE_FITS)
 
 
-def suggest_resolution(hp: Any, task: TaskInfo) -> dict[str, int]:
-    """The searched resolution, where the images allow one (see `resolutions`), as the
-    parameters `downsampled` reads."""
-    choices = resolutions(task)
-    return {"resolution": hp.categorical("resolution", choices)} if choices else {}
+def default_view(task: TaskInfo) -> dict[str, Any]:
+    """The defaults' view of images: the lowest searched resolution, the whole photo."""
+    choices, fits = resolutions(task), image_fits(task)
+    return {
+        **({"resolution": choices[0]} if choices else {}),
+        **({"image_fit": fits[0]} if fits else {}),
+    }
+
+
+def suggest_view(hp: Any, task: TaskInfo) -> dict[str, Any]:
+    """The searched view of images, where they allow one: the resolution (see
+    `resolutions`) and crop or pad (see `image_fits`), as the parameters `downsampled`
+    reads."""
+    choices, fits = resolutions(task), image_fits(task)
+    return {
+        **({"resolution": hp.categorical("resolution", choices)} if choices else {}),
+        **({"image_fit": hp.categorical("image_fit", fits)} if fits else {}),
+    }
+
+
+class CentreCrop(nn.Module):
+    """The centred `box` x `box` square of padded photos, brought to `side` x `side`:
+    average pooling by the nearest whole factor, then a bilinear resize of what is left
+    (less than 1.5x), both exported by ONNX."""
+
+    def __init__(self, box: int, side: int, height: int, width: int) -> None:
+        super().__init__()
+        self.top, self.left, self.box = (height - box) // 2, (width - box) // 2, box
+        self.factor = max(1, round(box / side))
+        self.side = side
+        self.resize = box // self.factor != side
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[..., self.top : self.top + self.box, self.left : self.left + self.box]
+        if self.factor > 1:
+            x = nn.functional.avg_pool2d(x, self.factor)
+        if self.resize:
+            x = nn.functional.interpolate(x, size=(self.side, self.side), mode="bilinear")
+        return x
 
 
 def downsampled(hp: dict[str, Any], task: TaskInfo) -> tuple[nn.Module | None, tuple[int, ...]]:
-    """(the pooling that brings images to the searched resolution, or None; the input shape
-    after it). Average pooling by a whole factor: exact, cheap and exported by ONNX."""
+    """(the module that brings images to the searched view, or None; the input shape after
+    it). The whole image: average pooling by a whole factor, exact, cheap and exported by
+    ONNX. A centre crop: `CentreCrop`, at the resolution or the crop's own side if smaller."""
     shape = tuple(task.input_shape)
-    resolution = hp.get("resolution")
-    if resolution is None or len(shape) != 3 or resolution >= min(shape[1:]):
+    if len(shape) != 3:
         return None, shape
-    factor = min(shape[1:]) // int(resolution)
-    return nn.AvgPool2d(factor), (shape[0], shape[1] // factor, shape[2] // factor)
+    channels, height, width = shape
+    resolution = hp.get("resolution")
+    if hp.get("image_fit") == "crop" and task.image_content is not None:
+        box = min(task.image_content)
+        side = min(int(resolution or box), box)
+        return CentreCrop(box, side, height, width), (channels, side, side)
+    if resolution is None or resolution >= min(height, width):
+        return None, shape
+    factor = min(height, width) // int(resolution)
+    return nn.AvgPool2d(factor), (channels, height // factor, width // factor)

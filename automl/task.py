@@ -164,7 +164,14 @@ def detect_task(
         horizon=dataset.horizon,
         labelled=kind not in ("none", "forecasting"),
         code_size=code_size,
+        image_content=_image_content(dataset),
     )
+
+
+def _image_content(dataset: Dataset) -> tuple[int, int] | None:
+    """Photos read padded with crop or pad to search: the box their content fills."""
+    content = dataset.source.get("image", {}).get("content")
+    return None if content is None else (int(content[0]), int(content[1]))
 
 
 def _target(dataset: Dataset, task: str) -> tuple[TargetKind, dict[str, int], int | None]:

@@ -43,6 +43,9 @@ class TaskInfo:
     # (min, max) of the model inputs over the training rows: Bernoulli units of RBMs need [0, 1]
     input_range: tuple[float, float] | None = None
     code_size: int | None = None  # unlabelled data: the code width the user asked for
+    # photos padded whole to the working side: the (height, width) of content, centred, that
+    # a network may crop instead (automl.layers.image_fits); None when crop or pad is not searched
+    image_content: tuple[int, int] | None = None
     # forecasting (not in 0.2.0's): period, quantiles, positive, boxcox_lambda, levels (the
     # training values' mean and spread under each transform), baselines (validation MASE of
     # the naive forecasts): what automl.forecaster reads
@@ -99,6 +102,7 @@ class TaskInfo:
         values = {k: v for k, v in data.items() if k in fields}
         for key in ("families", "data_shape", "unavailable_families", "input_shape"):
             values[key] = tuple(values.get(key, ()))
-        if values.get("input_range") is not None:
-            values["input_range"] = tuple(values["input_range"])
+        for key in ("input_range", "image_content"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
         return cls(**values)

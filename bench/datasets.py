@@ -210,6 +210,49 @@ def fashion_photos(
     return root
 
 
+SCENES = {  # layout: (canvas width, height; the item's side)
+    "centred": (320, 240, 240),  # the item fills the centre square, other items beside it
+    "offside": (432, 216, 144),  # the item anywhere along a wide frame, nothing else
+}
+
+
+def fashion_scenes(
+    out: Path, layout: str, limit: int | None = None, src: Path = FASHION_MNIST_DIR
+) -> Path:
+    """Fashion-MNIST's 10 000 test images in photos that are not square, where cropping or
+    padding them matters (the first 8 000 train): out/fashion_scenes_<layout>/{train,test}/
+    <label>/<i>.jpg. "centred": 320x240, the item centred and filling the height, small
+    thumbnails of other items in the side bands (a centre crop drops them). "offside":
+    432x216, the item at a random place along the frame (a centre crop may cut it off)."""
+    from PIL import Image
+
+    images = _read_idx(Path(src, "t10k-images-idx3-ubyte.gz"))[:limit]
+    labels = _read_idx(Path(src, "t10k-labels-idx1-ubyte.gz"))[:limit]
+    width, height, item = SCENES[layout]
+    rng = np.random.default_rng(0)
+    root = _fresh_dir(Path(out) / f"fashion_scenes_{layout}")
+    train = min(PHOTO_TRAIN, int(0.8 * len(images)))
+    for split, rows in (("train", range(train)), ("test", range(train, len(images)))):
+        for label in np.unique(labels):
+            (root / split / str(label)).mkdir(parents=True, exist_ok=True)
+        for i in rows:
+            canvas = Image.new("L", (width, height))
+            subject = Image.fromarray(images[i]).resize((item, item), Image.Resampling.BICUBIC)
+            if layout == "centred":
+                band = (width - item) // 2
+                for x in (0, width - band):  # two thumbnails of other items in each band
+                    for other in rng.integers(0, len(images), 2):
+                        thumb = Image.fromarray(images[other]).resize((band, band))
+                        canvas.paste(thumb, (x, int(rng.integers(0, height - band))))
+                canvas.paste(subject, (band, 0))
+            else:
+                canvas.paste(
+                    subject, (int(rng.integers(0, width - item + 1)), (height - item) // 2)
+                )
+            canvas.convert("RGB").save(root / split / str(labels[i]) / f"{i:05d}.jpg", quality=90)
+    return root
+
+
 def ucr(out: Path, name: str, wheel_dir: Path | None = None) -> list[Path]:
     """A UCR/UEA archive problem as out/<name>/<name>_TRAIN.ts and _TEST.ts, byte for byte."""
     files = {
@@ -348,6 +391,12 @@ def _writers(args: argparse.Namespace) -> dict[str, Callable[[Path], Path | list
         "diabetes": diabetes,
         "fashion_mnist": lambda out: fashion_mnist(out, limit=args.limit),
         "fashion_photos": lambda out: fashion_photos(out, limit=args.limit),
+        **{
+            f"fashion_scenes_{layout}": lambda out, layout=layout: fashion_scenes(
+                out, layout, limit=args.limit
+            )
+            for layout in SCENES
+        },
     }
     for name in UCR_NAMES:
         writers[name] = lambda out, name=name: ucr(out, name, wheel_dir=wheels)

@@ -8,6 +8,8 @@ the same invocation.
                                                  # logistic regression; peak memory
     python bench/run.py fashion_full --budget 30m  # all 60 000 Fashion-MNIST training PNGs,
                                                  # the official 10 000 test images
+    python bench/run.py photo_fit --budget 5m    # crop or pad searched against each fixed,
+                                                 # on photos that are not square
 
 Photos: the first 8 000 images train, the last 2 000 are the given test split; both folders
 hold the same images (bench/datasets.py fashion_photos). Decoding is timed on the JPEG
@@ -95,6 +97,55 @@ def bench_photos(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[d
         }
         for row in rows
     ]
+
+
+def bench_photo_fit(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[dict]:
+    """Crop or pad searched against each fixed by hand (`--image-fit`), same budget, on two
+    folders of photos that are not square: one where a centre crop helps (the item centred,
+    others beside it) and one where it hurts (the item anywhere along a wide frame)."""
+    from datasets import SCENES, fashion_scenes  # bench/datasets.py, beside this script
+
+    rows = []
+    for layout in SCENES:
+        folder = runs_dir / "data" / f"fashion_scenes_{layout}"
+        if not (folder / "test").is_dir():
+            folder = fashion_scenes(runs_dir / "data", layout)
+        for fit in ("search", "crop", "pad") if baseline else ("search",):
+            run = run_cli(folder, budget, ["--image-fit", fit], output=True)
+            score = _test_score(run.pop("output"))
+            rows.append(
+                {
+                    "dataset": f"Fashion-MNIST scenes, {layout} (8000/2000)",
+                    "metric": "test accuracy",
+                    "budget": budget,
+                    "system": f"automl, --image-fit {fit}",
+                    "test_score": score,
+                    **run,
+                    **_fits(Path(run["study_dir"])),
+                }
+            )
+    return rows
+
+
+def _fits(study_dir: Path) -> dict:
+    """How often each fit was tried (trials that recorded one) and what the export's members
+    use."""
+    import optuna
+
+    trials = optuna.load_study(
+        study_name=study_dir.name, storage=f"sqlite:///{study_dir / 'study.db'}"
+    ).trials
+    members = json.loads((study_dir / "best" / "bundle.json").read_text())["members"]
+
+    def fit_of(params: dict) -> str | None:
+        return next((v for k, v in params.items() if k.endswith(".image_fit")), None)
+
+    tried = [fit_of(t.params) for t in trials]
+    return {
+        "trials_crop": tried.count("crop"),
+        "trials_pad": tried.count("pad"),
+        "members_fits": [fit_of(m["params"]) or "fixed" for m in members],
+    }
 
 
 def bench_fashion_full(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[dict]:

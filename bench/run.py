@@ -29,6 +29,7 @@
     python bench/run.py small_data                    # small series sets against MiniRocket and
                                                       # ROCKET, small tables against LDA, LogReg
                                                       # and HGB (bench/small_data.py)
+    python bench/run.py photo_fit --budget 5m         # crop or pad searched, against each fixed
     python bench/run.py photos --budget 10m           # 256 px JPEG photos against the same
                                                       # images at 28x28; big_table: 1M rows
                                                       # against LogReg (bench/real_size.py)
@@ -493,6 +494,9 @@ BENCHES = {
         RUNS_DIR, run_automl_cli, budget, baseline
     ),
     "fashion_full": lambda budget, baseline: _real_size().bench_fashion_full(
+        RUNS_DIR, run_automl_cli, budget, baseline
+    ),
+    "photo_fit": lambda budget, baseline: _real_size().bench_photo_fit(
         RUNS_DIR, run_automl_cli, budget, baseline
     ),
 }

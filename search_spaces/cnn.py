@@ -1,10 +1,11 @@
 """CNN: blocks of conv -> [batch norm] -> ReLU-family (optionally residual), then pooling; a
 fully connected head. The guide's net for images.
 
-Searched: the resolution (photos: 32 px up to the working side, by average pooling first),
-number of blocks (bounded by that resolution: each block halves it), channels per block,
-convs per block, kernel size, residual connections, pooling type, dropout, head width,
-activation; plus the shared optimiser space.
+Searched: the resolution (photos: 32 px up to the working side, by average pooling first)
+and, for photos that are not square, crop or pad (automl/layers.py); the number of blocks
+(bounded by that resolution: each block halves it), channels per block, convs per block,
+kernel size, residual connections, pooling type, dropout, head width, activation; plus the
+shared optimiser space.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from torch import nn
 from automl.families import Hyperparameters, register_family_module
 from automl.layers import (
     ACTIVATIONS,
+    default_view,
     dense_block,
     downsampled,
     init_for_activation,
-    lowest_resolution,
     make_activation,
-    suggest_resolution,
+    suggest_view,
 )
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
@@ -87,7 +88,7 @@ class ConvBlock(nn.Module):
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
-    side = _side(suggest_resolution(hp, task), task)
+    side = _side(suggest_view(hp, task), task)
     for i in range(hp.int("n_blocks", 1, max_blocks(side))):
         hp.int(f"channels_{i}", 8, 128, log=True)
     hp.int("convs_per_block", 1, 2)
@@ -104,7 +105,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Two blocks of 32 and 64 channels, at the lowest searched resolution."""
-    low = lowest_resolution(task)
+    low = default_view(task)
     n_blocks = min(2, max_blocks(_side(low, task)))
     return {
         **low,

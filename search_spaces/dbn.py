@@ -2,7 +2,7 @@
 pretrained greedily, one layer at a time, each on the hidden probabilities of the one below; the
 stack then becomes a sigmoid network with an output layer, fine-tuned end to end with labels.
 
-Searched: the resolution of photos (as the CNN's), depth and widths, the first layer's
+Searched: the resolution of photos and crop or pad (as the CNN's), depth and widths, the first layer's
 visible units (Bernoulli over inputs scaled to [0, 1], or Gaussian over the standardised
 inputs), pretraining epochs, CD-k steps, plain or persistent CD, pretraining learning rate,
 dropout while fine-tuning; plus the shared optimiser space for fine-tuning. Pretraining is its
@@ -20,7 +20,7 @@ from torch import nn
 from automl.boltzmann import RBM, VISIBLE_UNITS, VisibleScaling, pretrain_greedily
 from automl.budget import Deadline
 from automl.families import Hyperparameters, register_family_module
-from automl.layers import downsampled, lowest_resolution, suggest_resolution
+from automl.layers import default_view, downsampled, suggest_view
 from automl.search_spaces._training import suggest_training, training_defaults
 from automl.task_info import TaskInfo
 
@@ -33,7 +33,7 @@ MAX_PRETRAIN_EPOCHS = 30
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
-    suggest_resolution(hp, task)
+    suggest_view(hp, task)
     for i in range(hp.int("n_layers", 1, MAX_LAYERS)):
         hp.int(f"width_{i}", 32, MAX_WIDTH, log=True)
     hp.categorical("visible", VISIBLE_UNITS)
@@ -48,7 +48,7 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 def defaults(task: TaskInfo) -> dict[str, Any]:
     """Hinton & Salakhutdinov's recipe, scaled down: two layers, CD-1, ten epochs per layer."""
     return {
-        **lowest_resolution(task),
+        **default_view(task),
         "n_layers": 2,
         "width_0": 256,
         "width_1": 128,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +16,25 @@ import torch
 from sklearn.datasets import load_digits
 
 from automl.data.images import ImageReading, read_images
-from automl.data.loading import visible_files
+from automl.data.loading import load_path, visible_files
 from automl.errors import DataError, TrialFailed
-from automl.layers import resolutions
+from automl.export import export_model
+from automl.layers import downsampled, image_fits, resolutions
+from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 from automl.trainer import PLAN_SHARE, TrainingConfig, plan_training, train_model
+from tests.support.bundles import quick_bundle
 from tests.support.cli import cli_captured
 from tests.support.images import write_photo_folder
 
 CLASSES = (0, 1, 7)
 
 
-def task_of(modality: str, input_shape: tuple[int, ...]) -> TaskInfo:
+def task_of(modality: str, input_shape: tuple[int, ...], **more) -> TaskInfo:
     return TaskInfo(
         modality=modality, target_kind="multiclass", row="classification", families=("cnn",),
         reason="", n_samples=100, data_shape=input_shape, n_classes=10, input_shape=input_shape,
+        **more,
     )  # fmt: skip
 
 
@@ -57,17 +62,22 @@ def fitted(photos, tmp_path_factory) -> tuple[Path, str]:
     return studies / "photos" / "best", out
 
 
-def test_photos_are_cropped_to_a_working_side_and_the_network_searches_below_it(photos):
+def test_photos_are_brought_to_a_working_side_and_the_network_searches_below_it(photos):
     files = visible_files(photos["train"])
     X, kept, notes, how = read_images(files, reading=ImageReading(max_side=64))
     assert X.dtype == np.uint8 and X.shape == (90, 64, 64, 3) and len(kept) == 90
+    # 240x320 photos: padded whole, their 48x64 content recorded for the networks to crop
+    assert how == {"size": (64, 64), "mode": "RGB", "fit": "pad", "content": (48, 64)}
+    assert "padded and resized 90 images to 64x64" in notes and X[:, :6].max() == 0
+    cropped, _, notes, how = read_images(files, reading=ImageReading(max_side=64, fit="crop"))
     assert how == {"size": (64, 64), "mode": "RGB", "fit": "crop"}
     assert "centre-cropped and resized 90 images to 64x64" in notes
     # the digit fills the centre square: the crop keeps it, the tinted margins go
-    centre = X[:, 16:48, 16:48].astype(float).mean()
-    assert centre > X[:, :, :4].astype(float).mean()
+    centre = cropped[:, 16:48, 16:48].astype(float).mean()
+    assert centre > cropped[:, :, :4].astype(float).mean()
     padded, _, _, how = read_images(files, reading=ImageReading(max_side=64, fit="pad"))
-    assert how["fit"] == "pad" and padded[:, :6].max() == 0  # black bars above and below
+    assert how["fit"] == "pad" and "content" not in how  # the user's fit: none searched
+    np.testing.assert_array_equal(padded, X)
     assert resolutions(task_of("image", (3, 128, 128))) == [32, 64, 128]
     assert resolutions(task_of("image", (3, 64, 96))) == [32, 64]
     assert resolutions(task_of("image", (1, 28, 28))) == []  # too small to shrink
@@ -75,6 +85,57 @@ def test_photos_are_cropped_to_a_working_side_and_the_network_searches_below_it(
     assert fixed.shape[1:3] == (40, 40)
     with pytest.raises(DataError, match="--image-size must be at least"):
         ImageReading(side=2)
+
+
+def test_crop_or_pad_is_searched_and_a_networks_crop_is_the_centre_crop_of_the_photos(photos):
+    files = visible_files(photos["train"])
+    padded, _, _, how = read_images(files, reading=ImageReading(max_side=64))
+    task = task_of("image", (3, 64, 64), image_content=how["content"])
+    assert image_fits(task) == ["pad", "crop"] and image_fits(task_of("image", (3, 64, 64))) == []
+    pixels = torch.tensor(padded, dtype=torch.float32).permute(0, 3, 1, 2)
+    for resolution, side in ((32, 32), (64, 48)):  # no larger than the content's short side
+        crop, shape = downsampled({"resolution": resolution, "image_fit": "crop"}, task)
+        seen = crop(pixels).permute(0, 2, 3, 1).numpy()
+        assert shape == (3, side, side) and seen.shape == (90, side, side, 3)
+        direct, _, _, _ = read_images(files, (side, side), "RGB", "crop")
+        assert np.abs(seen - direct).mean() < 3.0, resolution  # of 255: resampling differs
+    cnn = get_family("cnn")
+    assert cnn.defaults(task)["cnn.image_fit"] == "pad"  # the first trial sees whole photos
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    fits = {cnn.suggest(study.ask(), task)["cnn.image_fit"] for _ in range(12)}
+    assert fits == {"pad", "crop"}
+
+
+def test_a_resumed_photo_search_reads_the_photos_and_searches_their_fit_as_it_began(
+    photos, fitted, tmp_path
+):
+    shutil.copytree(fitted[0].parent, tmp_path / "photos")
+    code, _, err = cli_captured(
+        "fit", photos["train"], "--budget", "40s", "--max-trials", "2", "--max-epochs", "2",
+        "--studies-dir", tmp_path, "--study", "photos", "--resume",
+    )  # fmt: skip
+    assert code == 0, err
+    config = json.loads((tmp_path / "photos" / "config.json").read_text())
+    assert config["data"]["source"]["image"]["content"] == [48, 64]
+    storage = f"sqlite:///{tmp_path / 'photos' / 'study.db'}"
+    trials = optuna.load_study(study_name="photos", storage=storage).trials
+    assert len(trials) == 2
+    assert all(any(p.endswith(".image_fit") for p in t.params) for t in trials), trials
+
+
+def test_a_network_that_crops_the_photos_predicts_new_ones_and_exports(photos, tmp_path):
+    dataset = load_path(photos["train"], images=ImageReading(max_side=64))
+    changes = {"image_fit": "crop", "resolution": 32}
+    bundle = quick_bundle(dataset, tmp_path / "best", "cnn", changes)
+    onnx = export_model(bundle, tmp_path / "m.onnx", "onnx")
+    written = []
+    for model in (bundle, onnx):
+        output = tmp_path / f"{model.name}.csv"
+        code, _, err = cli_captured("predict", model, photos["new"], "-o", output)
+        assert code == 0, err
+        written.append(pd.read_csv(output))
+    assert len(written[0]) == 30
+    pd.testing.assert_frame_equal(written[0], written[1], atol=1e-4)
 
 
 def test_grey_photos_saved_as_colour_are_read_as_grey(tmp_path):
@@ -110,9 +171,11 @@ def test_a_fit_on_large_jpegs_records_its_reading_and_predicts_new_photos(photos
     bundle, out = fitted
     assert "peak memory:" in out and "GB in this process" in out
     config = json.loads((bundle / "bundle.json").read_text())
-    assert config["source"]["image"] == {"size": [64, 64], "mode": "RGB", "fit": "crop"}
+    image = {"size": [64, 64], "mode": "RGB", "fit": "pad", "content": [48, 64]}
+    assert config["source"]["image"] == image and config["task"]["image_content"] == [48, 64]
     member = config["members"][0]
     assert member["params"]["cnn.resolution"] == 32  # the lowest resolution is tried first
+    assert member["params"]["cnn.image_fit"] == "pad"
     trials = optuna.load_study(
         study_name="photos", storage=f"sqlite:///{bundle.parent / 'study.db'}"
     ).trials

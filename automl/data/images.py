@@ -1,11 +1,13 @@
 """Images: decode files once, in parallel, to one uint8 (n, H, W, C) array.
 
 Small images (neither side over NATIVE_MAX_SIDE) keep the most common size of the folder.
-Larger ones, photos, are brought to a square working side: centre-cropped (or padded) and
-resized to the largest of WORKING_SIDES that the images, the cap and the memory allow; JPEGs
-are decoded at a reduced scale first (PIL's draft), which is most of the speed. The
-network then searches its own resolution below that side (search_spaces/cnn.py). How the
-training images were read is recorded (ImageReading) and applied again at prediction.
+Larger ones, photos, are brought to a square working side, the largest of WORKING_SIDES that
+the images, the cap and the memory allow; JPEGs are decoded at a reduced scale first (PIL's
+draft), which is most of the speed. Photos that are not square are padded, whole, and their
+content box is recorded: the network then searches both its resolution below the working
+side and whether to centre-crop that box (automl/layers.py), so one decoded array serves
+both fits. How the training images were read is recorded (ImageReading) and applied again at
+prediction.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ GPU_SIDE_CAP = 256
 MEMORY_SHARE = 0.125  # the training array (float32, as trials see it) stays under this of RAM
 GREY_TOLERANCE = 6  # colour images whose channels differ by at most this (JPEG rounding) ...
 GREY_SHARE = 0.001  # ... in all but this share of pixels are grey
-FITS = ("crop", "pad")  # how a photo becomes square: its centre cropped, or padded with black
+# how a photo becomes square: searched (padded, the network may crop), its centre cropped,
+# or padded with black
+FITS = ("search", "crop", "pad")
 CACHE_DIR = ".cache"  # under the studies folder: decoded folders, reused by later searches
 
 
@@ -47,7 +51,7 @@ class ImageReading:
     become square, and where decoded folders are cached."""
 
     side: int | None = None  # --image-size
-    fit: str = "crop"  # --image-fit
+    fit: str = "search"  # --image-fit
     max_side: int = CPU_SIDE_CAP
     cache_dir: Path | None = None
 
@@ -82,7 +86,7 @@ def read_images(
     Prediction passes the training's `size`, `mode` and `fit`. Fitting passes `reading`
     instead: the most common size and mode win, and photos get a working side. Unreadable
     files are skipped and counted. Returns (array, kept indices, notes, how they were read:
-    size, mode, fit, for the next read).
+    size, mode, fit and, where crop or pad is searched, the content box, for the next read).
     """
     reading = reading or ImageReading()
     cached = _cache_file(paths, size, mode, fit, reading)
@@ -93,15 +97,22 @@ def read_images(
             array,
             meta["kept"],
             [*meta["notes"], "decoded images read from the cache"],
-            {**meta["how"], "size": tuple(meta["how"]["size"])},
+            {
+                **meta["how"],
+                **{k: tuple(v) for k, v in meta["how"].items() if k in ("size", "content")},
+            },
         )
     headers, unreadable = _headers(paths)
     fitting = size is None
     notes = []
+    content = None
     if fitting:
         common = collections.Counter(h[1] for h in headers).most_common(1)[0][0]
         mode = "RGB" if any(h[2] == "RGB" for h in headers) else "L"
         size, fit = _working_size(common, len(headers), 3 if mode == "RGB" else 1, reading)
+        if fit == "search":
+            content = _content_box(common, size)
+            fit = "crop" if content is None else "pad"
         if mode == "RGB" and _grey_in_colour(_sample(paths, headers, size, fit)):
             mode = "L"  # decoded as grey by PIL directly, as prediction will
             notes.append("the images are grey saved as colour: read as grey (one channel)")
@@ -137,7 +148,13 @@ def read_images(
         notes.append(
             f"skipped {len(unreadable)} unreadable image files (e.g. {', '.join(unreadable[:3])})"
         )
-    how_read = {"size": size, "mode": mode, "fit": fit}
+    how_read: dict[str, Any] = {"size": size, "mode": mode, "fit": fit}
+    if fitting and content is not None:
+        how_read["content"] = content  # the networks may centre-crop this box of the padding
+        notes.append(
+            f"the photos are not square: padded whole ({content[0]}x{content[1]} of content), "
+            "and the networks search a centre crop too"
+        )
     if cached is not None:
         _write_cache(cached, array, kept, notes, how_read)
     return array, kept, notes, how_read
@@ -201,6 +218,18 @@ def _working_size(
         if side <= reading.max_side and side <= min(common) and fits_memory:
             return (side, side), reading.fit
     return (WORKING_SIDES[-1], WORKING_SIDES[-1]), reading.fit
+
+
+def _content_box(common: tuple[int, int], size: tuple[int, int]) -> tuple[int, int] | None:
+    """The (height, width) photos of the folder's most common size fill once padded to
+    `size` (as ImageOps.pad rounds), or None when they fill it all: square photos crop and
+    pad alike."""
+    (height, width), (side_h, side_w) = common, size
+    if height * side_w == width * side_h:
+        return None
+    if width * side_h > height * side_w:  # wider than the square: bars above and below
+        return max(1, round(side_w * height / width)), side_w
+    return side_h, max(1, round(side_h * width / height))
 
 
 def _decode(path: Path, size: tuple[int, int], mode: str, fit: str) -> np.ndarray:
