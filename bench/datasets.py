@@ -192,22 +192,30 @@ def fashion_photos(
     for the same-images comparison."""
     from PIL import Image
 
+    root = _fresh_dir(Path(out) / f"fashion_photos_{side}")
+    images, placed = _fashion_split(root, limit, src)
+    for i, folder in placed:
+        image = Image.fromarray(images[i])
+        if side == images.shape[1]:
+            image.save(folder / f"{i:05d}.png")
+            continue
+        image = image.resize((side, side), Image.Resampling.BICUBIC).convert("RGB")
+        image.save(folder / f"{i:05d}.jpg", quality=90)
+    return root
+
+
+def _fashion_split(root: Path, limit: int | None, src: Path) -> tuple[np.ndarray, list]:
+    """Fashion-MNIST's test images, and (index, folder) for each: root/{train,test}/<label>,
+    the first PHOTO_TRAIN (at most 80 %) to train on."""
     images = _read_idx(Path(src, "t10k-images-idx3-ubyte.gz"))[:limit]
     labels = _read_idx(Path(src, "t10k-labels-idx1-ubyte.gz"))[:limit]
-    root = _fresh_dir(Path(out) / f"fashion_photos_{side}")
     train = min(PHOTO_TRAIN, int(0.8 * len(images)))
+    placed = []
     for split, rows in (("train", range(train)), ("test", range(train, len(images)))):
         for label in np.unique(labels):
             (root / split / str(label)).mkdir(parents=True, exist_ok=True)
-        for i in rows:
-            image = Image.fromarray(images[i])
-            folder = root / split / str(labels[i])
-            if side == images.shape[1]:
-                image.save(folder / f"{i:05d}.png")
-                continue
-            image = image.resize((side, side), Image.Resampling.BICUBIC).convert("RGB")
-            image.save(folder / f"{i:05d}.jpg", quality=90)
-    return root
+        placed += [(i, root / split / str(labels[i])) for i in rows]
+    return images, placed
 
 
 SCENES = {  # layout: (canvas width, height; the item's side)
@@ -226,30 +234,23 @@ def fashion_scenes(
     432x216, the item at a random place along the frame (a centre crop may cut it off)."""
     from PIL import Image
 
-    images = _read_idx(Path(src, "t10k-images-idx3-ubyte.gz"))[:limit]
-    labels = _read_idx(Path(src, "t10k-labels-idx1-ubyte.gz"))[:limit]
     width, height, item = SCENES[layout]
     rng = np.random.default_rng(0)
     root = _fresh_dir(Path(out) / f"fashion_scenes_{layout}")
-    train = min(PHOTO_TRAIN, int(0.8 * len(images)))
-    for split, rows in (("train", range(train)), ("test", range(train, len(images)))):
-        for label in np.unique(labels):
-            (root / split / str(label)).mkdir(parents=True, exist_ok=True)
-        for i in rows:
-            canvas = Image.new("L", (width, height))
-            subject = Image.fromarray(images[i]).resize((item, item), Image.Resampling.BICUBIC)
-            if layout == "centred":
-                band = (width - item) // 2
-                for x in (0, width - band):  # two thumbnails of other items in each band
-                    for other in rng.integers(0, len(images), 2):
-                        thumb = Image.fromarray(images[other]).resize((band, band))
-                        canvas.paste(thumb, (x, int(rng.integers(0, height - band))))
-                canvas.paste(subject, (band, 0))
-            else:
-                canvas.paste(
-                    subject, (int(rng.integers(0, width - item + 1)), (height - item) // 2)
-                )
-            canvas.convert("RGB").save(root / split / str(labels[i]) / f"{i:05d}.jpg", quality=90)
+    images, placed = _fashion_split(root, limit, src)
+    for i, folder in placed:
+        canvas = Image.new("L", (width, height))
+        subject = Image.fromarray(images[i]).resize((item, item), Image.Resampling.BICUBIC)
+        if layout == "centred":
+            band = (width - item) // 2
+            for x in (0, width - band):  # two thumbnails of other items in each band
+                for other in rng.integers(0, len(images), 2):
+                    thumb = Image.fromarray(images[other]).resize((band, band))
+                    canvas.paste(thumb, (x, int(rng.integers(0, height - band))))
+            canvas.paste(subject, (band, 0))
+        else:
+            canvas.paste(subject, (int(rng.integers(0, width - item + 1)), (height - item) // 2))
+        canvas.convert("RGB").save(folder / f"{i:05d}.jpg", quality=90)
     return root
 
 
