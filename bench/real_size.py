@@ -10,6 +10,7 @@ the same invocation.
                                                  # the official 10 000 test images
     python bench/run.py photo_fit --budget 5m    # crop or pad searched against each fixed,
                                                  # on photos that are not square
+    python bench/run.py photo_fit_seed1 --budget 5m  # searched and pad again at seed 1
 
 Photos: the first 8 000 images train, the last 2 000 are the given test split; both folders
 hold the same images (bench/datasets.py fashion_photos). Decoding is timed on the JPEG
@@ -99,10 +100,13 @@ def bench_photos(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[d
     ]
 
 
-def bench_photo_fit(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[dict]:
+def bench_photo_fit(
+    runs_dir: Path, run_cli, budget: str, baseline: bool, seed: int = 0, fits=None
+) -> list[dict]:
     """Crop or pad searched against each fixed by hand (`--image-fit`), same budget, on two
-    folders of photos that are not square: one where a centre crop helps (the item centred,
-    others beside it) and one where it hurts (the item anywhere along a wide frame)."""
+    folders of photos that are not square: one where a centre crop might help (the item
+    centred, others beside it) and one where it hurts (the item anywhere along a wide
+    frame). `seed` and `fits` rerun some of them, for the spread between runs."""
     from datasets import SCENES, fashion_scenes  # bench/datasets.py, beside this script
 
     rows = []
@@ -110,15 +114,16 @@ def bench_photo_fit(runs_dir: Path, run_cli, budget: str, baseline: bool) -> lis
         folder = runs_dir / "data" / f"fashion_scenes_{layout}"
         if not (folder / "test").is_dir():
             folder = fashion_scenes(runs_dir / "data", layout)
-        for fit in ("search", "crop", "pad") if baseline else ("search",):
-            run = run_cli(folder, budget, ["--image-fit", fit], output=True)
+        for fit in fits or (("search", "crop", "pad") if baseline else ("search",)):
+            extra = ["--image-fit", fit, *(["--seed", str(seed)] if seed else [])]
+            run = run_cli(folder, budget, extra, output=True)
             score = _test_score(run.pop("output"))
             rows.append(
                 {
                     "dataset": f"Fashion-MNIST scenes, {layout} (8000/2000)",
                     "metric": "test accuracy",
                     "budget": budget,
-                    "system": f"automl, --image-fit {fit}",
+                    "system": f"automl, --image-fit {fit}" + (f", seed {seed}" if seed else ""),
                     "test_score": score,
                     **run,
                     **_fits(Path(run["study_dir"])),

@@ -499,6 +499,9 @@ BENCHES = {
     "photo_fit": lambda budget, baseline: _real_size().bench_photo_fit(
         RUNS_DIR, run_automl_cli, budget, baseline
     ),
+    "photo_fit_seed1": lambda budget, baseline: _real_size().bench_photo_fit(
+        RUNS_DIR, run_automl_cli, budget, baseline, seed=1, fits=("search", "pad")
+    ),
 }
 
 
