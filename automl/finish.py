@@ -285,6 +285,11 @@ def train_ensemble(
     torch.set_num_threads(usable_cpus())
     inputs, targets = to_tensors(data.X_val, data.y_val, task)
     candidates = gather_candidates(study_dir, trials, task, data, settings, deadline, inputs)
+    if data.n_folds == 1 and task.labelled:
+        # each member's score from the outputs it kept: a trial cut by the budget can keep an
+        # epoch whose report never reached the study (cross-validated scores stay fold means)
+        for candidate in candidates:
+            candidate.member.validation_score = score_outputs(task, candidate.outputs, targets)
     criterion = loss_function(task)
 
     def objective(outputs: torch.Tensor) -> tuple[float, float]:

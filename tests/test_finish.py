@@ -203,6 +203,19 @@ def test_large_data_members_continue_on_half_the_validation_rows(large, tmp_path
     assert torch.allclose(predict_outputs(ensemble, X), outputs, atol=1e-5)
 
 
+def test_a_members_score_is_its_kept_epochs_own_not_a_stale_record(large, tmp_path):
+    """A trial cut by the budget can keep an epoch whose report never reached the study:
+    the member's score comes from the outputs it kept."""
+    _, prepared = large
+    task, data = prepared.task, prepared.data
+    kept = _kept_trials(tmp_path, prepared, (32,))[0]
+    stale = record(0, value=0.1, params=kept.params, train_time_s=2.0)
+    expired = Deadline(0.0, clock=FakeClock())  # the kept networks, exported as they are
+    _, members, score, _ = train_ensemble(tmp_path, [stale], task, data, SETTINGS, expired)
+    assert members[0].validation_score == pytest.approx(kept.score) and kept.score > 0.5
+    assert score == pytest.approx(kept.score)  # one member: the ensemble is that member
+
+
 def test_a_continuation_that_scores_worse_is_dropped(large, tmp_path, monkeypatch):
     """At a thousand times the member's rate the continued network is worse on the checked
     half: the member is exported as the search kept it."""
