@@ -1,8 +1,7 @@
 """MLP: fully connected ReLU-family layers, the guide's net for tables (and flattened images).
 
-Searched: depth (0: a linear model, the logistic or linear regression small tables are judged
-against), width per layer, activation, dropout, batch normalisation; He init matched to the
-activation; plus the shared optimiser space.
+Searched: depth, width per layer, activation, dropout, batch normalisation; He init matched to
+the activation; plus the shared optimiser space.
 """
 
 from __future__ import annotations
@@ -29,13 +28,11 @@ def max_width(task: TaskInfo) -> int:
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
-    n_layers = hp.int("n_layers", 0, MAX_LAYERS)
-    for i in range(n_layers):
+    for i in range(hp.int("n_layers", 1, MAX_LAYERS)):
         hp.int(f"width_{i}", 16, max_width(task), log=True)
-    if n_layers:  # a linear model has no hidden layer to shape
-        hp.categorical("activation", ACTIVATIONS)
-        hp.float("dropout", 0.0, 0.5)
-        hp.categorical("batch_norm", [True, False])
+    hp.categorical("activation", ACTIVATIONS)
+    hp.float("dropout", 0.0, 0.5)
+    hp.categorical("batch_norm", [True, False])
     suggest_training(hp, task)
 
 
@@ -61,7 +58,7 @@ def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
         width = out
     layers.append(nn.Linear(width, task.output_dim))
     model = nn.Sequential(*layers)
-    init_for_activation(model, hp.get("activation", "relu"))
+    init_for_activation(model, hp["activation"])
     return model
 
 

@@ -215,20 +215,6 @@ def test_cnn_depth_is_bounded_by_the_image_size():
     assert max(sizes) <= 2
 
 
-def test_an_mlp_without_hidden_layers_is_a_linear_model():
-    """Depth 0 is searched: the logistic (or linear) regression small tables are judged by,
-    with no activation, dropout or batch norm to shape."""
-    family = available_families()["mlp"]
-    task = TASKS["classification"]
-    fixed = {**family.defaults(task), "mlp.n_layers": 0}
-    linear = family.suggest(optuna.trial.FixedTrial(fixed), task)
-    assert not any(k.split(".")[1] in ("activation", "dropout", "batch_norm") for k in linear)
-    model = family.build({"family": "mlp", **linear}, task)
-    assert [type(m) for m in model] == [torch.nn.Flatten, torch.nn.Linear]
-    depths = {_sampled_params(family, task, seed)["mlp.n_layers"] for seed in range(30)}
-    assert 0 in depths and max(depths) > 1
-
-
 def built_in_families() -> dict:
     return {
         name: family
