@@ -392,7 +392,7 @@ def continues(task: TaskInfo, n_folds: int) -> bool:
     """Whether the finish continues its members on more rows where it does not refit them
     (`refits`: above REFIT_MAX_ROWS): labelled data validated on one split (a forecast's
     validation steps are its last ones, not a sample to halve)."""
-    return n_folds == 1 and task.target_kind != "none" and task.forecast is None
+    return n_folds == 1 and task.labelled
 
 
 def continue_on_more_rows(

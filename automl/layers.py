@@ -204,22 +204,20 @@ def image_fits(task: TaskInfo) -> list[str]:
 
 def default_view(task: TaskInfo) -> dict[str, Any]:
     """The defaults' view of images: the lowest searched resolution, the whole photo."""
-    choices, fits = resolutions(task), image_fits(task)
-    return {
-        **({"resolution": choices[0]} if choices else {}),
-        **({"image_fit": fits[0]} if fits else {}),
-    }
+    return _view(task, lambda _name, choices: choices[0])
 
 
 def suggest_view(hp: Any, task: TaskInfo) -> dict[str, Any]:
     """The searched view of images, where they allow one: the resolution (see
     `resolutions`) and crop or pad (see `image_fits`), as the parameters `downsampled`
     reads."""
-    choices, fits = resolutions(task), image_fits(task)
-    return {
-        **({"resolution": hp.categorical("resolution", choices)} if choices else {}),
-        **({"image_fit": hp.categorical("image_fit", fits)} if fits else {}),
-    }
+    return _view(task, hp.categorical)
+
+
+def _view(task: TaskInfo, pick: Any) -> dict[str, Any]:
+    """{parameter: pick(parameter, choices)} for each view parameter the images offer."""
+    offered = {"resolution": resolutions(task), "image_fit": image_fits(task)}
+    return {name: pick(name, choices) for name, choices in offered.items() if choices}
 
 
 class CentreCrop(nn.Module):

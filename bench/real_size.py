@@ -135,22 +135,22 @@ def bench_photo_fit(
 def _fits(study_dir: Path) -> dict:
     """How often each fit was tried (trials that recorded one) and what the export's members
     use."""
-    import optuna
-
-    trials = optuna.load_study(
-        study_name=study_dir.name, storage=f"sqlite:///{study_dir / 'study.db'}"
-    ).trials
-    members = json.loads((study_dir / "best" / "bundle.json").read_text())["members"]
+    from automl.study import load_records
 
     def fit_of(params: dict) -> str | None:
         return next((v for k, v in params.items() if k.endswith(".image_fit")), None)
 
-    tried = [fit_of(t.params) for t in trials]
+    tried = [fit_of(r.params) for r in load_records(study_dir)]
     return {
         "trials_crop": tried.count("crop"),
         "trials_pad": tried.count("pad"),
-        "members_fits": [fit_of(m["params"]) or "fixed" for m in members],
+        "members_fits": [fit_of(m["params"]) or "fixed" for m in _members(study_dir)],
     }
+
+
+def _members(study_dir: Path) -> list[dict]:
+    """The exported members as bundle.json lists them (cheaper than loading the model)."""
+    return json.loads((study_dir / "best" / "bundle.json").read_text())["members"]
 
 
 def bench_fashion_full(runs_dir: Path, run_cli, budget: str, baseline: bool) -> list[dict]:
@@ -195,7 +195,7 @@ def _plans(study_dir: Path) -> dict:
 
     records = load_records(study_dir)
     plans = {r.number: r.get(Attr.PLAN) for r in records if r.get(Attr.PLAN)}
-    members = json.loads((study_dir / "best" / "bundle.json").read_text())["members"]
+    members = _members(study_dir)
     return {
         "plan_fractions": sorted({p["fraction"] for p in plans.values()}),
         "plan_epochs": sorted({p["epochs"] for p in plans.values()}),

@@ -2,11 +2,11 @@
 pretrained greedily, one layer at a time, each on the hidden probabilities of the one below; the
 stack then becomes a sigmoid network with an output layer, fine-tuned end to end with labels.
 
-Searched: the resolution of photos and crop or pad (as the CNN's), depth and widths, the first layer's
-visible units (Bernoulli over inputs scaled to [0, 1], or Gaussian over the standardised
-inputs), pretraining epochs, CD-k steps, plain or persistent CD, pretraining learning rate,
-dropout while fine-tuning; plus the shared optimiser space for fine-tuning. Pretraining is its
-own phase (`pretrain`), before the first epoch.
+Searched: the resolution of photos and crop or pad (as the CNN's), depth and widths, the
+first layer's visible units (Bernoulli over inputs scaled to [0, 1], or Gaussian over the
+standardised inputs), pretraining epochs, CD-k steps, plain or persistent CD, pretraining
+learning rate, dropout while fine-tuning; plus the shared optimiser space for fine-tuning.
+Pretraining is its own phase (`pretrain`), before the first epoch.
 """
 
 from __future__ import annotations

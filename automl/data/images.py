@@ -149,7 +149,7 @@ def read_images(
             f"skipped {len(unreadable)} unreadable image files (e.g. {', '.join(unreadable[:3])})"
         )
     how_read: dict[str, Any] = {"size": size, "mode": mode, "fit": fit}
-    if fitting and content is not None:
+    if content is not None:  # only set when fitting
         how_read["content"] = content  # the networks may centre-crop this box of the padding
         notes.append(
             f"the photos are not square: padded whole ({content[0]}x{content[1]} of content), "
