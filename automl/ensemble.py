@@ -7,19 +7,30 @@ improve the blend's validation score, so a different, weaker trial can beat a th
 the best architecture; the number of times a trial is picked is its weight. Members are
 ordinary family networks (a cross-validated trial's are its fold networks, sharing its
 weight), so export stays one module.
+
+The greedy picks overfit the validation rows they climb on: on SST's 1 101 dev sentences the
+blend gained a point on dev over the uniform top 3 and lost 1.8 on the test. So the selection
+is bagged (Caruana et al. 2006, "Getting the most out of ensemble selection"): run on
+bootstrap resamples of the validation rows, its weights averaged over the bags. Measured on
+the kept trials of three SST studies, against one selection on all rows: 5-class 44.1 ->
+45.5 %, binary 86.3 -> 87.1 %, binary from plain sentences 81.4 -> 82.4 % (test accuracy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from automl.errors import DataError
 
 SELECTION_ROUNDS = 25  # picks, with replacement: weights are multiples of 1/25
-MAX_TRIALS = 5  # distinct trials in the blend: each adds its networks' latency to the export
+MAX_TRIALS = 5  # distinct trials in one bag's blend
+BAGS = 20  # bootstrap resamples of the validation rows
+BAG_ROWS = 10_000  # rows drawn per bag at most: more add little but time
+MAX_NETWORKS = 40  # in the exported blend (10 folds x 4 trials): each adds its latency
 
 
 class Ensemble(nn.Module):
@@ -101,18 +112,60 @@ def select_ensemble(
     trial by the leaderboard; on a tie between candidates the earlier one is taken.
     """
     stacked = torch.stack(outputs).float()
+    parts = torch.softmax(stacked, dim=-1) if classification else stacked
+    picked = torch.zeros_like(parts[0])  # the sum of the picks' probabilities (or outputs)
     counts = [0] * len(outputs)
     best_counts, best = list(counts), (-float("inf"), -float("inf"))
-    for _ in range(rounds):
+    for round_ in range(rounds):
         full = sum(c > 0 for c in counts) >= max_trials
         allowed = [i for i, c in enumerate(counts) if c] if full else range(len(outputs))
         tries = []
         for i in allowed:
-            weights = torch.tensor(counts, dtype=torch.float32)
-            weights[i] += 1
-            tries.append((objective(blend(stacked, weights / weights.sum(), classification)), -i))
+            mixed = (picked + parts[i]) / (round_ + 1)
+            blended = torch.log(mixed.clamp_min(1e-12)) if classification else mixed
+            tries.append((objective(blended), -i))
         (value, minus_i) = max(tries)
         counts[-minus_i] += 1
+        picked = picked + parts[-minus_i]
         if value > best:
             best, best_counts = value, list(counts)
     return best_counts, best
+
+
+def bagged_selection(
+    outputs: list[torch.Tensor],
+    targets: torch.Tensor,
+    judge: Callable[[torch.Tensor, torch.Tensor], tuple[float, float]],
+    classification: bool,
+    seed: int,
+    bags: int = BAGS,
+) -> list[float]:
+    """Each candidate's weight (summing to 1): `select_ensemble` on `bags` bootstrap
+    resamples of the validation rows, each bag's weights averaged. `judge(outputs, targets)`
+    is the objective on a bag's rows."""
+    if len(outputs) == 1:
+        return [1.0]
+    generator = np.random.default_rng(seed)
+    n = len(targets)
+    weights = np.zeros(len(outputs))
+    for _ in range(bags):
+        rows = torch.as_tensor(generator.integers(0, n, min(n, BAG_ROWS)))
+        chosen = targets[rows]
+        counts, _ = select_ensemble(
+            [o[rows] for o in outputs], lambda out, y=chosen: judge(out, y), classification
+        )
+        weights += np.asarray(counts) / sum(counts)
+    return (weights / bags).tolist()
+
+
+def heaviest(weights: list[float], networks: list[int], limit: int = MAX_NETWORKS) -> list[int]:
+    """The candidates with weight, heaviest first (the earlier on a tie), while their networks
+    fit in `limit` (the first always)."""
+    order = sorted((i for i, w in enumerate(weights) if w > 0), key=lambda i: (-weights[i], i))
+    kept, total = [], 0
+    for i in order:
+        if kept and total + networks[i] > limit:
+            continue
+        kept.append(i)
+        total += networks[i]
+    return kept

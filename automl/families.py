@@ -43,7 +43,9 @@ class Family:
     `alternatives(task)`, further known-good sets, of another kind, tried once every family's
     default has been; `smallest(task)`, optional, the cheapest configuration worth
     training, tried when one of its networks was too slow for a trial's time;
-    `classes_only`: it classifies, never regresses (a module's `CLASSES_ONLY = True`).
+    `classes_only`: it classifies, never regresses (a module's `CLASSES_ONLY = True`);
+    `grace_epochs(params)`, optional, the epochs a configuration trains before early stopping
+    may judge it (a slow starter's: the scheduler's own grace otherwise).
     Families of a user's own may be registered in this form directly.
     """
 
@@ -56,6 +58,7 @@ class Family:
     alternatives: Callable[[TaskInfo], list[Params]] | None = None
     classes_only: bool = False
     smallest: Callable[[TaskInfo], Params] | None = None
+    grace_epochs: Callable[[Params], int] | None = None
 
 
 class Hyperparameters:
@@ -135,6 +138,9 @@ def register_family_module(module_name: str) -> Family:
     def smallest(task: TaskInfo) -> Params:
         return prefixed(module.smallest(task), name)
 
+    def grace_epochs(params: Params) -> int:
+        return module.grace_epochs(family_params(params, name))
+
     build.__module__ = module_name  # where a worker imports it from (engine.ship_user_families)
     return register_family(
         Family(
@@ -147,6 +153,7 @@ def register_family_module(module_name: str) -> Family:
             alternatives if hasattr(module, "alternatives") else None,
             getattr(module, "CLASSES_ONLY", False),
             smallest if hasattr(module, "smallest") else None,
+            grace_epochs if hasattr(module, "grace_epochs") else None,
         )
     )
 

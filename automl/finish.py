@@ -28,7 +28,7 @@ from automl.budget import Deadline
 from automl.bundle import load, save_bundle
 from automl.engine.cluster import usable_cpus
 from automl.engine.settings import SearchData, SearchSettings
-from automl.ensemble import Ensemble, blend, select_ensemble
+from automl.ensemble import Ensemble, bagged_selection, blend, heaviest
 from automl.errors import SearchError, TrialFailed
 from automl.forecaster import backtest_summary, interval_scale
 from automl.kept_networks import KEPT_TRIALS, load_kept
@@ -292,24 +292,25 @@ def train_ensemble(
             candidate.member.validation_score = score_outputs(task, candidate.outputs, targets)
     criterion = loss_function(task)
 
-    def objective(outputs: torch.Tensor) -> tuple[float, float]:
-        return score_outputs(task, outputs, targets), -float(criterion(outputs, targets))
+    def judge(outputs: torch.Tensor, truth: torch.Tensor) -> tuple[float, float]:
+        return score_outputs(task, outputs, truth), -float(criterion(outputs, truth))
 
-    counts, _ = select_ensemble([c.outputs for c in candidates], objective, task.is_classification)
-    chosen = sorted(
-        (i for i, c in enumerate(counts) if c), key=lambda i: (-counts[i], i)
-    )  # the heaviest first: members[0] is what the leaderboard line names as the best
-    total = sum(counts)
+    shares = bagged_selection(
+        [c.outputs for c in candidates], targets, judge, task.is_classification, settings.seed
+    )
+    # the heaviest first: members[0] is what the leaderboard line names as the best
+    chosen = heaviest(shares, [len(c.networks) for c in candidates])
+    total = sum(shares[i] for i in chosen)
     members, networks, weights = [], [], []
     for i in chosen:
         candidate = candidates[i]
-        candidate.member.weight = round(counts[i] / total, 4)
+        candidate.member.weight = round(shares[i] / total, 4)
         members.append(candidate.member)
         networks += candidate.networks
-        weights += [counts[i] / total / len(candidate.networks)] * len(candidate.networks)
+        weights += [shares[i] / total / len(candidate.networks)] * len(candidate.networks)
     outputs = blend(
         torch.stack([candidates[i].outputs for i in chosen]).float(),
-        torch.tensor([counts[i] / total for i in chosen]),
+        torch.tensor([shares[i] / total for i in chosen]),
         task.is_classification,
     )
     score = score_outputs(task, outputs, targets)

@@ -16,7 +16,7 @@ from automl.engine.in_process import run_in_process
 from automl.engine.progress import Progress
 from automl.engine.ray_executor import run_with_ray
 from automl.engine.recorder import TrialEnd, ending, epoch_record
-from automl.engine.scheduler import TimeCaps
+from automl.engine.scheduler import TimeCaps, make_scheduler
 from automl.engine.space import TRIAL_NUMBER_KEY
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
 from automl.prepare import prepare_data
@@ -67,6 +67,32 @@ def test_time_caps_follow_their_clock():
     assert caps.over("a")
     assert caps.verdict("a") == "exceeded its time cap of 5s (--trial-timeout)"
     assert caps.verdict("a") is None  # told once
+
+
+class _TuneTrial:
+    """What Tune's ASHA reads of a trial: its id and config."""
+
+    def __init__(self, trial_id: str, slow: bool) -> None:
+        self.trial_id, self.config = trial_id, {"slow": slow}
+
+
+def test_asha_judges_a_slow_starting_family_after_its_grace():
+    scheduler = make_scheduler(30, TimeCaps(60.0), lambda config: 9 if config["slow"] else 0)
+    fast = [_TuneTrial(f"fast{i}", slow=False) for i in range(3)]
+    slow, plain = _TuneTrial("slow", slow=True), _TuneTrial("plain", slow=False)
+    for trial in [*fast, slow, plain]:
+        scheduler.on_trial_add(None, trial)
+
+    def report(trial: _TuneTrial, epoch: int, score: float) -> str:
+        return scheduler.on_trial_result(None, trial, {"training_iteration": epoch, METRIC: score})
+
+    for epoch in range(1, 10):
+        for i, trial in enumerate(fast):
+            assert report(trial, epoch, 0.5 + 0.01 * i) == "CONTINUE"
+    # the same weak start: stopped at the first rung (epoch 3) without a grace, kept with one
+    assert [report(plain, epoch, 0.3) for epoch in (1, 2, 3)] == ["CONTINUE"] * 2 + ["STOP"]
+    assert {report(slow, epoch, 0.3) for epoch in range(1, 9)} == {"CONTINUE"}
+    assert report(slow, 9, 0.3) == "STOP"  # judged at the rung after its grace
 
 
 def test_ray_runs_all_but_one_trial_runs_on_this_machine():

@@ -64,6 +64,16 @@ def ray_trial(
     )
 
 
+def _grace(families: dict[str, Family]) -> Any:
+    """A trial config's grace in epochs, as its family sets it (0: the scheduler's own)."""
+
+    def grace(config: dict[str, Any]) -> int:
+        family = families.get(config.get("family"))
+        return family.grace_epochs(config) if family and family.grace_epochs else 0
+
+    return grace
+
+
 def run_with_ray(job: SearchJob) -> SearchFigures:
     import ray
     from ray import tune
@@ -112,7 +122,7 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
             trainable,
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
-                scheduler=make_scheduler(settings.max_epochs, caps),
+                scheduler=make_scheduler(settings.max_epochs, caps, _grace(families)),
                 num_samples=settings.run_max_trials or -1,
                 max_concurrent_trials=concurrency,
                 reuse_actors=True,

@@ -1,4 +1,5 @@
-"""Tune's scheduler: ASHA early stopping, plus a time cap per trial.
+"""Tune's scheduler: ASHA early stopping, plus a time cap per trial, and a longer grace for
+the configurations of a family that starts slowly.
 
 The cap's verdicts are kept in a `TimeCaps` that the searcher reads when it records the trial,
 so neither calls the other.
@@ -43,9 +44,11 @@ class TimeCaps:
         return self._verdicts.pop(key, None)
 
 
-def make_scheduler(max_epochs: int, caps: TimeCaps) -> Any:
-    """ASHA over epochs, and a trial running past its cap is stopped. Built in a function
-    because Tune is imported late."""
+def make_scheduler(
+    max_epochs: int, caps: TimeCaps, grace: Callable[[dict[str, Any]], int] = lambda config: 0
+) -> Any:
+    """ASHA over epochs, and a trial running past its cap is stopped; a trial is not judged
+    before `grace(its config)` epochs. Built in a function because Tune is imported late."""
     from ray.tune.experiment import Trial
     from ray.tune.schedulers import ASHAScheduler
 
@@ -71,6 +74,13 @@ def make_scheduler(max_epochs: int, caps: TimeCaps) -> Any:
                     finally:
                         controller._reuse_actors = reuse
             return super().choose_trial_to_run(tune_controller)
+
+        def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+            # a slow starter skips the rungs before its grace: it is judged at the first rung
+            # it reaches after it, against the others' scores there
+            if result.get("training_iteration", 0) < grace(trial.config):
+                return self.CONTINUE
+            return super().on_trial_result(tune_controller, trial, result)
 
     return CappedASHA(
         time_attr="training_iteration",
