@@ -135,25 +135,28 @@ def _trained_rntn(prepared, epochs: int, **params):
     return model.eval()
 
 
-def test_level_batching_equals_a_node_at_a_time_recursion(treebank):
+@pytest.mark.parametrize("cell", ["tanh", "lstm"])
+def test_level_batching_equals_a_node_at_a_time_recursion(treebank, cell):
     _, prepared = _prepared(treebank)
     task = prepared.task
     torch.manual_seed(3)
-    model = get_family("rntn").build({"family": "rntn", **get_family("rntn").defaults(task)}, task)
+    params = {"family": "rntn", **get_family("rntn").defaults(task), "rntn.cell": cell}
+    model = get_family("rntn").build(params, task)
     x = torch.as_tensor(prepared.data.X_val[:20])
     tokens, left, right, level, _ = model.trees(x)
     batched = model.node_states(tokens, left, right, level)
 
     def state(row: int, node: int) -> torch.Tensor:  # the recursion the batching replaces
         if node < task.tree_leaves:
-            return model.embed(tokens[row, node])
+            leaf = model.embed(tokens[row, node])
+            return model.leaf_cell(leaf[None])[0] if cell == "lstm" else leaf  # [h; c]
         inner = node - task.tree_leaves
         a, b = state(row, int(left[row, inner])), state(row, int(right[row, inner]))
         return model.join(a[None], b[None])[0]
 
     for row in range(len(x)):
         root = int(model.roots(tokens)[row])
-        assert torch.allclose(batched[row, root], state(row, root), atol=1e-5)
+        assert torch.allclose(batched[row, root], state(row, root)[: model.dim], atol=1e-5)
 
 
 @pytest.mark.slow
@@ -178,10 +181,15 @@ def test_the_rntn_learns_negation_scope_that_a_bag_of_words_cannot(fitted):
 
 
 def test_the_plain_recursive_net_and_binarised_plain_sentences_train(treebank, tmp_path):
-    """V = 0 (no tensor) is the same family; sentences without trees get binarised ones."""
+    """V = 0 (no tensor) and the Tree-LSTM's gated cell are the same family; sentences without
+    trees get binarised ones."""
     _, prepared = _prepared(treebank)
     plain = _trained_rntn(prepared, epochs=1, tensor=False)
     assert plain.tensor is None
+    tree_lstm = _trained_rntn(prepared, epochs=1, cell="lstm")
+    rows = {row["name"]: row["params"] for row in tree_lstm.layer_rows()}
+    assert tree_lstm.tensor is None and "tensor" not in rows
+    assert sum(rows.values()) == sum(p.numel() for p in tree_lstm.parameters())
     documents = tmp_path / "docs"
     for label, words in (("pos", "a truly good film"), ("neg", "not a good film at all")):
         (documents / label).mkdir(parents=True)
