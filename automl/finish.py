@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,14 @@ from automl.ensemble import Ensemble, bagged_selection, blend, heaviest
 from automl.errors import SearchError, TrialFailed
 from automl.forecaster import backtest_summary, interval_scale
 from automl.kept_networks import KEPT_TRIALS, load_kept
+from automl.model_records import TREES
 from automl.predictor import Predictor
 from automl.prepare import PreparedData
 from automl.search_spaces import get_family
 from automl.study import BEST_DIR, CODES_MAP_FILE
 from automl.task_info import TaskInfo
 from automl.trainer import (
+    EVAL_BATCH_SIZE,
     TOO_SLOW,
     TrainingConfig,
     default_device,
@@ -279,9 +282,11 @@ def train_ensemble(
     data: SearchData,
     settings: SearchSettings,
     deadline: Deadline,
+    rows_after: int = 0,
 ) -> tuple[Ensemble, list[Member], float, torch.Tensor]:
     """The exported ensemble from the ranked trials: (ensemble, members by weight, its
-    validation score, its validation outputs before any refit)."""
+    validation score, its validation outputs before any refit). The time to predict
+    `rows_after` rows (the finish's test split, the model view's trees) is left over."""
     torch.set_num_threads(usable_cpus())
     inputs, targets = to_tensors(data.X_val, data.y_val, task)
     candidates = gather_candidates(study_dir, trials, task, data, settings, deadline, inputs)
@@ -314,12 +319,25 @@ def train_ensemble(
         task.is_classification,
     )
     score = score_outputs(task, outputs, targets)
+    blended = Ensemble(networks, task.is_classification, weights)
+    deadline = deadline.sub(predicting_seconds(blended, inputs, rows_after))
     if refits(data.n_folds, len(data.X_train) + len(data.X_val)):
         networks = refit_on_all_rows(networks, members, task, data, settings, deadline)
     elif continues(task, data.n_folds):
         plans = {t.number: t.get(Attr.PLAN) for t in trials}
         networks = continue_on_more_rows(networks, members, plans, task, data, settings, deadline)
     return Ensemble(networks, task.is_classification, weights), members, score, outputs
+
+
+def predicting_seconds(model: nn.Module, inputs: torch.Tensor, rows: int) -> float:
+    """FINISH_SAFETY times what `model` would take to predict `rows` rows like `inputs`,
+    timed on one batch of them (16 Tree-LSTMs took 2.4 s for SST's 2 210 test trees)."""
+    if rows == 0 or len(inputs) == 0:
+        return 0.0
+    probe = inputs[:EVAL_BATCH_SIZE]
+    started = time.perf_counter()
+    predict_outputs(model, probe)
+    return FINISH_SAFETY * (time.perf_counter() - started) * rows / len(probe)
 
 
 def refit_on_all_rows(
@@ -463,6 +481,11 @@ def finish(
 ) -> FinishedModel:
     """Train the exported ensemble within the deadline, write it to <study>/best/, load it."""
     task = prepared.task
+    # rows predicted after the ensemble is trained: the test split's, and each split's trees
+    # that the model view records (automl.model_records)
+    rows_after = 0 if prepared.test is None else len(prepared.test[0])
+    if task.tree_leaves is not None:
+        rows_after += 2 * TREES
     ensemble, members, score, val_outputs = train_ensemble(
         study_dir,
         scored_trials(records),
@@ -470,6 +493,7 @@ def finish(
         prepared.data,
         settings,
         deadline.sub(EXPORT_RESERVE_S),
+        rows_after,
     )
     extra: dict[str, Any] = {
         "validation_score": score,

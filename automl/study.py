@@ -35,6 +35,17 @@ PROBABILITY_PREFIX = "proba::"
 # a forecaster's instead: the history, its forecasts of the validation windows and the next steps
 FORECAST_FILE = "forecast.json"
 
+
+def seen_first(frame: pd.DataFrame) -> pd.Index:
+    """The order the model view lists samples in: mistakes (the surest first) then the rest,
+    the largest errors, or the highest anomaly scores."""
+    if "correct" in frame:
+        return frame.sort_values(["correct", "confidence"], ascending=[True, False]).index
+    if "error" in frame:
+        return frame["error"].abs().sort_values(ascending=False).index
+    return frame["score"].sort_values(ascending=False).index
+
+
 LEADERBOARD_COLUMNS = [
     "rank",
     "trial",

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from automl.dashboard.data import StudyData
-from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX
+from automl.study import FORECAST_FILE, PREDICTIONS_FILE, PROBABILITY_PREFIX, seen_first
 
 GALLERY_PAGE = 24  # samples per page of the gallery
 CURVE_CLASSES = 10  # ROC / precision-recall curves of the classes with most samples
@@ -284,17 +284,14 @@ def _sparkline(features: list[list[float | None]], bounds: tuple[float, float] |
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-TREE_CHOICES = 300  # sentences offered in the tree view: mistakes first, then the rest
-
-
 def tree_choices(frame: pd.DataFrame) -> list[dict[str, str | int]]:
-    """The sentences whose predicted tree can be drawn (a model of parse trees records each
-    sample's tree, column `tree`): dropdown options, the misclassified first."""
+    """The sentences whose predicted tree can be drawn (a model of parse trees records the
+    trees of the sentences a user sees first, column `tree`): dropdown options, the
+    misclassified first."""
     if "tree" not in frame:
         return []
-    order = frame.sort_values(["correct", "confidence"], ascending=[True, False]).index
     options = []
-    for index in order[:TREE_CHOICES]:
+    for index in seen_first(frame[frame["tree"].notna()]):
         row = frame.loc[index]
         mark = "" if row["correct"] else "✗ "
         text = f"{mark}{row['preview'][:90]} (true {row['target']}, predicted {row['prediction']})"

@@ -176,7 +176,11 @@ class RNTN(nn.Module):
         parent = base + leaves + torch.arange(leaves - 1, device=tokens.device)[None, :]
         for depth in range(1, int(level.max()) + 1 if level.numel() else 1):
             at = level == depth
-            h = h.index_copy(0, parent.expand_as(at)[at], self.join(h[left[at]], h[right[at]]))
+            joined = self.join(h[left[at]], h[right[at]])
+            if torch.is_grad_enabled():  # autograd needs each level's states kept
+                h = h.index_copy(0, parent.expand_as(at)[at], joined)
+            else:  # predicting: in place, not a copy of every node's state per level
+                h.index_copy_(0, parent.expand_as(at)[at], joined)
         return h.reshape(n, nodes, width)[..., : self.dim]  # h (the Tree-LSTM's memory dropped)
 
     def leaf_cell(self, x: torch.Tensor) -> torch.Tensor:

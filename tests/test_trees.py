@@ -27,8 +27,10 @@ from automl.data.trees import (
     sentence_tree,
 )
 from automl.errors import DataError
+from automl.model_records import TREES
 from automl.prepare import prepare_data
 from automl.search_spaces import get_family
+from automl.study import seen_first
 from automl.task import detect_task
 from automl.trainer import TrainingConfig, train_model
 from tests.support.browser import chromium, dashboard, require_browser, wait_for
@@ -145,6 +147,8 @@ def test_level_batching_equals_a_node_at_a_time_recursion(treebank, cell):
     x = torch.as_tensor(prepared.data.X_val[:20])
     tokens, left, right, level, _ = model.trees(x)
     batched = model.node_states(tokens, left, right, level)
+    with torch.no_grad():  # predicting writes each level in place
+        assert torch.equal(model.node_states(tokens, left, right, level), batched)
 
     def state(row: int, node: int) -> torch.Tensor:  # the recursion the batching replaces
         if node < task.tree_leaves:
@@ -268,8 +272,13 @@ def test_a_tree_folder_predicts_every_phrase_and_exports(fitted, tmp_path, capsy
 def test_the_dashboard_draws_a_predicted_tree_and_the_rntn_architecture(fitted):
     study = d.load_study(fitted / "trees")
     frame = m.predictions(study, "test")
-    tree = json.loads(frame["tree"].iloc[0])
-    assert tree[-1]["phrase"] == frame["preview"].iloc[0]  # the root spans the sentence
+    # the trees of the sentences the view offers first (mistakes first) are recorded
+    recorded = frame["tree"].notna()
+    assert len(frame) == 400 and recorded.sum() == TREES
+    assert recorded[seen_first(frame)[:TREES]].all()
+    first = recorded.idxmax()
+    tree = json.loads(frame.loc[first, "tree"])
+    assert tree[-1]["phrase"] == frame.loc[first, "preview"]  # the root spans the sentence
     layers = f.architecture_table(study, int(study.trials["trial"].iloc[0]))
     assert layers["type"].str.startswith("Tensor V (30 x 60 x 60)").any()
 
