@@ -26,7 +26,7 @@ from torch import nn
 
 from automl.errors import DataError
 
-SELECTION_ROUNDS = 25  # picks, with replacement: weights are multiples of 1/25
+SELECTION_ROUNDS = 25  # picks per bag, with replacement: a bag's weights are multiples of 1/25
 MAX_TRIALS = 5  # distinct trials in one bag's blend
 BAGS = 20  # bootstrap resamples of the validation rows
 BAG_ROWS = 10_000  # rows drawn per bag at most: more add little but time
