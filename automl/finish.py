@@ -319,9 +319,11 @@ def train_ensemble(
         task.is_classification,
     )
     score = score_outputs(task, outputs, targets)
-    blended = Ensemble(networks, task.is_classification, weights)
-    deadline = deadline.sub(predicting_seconds(blended, inputs, rows_after))
-    if refits(data.n_folds, len(data.X_train) + len(data.X_val)):
+    refit = refits(data.n_folds, len(data.X_train) + len(data.X_val))
+    if refit or continues(task, data.n_folds):  # training that would spend the time left
+        exported = Ensemble(networks, task.is_classification, weights)
+        deadline = deadline.sub(predicting_seconds(exported, inputs, rows_after))
+    if refit:
         networks = refit_on_all_rows(networks, members, task, data, settings, deadline)
     elif continues(task, data.n_folds):
         plans = {t.number: t.get(Attr.PLAN) for t in trials}

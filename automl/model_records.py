@@ -94,12 +94,8 @@ def record_predictions(
             lines = [dataset.X[i] for i in picked[shown]]
             probabilities = node_probabilities(inputs[split][keep][shown])
             classes = preprocessing.target.classes or []
-            trees: list[str | None] = [None] * len(frame)
-            for position, tree in zip(
-                shown, _trees(lines, probabilities, task.tree_leaves, classes), strict=True
-            ):
-                trees[position] = tree
-            frame["tree"] = trees
+            frame["tree"] = None
+            frame.loc[shown, "tree"] = _trees(lines, probabilities, task.tree_leaves, classes)
         parts.append(frame)
     table = pd.concat(parts, ignore_index=True)
     path = study_dir / PREDICTIONS_FILE
