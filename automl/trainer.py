@@ -12,7 +12,8 @@ A network may define these hooks, and the loop uses them when present:
 - `monitor(X_val) -> dict`: extra per-epoch figures (an RBM's pseudo-log-likelihood);
 - `fixed_inputs(X) -> Tensor` with `from_fixed(features) -> outputs`: a first stage that does
   not train (random kernels), computed once after `pretrain` for the training and validation
-  rows, so the epochs train and score the rest on its features.
+  rows, so the epochs train and score the rest on its features; `pretrain` may leave the
+  training rows' in `fixed_train` when it computed them anyway (to standardise them).
 """
 
 from __future__ import annotations
@@ -465,12 +466,16 @@ class _Fold:
     def fix_inputs(self) -> None:
         """The network's fixed first stage, once, when it has one and its features fit."""
         fixed = getattr(self.model, "fixed_inputs", None)
+        known = getattr(self.model, "fixed_train", None)
+        if known is not None:
+            self.model.fixed_train = None  # not kept with the network
         if fixed is None or (len(self.X_train) + len(self.X_val)) * self.model.n_fixed > MAX_FIXED:
             return
         device = self.X_train.device
-        self.X_train, self.X_val = (
-            predict_outputs(self.model, X, fixed).to(device) for X in (self.X_train, self.X_val)
-        )
+        if known is None:
+            known = predict_outputs(self.model, self.X_train, fixed)
+        self.X_train = known.to(device)
+        self.X_val = predict_outputs(self.model, self.X_val, fixed).to(device)
         self.forward = self.model.from_fixed
         criterion = loss_function(self.task)
         self.objective = lambda inputs, targets: criterion(self.forward(inputs), targets)

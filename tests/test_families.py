@@ -184,11 +184,15 @@ SEQUENCE_CASES = [
 @pytest.mark.parametrize(("name", "row"), SEQUENCE_CASES)
 def test_sequence_outputs_ignore_padding(name, row):
     """A sequence gives the same output alone and padded in a batch with a longer one, for
-    every sampled architecture (poolings, directions, residuals)."""
+    every sampled architecture (poolings, directions, residuals) and the alternatives (random
+    kernels on raw series)."""
     family = available_families()[name]
     task = TASKS[row]
-    for seed in range(6):
-        params = _sampled_params(family, task, seed)
+    alternatives = family.alternatives(task) if family.alternatives else []
+    for params in [
+        *(_sampled_params(family, task, seed) for seed in range(6)),
+        *({"family": name, **values} for values in alternatives),
+    ]:
         if task.target_kind == "forecasting":
             continue  # a forecaster's windows are never padded
         model = family.build(params, task).eval()
