@@ -1,7 +1,10 @@
 """MLP: fully connected ReLU-family layers, the guide's net for tables (and flattened images).
 
 Searched: depth, width per layer, activation, dropout, batch normalisation; He init matched to
-the activation; plus the shared optimiser space.
+the activation; plus the shared optimiser space. Depth 0 is a linear model (multinomial logistic
+regression, or least squares): on small tables LDA and logistic regression beat every deeper
+net, so the search must be able to find one, and it is a different kind of member for the
+ensemble.
 """
 
 from __future__ import annotations
@@ -27,12 +30,17 @@ def max_width(task: TaskInfo) -> int:
     return int(min(1024, max(64, 2 ** math.ceil(math.log2(max(task.n_samples, 2)) - 1))))
 
 
+SMALL_ROWS = 2000  # up to this many rows, the linear model is tried first (an alternative)
+
+
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
-    for i in range(hp.int("n_layers", 1, MAX_LAYERS)):
+    n_layers = hp.int("n_layers", 0, MAX_LAYERS)
+    for i in range(n_layers):
         hp.int(f"width_{i}", 16, max_width(task), log=True)
-    hp.categorical("activation", ACTIVATIONS)
-    hp.float("dropout", 0.0, 0.5)
-    hp.categorical("batch_norm", [True, False])
+    if n_layers:
+        hp.categorical("activation", ACTIVATIONS)
+        hp.float("dropout", 0.0, 0.5)
+        hp.categorical("batch_norm", [True, False])
     suggest_training(hp, task)
 
 
@@ -49,6 +57,13 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
     }
 
 
+def alternatives(task: TaskInfo) -> list[dict[str, Any]]:
+    """The linear model, on a small table: its rows cannot tell a deep net from noise."""
+    if task.modality != "table" or task.n_samples > SMALL_ROWS:
+        return []
+    return [{"n_layers": 0, **training_defaults(task, lr=1e-2)}]
+
+
 def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(task.input_shape)
@@ -58,7 +73,8 @@ def build(hp: dict[str, Any], task: TaskInfo) -> nn.Module:
         width = out
     layers.append(nn.Linear(width, task.output_dim))
     model = nn.Sequential(*layers)
-    init_for_activation(model, hp["activation"])
+    if hp["n_layers"]:
+        init_for_activation(model, hp["activation"])
     return model
 
 

@@ -271,3 +271,16 @@ def test_a_family_names_each_parameter_once():
     spec = available_families()["mlp"]
     params = spec.suggest(optuna.create_study().ask(), TASKS["classification"])
     assert params and all(k.startswith("mlp.") for k in params)
+
+
+def test_small_tables_try_a_linear_model_first():
+    """The MLP's depth-0 alternative (logistic regression) is offered on a small table only,
+    and it is one linear layer."""
+    family = available_families()["mlp"]
+    small = TASKS["classification"]
+    assert small.n_samples <= 2000
+    (linear,) = family.alternatives(small)
+    model = family.build({"family": "mlp", **linear}, small)
+    assert [type(m).__name__ for m in model if sum(p.numel() for p in m.parameters())] == ["Linear"]
+    assert family.alternatives(dataclasses.replace(small, n_samples=50_000)) == []
+    assert family.alternatives(TASKS["image_recognition"]) == []
