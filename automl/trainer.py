@@ -14,6 +14,8 @@ A network may define these hooks, and the loop uses them when present:
   not train (random kernels), computed once after `pretrain` for the training and validation
   rows, so the epochs train and score the rest on its features; `pretrain` may leave the
   training rows' in `fixed_train` when it computed them anyway (to standardise them).
+- `fit_head(features, targets)`: with fixed inputs, a closed-form head fitted on the training
+  rows' features before the epochs (ridge); the epochs then train what it leaves trainable.
 """
 
 from __future__ import annotations
@@ -477,6 +479,9 @@ class _Fold:
         self.X_train = known.to(device)
         self.X_val = predict_outputs(self.model, self.X_val, fixed).to(device)
         self.forward = self.model.from_fixed
+        fit_head = getattr(self.model, "fit_head", None)
+        if fit_head is not None:
+            fit_head(self.X_train, self.y_train)
         criterion = loss_function(self.task)
         self.objective = lambda inputs, targets: criterion(self.forward(inputs), targets)
 

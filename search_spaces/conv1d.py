@@ -11,7 +11,10 @@ random dilated kernels, never trained, summarised by the share of positive value
 maximum of each, and a trained linear head. On a few dozen series a network that learns only
 its head cannot overfit its features, which is why ROCKET leads deep models on small archive
 sets. Its biases are quantiles of the convolutions of training series and its features are
-standardised, both fixed before the first epoch (the trainer's `pretrain` hook).
+standardised, both fixed before the first epoch (the trainer's `pretrain` hook). The head is
+searched: trained by the epochs, or ridge regression on the features in closed form with its
+penalty chosen by leave-one-out error (MiniRocket's RidgeClassifierCV; the trainer's `fit_head`
+hook), the epochs then only calibrating its scale for the ensemble's averaged probabilities.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ MANY_KERNELS_ROWS = 2000
 CONV_VALUES = 2**25  # a group's convolution outputs computed at once (128 MB), pretraining
 KERNEL_LENGTHS = (7, 9, 11)
 KERNEL_SEED = 0
+RIDGE_ALPHAS = np.logspace(-3, 3, 10)  # RidgeClassifierCV's grid in MiniRocket
+RIDGE_MAX_RANK = 4000  # min(rows, features) up to which the ridge head is solved by SVD
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
@@ -54,7 +59,9 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
     ):
         hp.categorical("n_kernels", RANDOM_KERNELS)
         hp.categorical("normalise", [False, True])
-        hp.float("dropout", 0.0, 0.5)
+        ridge = task.is_classification and hp.categorical("head", ["ridge", "trained"]) == "ridge"
+        if not ridge:  # a closed-form head has nothing to regularise by noise
+            hp.float("dropout", 0.0, 0.5)
         suggest_training(hp, task, augment=False)  # fixed features: nothing to augment
         return
     for i in range(hp.int("n_blocks", 1, MAX_BLOCKS)):
@@ -92,15 +99,16 @@ def alternatives(task: TaskInfo) -> list[dict[str, Any]]:
     if task.target_kind == "forecasting":
         return []
     many = task.n_samples <= MANY_KERNELS_ROWS
-    return [
-        {
-            "kernels": "random",
-            "n_kernels": RANDOM_KERNELS[-1] if many else RANDOM_KERNELS[0],
-            "normalise": False,
-            "dropout": 0.1,
-            **training_defaults(task, lr=3e-3, augment=False),
-        }
-    ]
+    random = {
+        "kernels": "random",
+        "n_kernels": RANDOM_KERNELS[-1] if many else RANDOM_KERNELS[0],
+        "normalise": False,
+        **training_defaults(task, lr=3e-3, augment=False),
+    }
+    trained = {**random, "head": "trained", "dropout": 0.1}
+    if not task.is_classification:
+        return [{k: v for k, v in trained.items() if k != "head"}]
+    return [{**random, "head": "ridge"}, trained]
 
 
 class ConvBlock1d(nn.Module):
@@ -175,9 +183,12 @@ class RandomKernels(nn.Module):
         self.register_buffer("biases", torch.zeros(n))
         self.register_buffer("feature_mean", torch.zeros(2 * n))
         self.register_buffer("feature_scale", torch.ones(2 * n))
-        self.dropout = nn.Dropout(hp["dropout"])
+        self.dropout = nn.Dropout(hp.get("dropout", 0.0))
         self.head = nn.Linear(2 * n, task.output_dim)
         self.n_fixed = 2 * n  # features per series (the trainer's fixed_inputs hook)
+        self.ridge = hp.get("head", "trained") == "ridge"
+        # the ridge head's outputs are scores near -1 and 1: a trained scale makes them logits
+        self.log_scale = nn.Parameter(torch.tensor(float(np.log(3.0)))) if self.ridge else None
 
     def series(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(the series as (n, features, T), zero on padding; mask of real steps (n, 1, T))."""
@@ -219,7 +230,37 @@ class RandomKernels(nn.Module):
         return (self.features(x) - self.feature_mean) / self.feature_scale
 
     def from_fixed(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(features))
+        out = self.head(self.dropout(features))
+        return out if self.log_scale is None else out * self.log_scale.exp()
+
+    @torch.no_grad()
+    def fit_head(self, features: torch.Tensor, targets: torch.Tensor) -> None:
+        """The ridge head in closed form (the trainer's hook, given the training rows' fixed
+        features and class labels), then frozen: targets +-1 per class, the penalty the one of
+        RIDGE_ALPHAS with the least leave-one-out squared error (exact for ridge, from one SVD).
+        Too many rows and features for one SVD: the head is trained by the epochs instead."""
+        if not self.ridge or min(features.shape) > RIDGE_MAX_RANK:
+            return
+        F = features.double()
+        Y = 2.0 * nn.functional.one_hot(targets.long(), self.head.out_features).double() - 1.0
+        offset = Y.mean(dim=0)  # the intercept (features are centred on these rows)
+        F = F - F.mean(dim=0)
+        U, s, Vh = torch.linalg.svd(F, full_matrices=False)
+        UtY = U.T @ (Y - offset)
+        best = None
+        for alpha in RIDGE_ALPHAS:
+            shrink = s**2 / (s**2 + alpha)
+            fitted = U @ (shrink[:, None] * UtY)
+            leverage = (U**2 @ shrink) + 1.0 / len(F)  # + the intercept's
+            loo = ((Y - offset - fitted) / (1.0 - leverage)[:, None].clamp_min(1e-9)) ** 2
+            if best is None or loo.sum() < best[0]:
+                best = (loo.sum(), alpha)
+        alpha = best[1]
+        weight = Vh.T @ ((s / (s**2 + alpha))[:, None] * UtY)  # (features, classes)
+        self.head.weight.copy_(weight.T.to(self.head.weight.dtype))
+        bias = offset - features.double().mean(dim=0) @ weight
+        self.head.bias.copy_(bias.to(self.head.bias.dtype))
+        self.head.requires_grad_(False)  # the epochs train the scale alone
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.from_fixed(self.fixed_inputs(x))

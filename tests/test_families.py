@@ -204,6 +204,30 @@ def test_sequence_outputs_ignore_padding(name, row):
         torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-5)
 
 
+def test_the_ridge_head_is_ridge_classifier_cv_then_frozen_and_scaled():
+    """Random kernels' closed-form head equals scikit-learn's RidgeClassifierCV (MiniRocket's
+    head: the same penalties, chosen by leave-one-out error) on features where the penalty
+    matters; the epochs then train its scale alone."""
+    from sklearn.linear_model import RidgeClassifierCV
+
+    from automl.search_spaces.conv1d import RIDGE_ALPHAS
+
+    family = available_families()["conv1d"]
+    task = TASKS["time_series"]
+    ridge = next(p for p in family.alternatives(task) if p["conv1d.head"] == "ridge")
+    model = family.build({"family": "conv1d", **ridge}, task)
+    y = torch.arange(60) % 3
+    features = torch.zeros(60, model.n_fixed)  # 3 informative, 27 noise, the rest constant
+    features[:, :30] = torch.randn(60, 30, generator=torch.Generator().manual_seed(0))
+    features[:, :3] += 1.5 * torch.nn.functional.one_hot(y, 3)
+    model.fit_head(features, y)
+    reference = RidgeClassifierCV(alphas=RIDGE_ALPHAS).fit(features.double().numpy(), y.numpy())
+    assert RIDGE_ALPHAS[0] < reference.alpha_ < RIDGE_ALPHAS[-1]  # not an end of the grid
+    torch.testing.assert_close(model.head.weight.double(), torch.from_numpy(reference.coef_))
+    torch.testing.assert_close(model.head.bias.double(), torch.from_numpy(reference.intercept_))
+    assert [name for name, p in model.named_parameters() if p.requires_grad] == ["log_scale"]
+
+
 def test_forecasters_search_their_input_window():
     task = TASKS["forecasting"]
     for name in ("rnn", "conv1d"):
