@@ -168,6 +168,7 @@ def bench_series(name: str, run_cli, budget: str, automl: bool, anchors: bool, e
                         m["family"],
                         m.get("weight"),
                         m["params"].get(f"{m['family']}.kernels"),
+                        m["params"].get(f"{m['family']}.head"),
                     ]
                     for m in bundle["members"]
                 ],
