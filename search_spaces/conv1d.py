@@ -220,9 +220,9 @@ class RandomKernels(nn.Module):
             out = self.convolutions(h, i)
             biases = self.biases[at : at + out.shape[1]]
             at += out.shape[1]
-            out = out.masked_fill(~real, -torch.inf)  # padding: never positive, never a peak
-            ppvs.append((out > biases[None, :, None]).sum(dim=-1).to(h.dtype) / count)
-            peaks.append(out.amax(dim=-1))
+            positive = (out > biases[None, :, None]) & real  # padding: never positive
+            ppvs.append(positive.sum(dim=-1, dtype=h.dtype) / count)
+            peaks.append(torch.where(real, out, -torch.inf).amax(dim=-1))  # nor a peak
         return torch.cat(ppvs + peaks, dim=1)
 
     def fixed_inputs(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 
 import numpy as np
 import optuna
@@ -291,3 +292,34 @@ def test_records_come_from_the_study_as_the_engine_wrote_them(tmp_path):
         study.tell(t, value)
     records = [TrialRecord.from_trial(t) for t in study.get_trials()]
     assert [r.number for r in scored_trials(records)] == [1, 0]
+
+
+class Slow(torch.nn.Module):
+    """A network that takes at least `seconds` per call, whatever the machine."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.weight = torch.nn.Parameter(torch.zeros(1))  # where it lives: the CPU
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.seconds)
+        return torch.zeros(len(x), 2)
+
+
+def test_members_are_exported_while_predicting_the_rows_after_fits_the_time_left():
+    """Each member's prediction time is measured before export: the lighter ones are dropped
+    when the test split would not be predicted in time, the heaviest always kept."""
+    from automl.finish import Candidate, Member, affordable
+
+    def candidate(trial: int) -> Candidate:  # 2 fold networks, 0.1 s a call each
+        member = Member(trial, "slow", {}, 0.9, 1, 1, "", 1.0, networks=2)
+        return Candidate(member, [Slow(0.1), Slow(0.1)], torch.zeros(40, 2))
+
+    candidates = [candidate(t) for t in range(3)]
+    inputs = torch.zeros(40, 3)
+    # 160 rows: 10 calls of 16 rows per network, so at least 1.5 x 2 s per member
+    assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(1e6)) == [2, 0, 1]
+    assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(4.0)) == [2]
+    assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(0.0)) == [2]
+    assert affordable([2, 0, 1], candidates, inputs, 0, Deadline(0.0)) == [2, 0, 1]
