@@ -363,6 +363,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
             f"test: {result.task.metric} {result.model.test_score:.4f} on the "
             f"{result.model.n_test} rows of the given test split"
         )
+    elif result.model.n_test:
+        print(
+            f"test: not scored: predicting the {result.model.n_test} rows of the given test "
+            f"split did not fit in the budget; `automl predict {best_dir} TEST_DATA` predicts "
+            "them"
+        )
     memory = result.search["peak_memory"]
     worker = memory.get("trial_worker_mb")
     print(

@@ -547,9 +547,10 @@ def finish(
     test_score, n_test, test_outputs = None, 0, None
     if prepared.test is not None:
         X_test, y_test = to_tensors(*prepared.test, task)
-        test_outputs = predict_outputs(ensemble, X_test)
-        test_score = score_outputs(task, test_outputs, y_test)
         n_test = len(X_test)
+        test_outputs = outputs_in_time(ensemble, X_test, deadline.sub(EXPORT_RESERVE_S))
+        if test_outputs is not None:
+            test_score = score_outputs(task, test_outputs, y_test)
         extra.update(test_score=test_score, n_test=n_test)
     bundle_dir = save_bundle(
         study_dir / BEST_DIR,
@@ -571,6 +572,21 @@ def finish(
         val_outputs.numpy(),
         None if test_outputs is None else test_outputs.numpy(),
     )
+
+
+def outputs_in_time(model: nn.Module, X: torch.Tensor, deadline: Deadline) -> torch.Tensor | None:
+    """`model`'s outputs on `X` in chunks of about a second each, or None when the deadline
+    passes first: the budget holds, and the rows can be predicted after the fit."""
+    chunks, at, size = [], 0, PROBE_ROWS
+    while at < len(X):
+        if deadline.expired():
+            return None
+        started = time.perf_counter()
+        chunks.append(predict_outputs(model, X[at : at + size]))
+        at += size
+        per_row = (time.perf_counter() - started) / len(chunks[-1])
+        size = int(min(EVAL_BATCH_SIZE, max(PROBE_ROWS, 1.0 / max(per_row, 1e-6))))
+    return torch.cat(chunks) if chunks else torch.empty(0)
 
 
 def write_codes_map(study_dir: Path, predictor: Predictor, X_val: np.ndarray, seed: int) -> None:

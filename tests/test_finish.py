@@ -323,3 +323,15 @@ def test_members_are_exported_while_predicting_the_rows_after_fits_the_time_left
     assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(4.0)) == [2]
     assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(0.0)) == [2]
     assert affordable([2, 0, 1], candidates, inputs, 0, Deadline(0.0)) == [2, 0, 1]
+
+
+def test_the_test_split_is_predicted_in_chunks_until_the_deadline():
+    from automl.finish import outputs_in_time
+
+    network = torch.nn.Linear(3, 2)
+    X = torch.randn(100, 3)
+    with_time = outputs_in_time(network, X, Deadline(1e6))
+    torch.testing.assert_close(with_time, predict_outputs(network, X))
+    assert outputs_in_time(network, X, Deadline(0.0)) is None  # nothing past the budget
+    # 0.1 s a call: the first 16 rows end past a 0.05 s deadline, the other 84 are not run
+    assert outputs_in_time(Slow(0.1), X, Deadline(0.05)) is None
