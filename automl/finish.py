@@ -86,7 +86,7 @@ class Member:
     networks: int = 1  # one per fold under cross-validation, sharing the weight
     score_spread: float | None = None  # the folds' scores' standard deviation
     retrained: bool = False  # its networks were not kept by the search: trained again
-    refit_epochs: int | None = None
+    refit_epochs: int | None = None  # 0: fitted on all rows in closed form (fit_on_all_rows)
     # continued from its kept weights on half the validation rows too (large data)
     continued: bool | None = None
 
@@ -306,6 +306,8 @@ def train_ensemble(
     )
     # the heaviest first: members[0] is what the leaderboard line names as the best
     chosen = heaviest(shares, [len(c.networks) for c in candidates])
+    if data.n_folds > 1:
+        fit_on_all_rows([candidates[i] for i in chosen], task, data, deadline)
     chosen = affordable(chosen, candidates, inputs, rows_after, deadline)
     total = sum(shares[i] for i in chosen)
     members, networks, weights = [], [], []
@@ -331,6 +333,30 @@ def train_ensemble(
         plans = {t.number: t.get(Attr.PLAN) for t in trials}
         networks = continue_on_more_rows(networks, members, plans, task, data, settings, deadline)
     return Ensemble(networks, task.is_classification, weights), members, score, outputs
+
+
+def fit_on_all_rows(
+    candidates: list[Candidate], task: TaskInfo, data: SearchData, deadline: Deadline
+) -> None:
+    """Cross-validated members whose networks fit in closed form (a ridge head on fixed
+    random-kernel features: their `fit_all_rows` hook) become one network fitted on all rows,
+    where 1.5x a fold's share of the trial's training time is left. Such a fit varies little
+    with its rows, so a bag of fits on 4/5 of them each only loses rows: on ACSF1 (100 series,
+    10 classes) a bag of 5 scored 83 % on the test split where the same configuration fitted
+    on all rows scored 85 %. Their out-of-fold score stays the one reported."""
+    X, y = to_tensors(data.X_train, data.y_train, task)  # every row, under cross-validation
+    for candidate in candidates:
+        member, folds = candidate.member, candidate.networks
+        if not callable(getattr(folds[0], "fit_all_rows", None)):
+            continue
+        # a fold's training time, its k - 1 folds' rows becoming k
+        all_rows = member.train_time_s / max(1, len(folds) - 1)
+        if deadline.remaining() < FINISH_SAFETY * all_rows:
+            continue
+        network = get_family(member.family).build(member.params, task)
+        if network.fit_all_rows(X, y, folds):
+            candidate.networks = [network.eval()]
+            member.networks, member.refit_epochs = 1, 0
 
 
 def affordable(

@@ -262,6 +262,22 @@ class RandomKernels(nn.Module):
         self.head.bias.copy_(bias.to(self.head.bias.dtype))
         self.head.requires_grad_(False)  # the epochs train the scale alone
 
+    @torch.no_grad()
+    def fit_all_rows(self, X: torch.Tensor, y: torch.Tensor, folds: list[nn.Module]) -> bool:
+        """(the finish's hook) This network fitted on all of a cross-validated study's rows in
+        closed form, `folds` being its trial's fold networks: biases, feature scaling and the
+        ridge head from every row, the scale the folds' mean (fitted on their held-out rows).
+        False, leaving it unfitted, when the head is trained by epochs."""
+        if not self.ridge:
+            return False
+        self.pretrain(X, len(X))
+        features, self.fixed_train = self.fixed_train, None
+        self.fit_head(features, y)
+        if self.head.weight.requires_grad:  # too many rows and features for the ridge
+            return False
+        self.log_scale.copy_(torch.stack([f.log_scale for f in folds]).mean())
+        return True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.from_fixed(self.fixed_inputs(x))
 

@@ -335,3 +335,47 @@ def test_the_test_split_is_predicted_in_chunks_until_the_deadline():
     assert outputs_in_time(network, X, Deadline(0.0)) is None  # nothing past the budget
     # 0.1 s a call: the first 16 rows end past a 0.05 s deadline, the other 84 are not run
     assert outputs_in_time(Slow(0.1), X, Deadline(0.05)) is None
+
+
+def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows():
+    """A ridge-head random-kernel member's 5 fold networks become one network fitted on every
+    row: its head is scikit-learn's RidgeClassifierCV on all rows' features, its scale the
+    folds' mean; a member trained by epochs keeps its folds, and so does one without time."""
+    from sklearn.linear_model import RidgeClassifierCV
+
+    from automl.engine.settings import SearchData
+    from automl.finish import Candidate, Member, fit_on_all_rows
+    from automl.search_spaces.conv1d import RIDGE_ALPHAS
+    from automl.task_info import TaskInfo
+
+    task = TaskInfo(
+        "series", "multiclass", "time_series", ("conv1d",), "", 60, (60, 16, 1),
+        n_classes=3, input_shape=(16, 1),
+    )  # fmt: skip
+    y = np.arange(60) % 3
+    X = np.random.default_rng(0).normal(size=(60, 16, 1)).astype(np.float32)
+    X[:, :, 0] += np.sin(np.arange(16) * (1 + y[:, None]))  # a frequency per class
+    data = SearchData(X, y, X, y, folds=np.arange(60) % 5)
+    family = get_family("conv1d")
+    ridge, trained = family.alternatives(task)
+
+    def candidate(params: dict) -> Candidate:
+        params = {"family": "conv1d", **params}
+        folds = [family.build(params, task) for _ in range(5)]
+        for i, fold in enumerate(folds):
+            if fold.log_scale is not None:
+                fold.log_scale.data.fill_(float(i))  # as if calibrated on its held-out rows
+        member = Member(0, "conv1d", params, 0.9, 5, 5, "", 1.0, networks=5)
+        return Candidate(member, folds, torch.zeros(60, 3))
+
+    fitted, epochs, late = candidate(ridge), candidate(trained), candidate(ridge)
+    fit_on_all_rows([fitted, epochs], task, data, Deadline(1e6))
+    fit_on_all_rows([late], task, data, Deadline(0.0))
+    assert len(epochs.networks) == len(late.networks) == 5 and late.member.networks == 5
+    (network,) = fitted.networks
+    assert fitted.member.networks == 1 and fitted.member.refit_epochs == 0
+    assert float(network.log_scale) == pytest.approx(2.0)  # the mean of 0..4
+    features = network.fixed_inputs(torch.from_numpy(X)).double().numpy()
+    reference = RidgeClassifierCV(alphas=RIDGE_ALPHAS).fit(features, y)
+    torch.testing.assert_close(network.head.weight.double(), torch.from_numpy(reference.coef_))
+    assert np.mean(reference.predict(features) == y) == 1.0  # fitted on these very rows
