@@ -105,7 +105,7 @@ def run_in_process(job: SearchJob) -> SearchFigures:
         direction="maximize",
     )
     limit = job.settings.run_max_trials
-    for point in job.first_points()[:limit]:  # no more than run: none left waiting
+    for point in job.first_points():
         study.enqueue_trial(point)
     caps = TimeCaps(job.trial_cap_s(), job.deadline.clock)
     run = _Run(job, study, caps)

@@ -42,7 +42,9 @@ class SearchJob:
         return {name: get_family(name) for name in self.task.families}
 
     def first_points(self) -> list[dict[str, Any]]:
-        return default_points(self.task) if self.points is None else self.points
+        """The points enqueued first, no more than the run starts: none is left waiting."""
+        points = default_points(self.task) if self.points is None else self.points
+        return points[: self.settings.run_max_trials]
 
     def trial_cap_s(self) -> float:
         return self.settings.trial_timeout_s or max(

@@ -95,7 +95,7 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
             caps=caps,
             storage=storage,
             sampler=sampler,
-            points=job.first_points()[: settings.run_max_trials] or None,  # none left waiting
+            points=job.first_points() or None,
             fallbacks=fallback_points(job.task),
         )
         resources = trial_resources(job.task, settings)
