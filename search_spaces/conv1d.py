@@ -105,10 +105,10 @@ def alternatives(task: TaskInfo) -> list[dict[str, Any]]:
         "normalise": False,
         **training_defaults(task, lr=3e-3, augment=False),
     }
-    trained = {**random, "head": "trained", "dropout": 0.1}
-    if not task.is_classification:
-        return [{k: v for k, v in trained.items() if k != "head"}]
-    return [{**random, "head": "ridge"}, trained]
+    trained = {**random, "dropout": 0.1}
+    if not task.is_classification:  # the ridge head is a classifier's: no choice to make
+        return [trained]
+    return [{**random, "head": "ridge"}, {**trained, "head": "trained"}]
 
 
 class ConvBlock1d(nn.Module):
@@ -234,46 +234,45 @@ class RandomKernels(nn.Module):
         return out if self.log_scale is None else out * self.log_scale.exp()
 
     @torch.no_grad()
-    def fit_head(self, features: torch.Tensor, targets: torch.Tensor) -> None:
+    def fit_head(self, features: torch.Tensor, targets: torch.Tensor) -> bool:
         """The ridge head in closed form (the trainer's hook, given the training rows' fixed
         features and class labels), then frozen: targets +-1 per class, the penalty the one of
         RIDGE_ALPHAS with the least leave-one-out squared error (exact for ridge, from one SVD).
-        Too many rows and features for one SVD: the head is trained by the epochs instead."""
+        False when there is nothing to fit: a trained head, or too many rows and features for
+        one SVD (the epochs then train the head)."""
         if not self.ridge or min(features.shape) > RIDGE_MAX_RANK:
-            return
+            return False
         F = features.double()
         Y = 2.0 * nn.functional.one_hot(targets.long(), self.head.out_features).double() - 1.0
-        offset = Y.mean(dim=0)  # the intercept (features are centred on these rows)
-        F = F - F.mean(dim=0)
-        U, s, Vh = torch.linalg.svd(F, full_matrices=False)
-        UtY = U.T @ (Y - offset)
-        best = None
-        for alpha in RIDGE_ALPHAS:
+        mean, offset = F.mean(dim=0), Y.mean(dim=0)  # offset: the intercept on centred F
+        U, s, Vh = torch.linalg.svd(F - mean, full_matrices=False)
+        Yc = Y - offset
+        UtY = U.T @ Yc
+
+        def loo_error(alpha: float) -> float:
             shrink = s**2 / (s**2 + alpha)
-            fitted = U @ (shrink[:, None] * UtY)
+            residual = Yc - U @ (shrink[:, None] * UtY)
             leverage = (U**2 @ shrink) + 1.0 / len(F)  # + the intercept's
-            loo = ((Y - offset - fitted) / (1.0 - leverage)[:, None].clamp_min(1e-9)) ** 2
-            if best is None or loo.sum() < best[0]:
-                best = (loo.sum(), alpha)
-        alpha = best[1]
+            return float(((residual / (1.0 - leverage)[:, None].clamp_min(1e-9)) ** 2).sum())
+
+        alpha = min(RIDGE_ALPHAS, key=loo_error)  # the first of equals, as RidgeClassifierCV
         weight = Vh.T @ ((s / (s**2 + alpha))[:, None] * UtY)  # (features, classes)
         self.head.weight.copy_(weight.T.to(self.head.weight.dtype))
-        bias = offset - features.double().mean(dim=0) @ weight
-        self.head.bias.copy_(bias.to(self.head.bias.dtype))
+        self.head.bias.copy_((offset - mean @ weight).to(self.head.bias.dtype))
         self.head.requires_grad_(False)  # the epochs train the scale alone
+        return True
 
     @torch.no_grad()
     def fit_all_rows(self, X: torch.Tensor, y: torch.Tensor, folds: list[nn.Module]) -> bool:
         """(the finish's hook) This network fitted on all of a cross-validated study's rows in
         closed form, `folds` being its trial's fold networks: biases, feature scaling and the
         ridge head from every row, the scale the folds' mean (fitted on their held-out rows).
-        False, leaving it unfitted, when the head is trained by epochs."""
+        False, leaving it unfitted, when its head is not fitted in closed form."""
         if not self.ridge:
             return False
         self.pretrain(X, len(X))
         features, self.fixed_train = self.fixed_train, None
-        self.fit_head(features, y)
-        if self.head.weight.requires_grad:  # too many rows and features for the ridge
+        if not self.fit_head(features, y):
             return False
         self.log_scale.copy_(torch.stack([f.log_scale for f in folds]).mean())
         return True
