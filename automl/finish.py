@@ -308,7 +308,7 @@ def train_ensemble(
     chosen = heaviest(shares, [len(c.networks) for c in candidates])
     if data.n_folds > 1:
         fit_on_all_rows([candidates[i] for i in chosen], task, data, deadline)
-    chosen = affordable(chosen, candidates, inputs, rows_after, deadline)
+    chosen, predicting_s = affordable(chosen, candidates, inputs, rows_after, deadline)
     total = sum(shares[i] for i in chosen)
     members, networks, weights = [], [], []
     for i in chosen:
@@ -325,8 +325,7 @@ def train_ensemble(
     score = score_outputs(task, outputs, targets)
     refit = refits(data.n_folds, len(data.X_train) + len(data.X_val))
     if refit or continues(task, data.n_folds):  # training that would spend the time left
-        exported = Ensemble(networks, task.is_classification, weights)
-        deadline = deadline.sub(predicting_seconds(exported, inputs, rows_after))
+        deadline = deadline.sub(predicting_s)
     if refit:
         networks = refit_on_all_rows(networks, members, task, data, settings, deadline)
     elif continues(task, data.n_folds):
@@ -365,32 +364,31 @@ def affordable(
     inputs: torch.Tensor,
     rows: int,
     deadline: Deadline,
-) -> list[int]:
-    """The chosen candidates (heaviest first) while predicting `rows` rows with them all fits
-    in the time left, the heaviest always: 40 random-kernel networks took 80 s for ACSF1's 100
-    test series of 1 460 steps, past a 5-minute budget, where the first 5 take 10 s."""
+) -> tuple[list[int], float]:
+    """(the chosen candidates, heaviest first, while predicting `rows` rows with them all fits
+    in the time left, the heaviest always; the seconds that prediction is expected to take,
+    which a refit leaves over). 40 random-kernel networks took 80 s for ACSF1's 100 test
+    series of 1 460 steps, past a 5-minute budget, where the first 5 take 10 s."""
     if rows == 0:
-        return chosen
+        return chosen, 0.0
     kept, cost = [], 0.0
     for i in chosen:
         if kept and cost >= deadline.remaining():  # full already: no time spent measuring
             break
-        network = Ensemble(candidates[i].networks, False)
-        cost += predicting_seconds(network, inputs, rows, probe_rows=PROBE_ROWS)
-        if kept and cost > deadline.remaining():
+        seconds = predicting_seconds(Ensemble(candidates[i].networks, False), inputs, rows)
+        if kept and cost + seconds > deadline.remaining():
             break
         kept.append(i)
-    return kept
+        cost += seconds
+    return kept, cost
 
 
-def predicting_seconds(
-    model: nn.Module, inputs: torch.Tensor, rows: int, probe_rows: int = EVAL_BATCH_SIZE
-) -> float:
+def predicting_seconds(model: nn.Module, inputs: torch.Tensor, rows: int) -> float:
     """FINISH_SAFETY times what `model` would take to predict `rows` rows like `inputs`,
-    timed on `probe_rows` of them (16 Tree-LSTMs took 2.4 s for SST's 2 210 test trees)."""
+    timed on PROBE_ROWS of them (16 Tree-LSTMs took 2.4 s for SST's 2 210 test trees)."""
     if rows == 0 or len(inputs) == 0:
         return 0.0
-    probe = inputs[:probe_rows]
+    probe = inputs[:PROBE_ROWS]
     started = time.perf_counter()
     predict_outputs(model, probe)
     return FINISH_SAFETY * (time.perf_counter() - started) * rows / len(probe)
@@ -542,14 +540,9 @@ def finish(
     rows_after = 0 if prepared.test is None else len(prepared.test[0])
     if task.tree_leaves is not None:
         rows_after += 2 * TREES
+    before_export = deadline.sub(EXPORT_RESERVE_S)
     ensemble, members, score, val_outputs = train_ensemble(
-        study_dir,
-        scored_trials(records),
-        task,
-        prepared.data,
-        settings,
-        deadline.sub(EXPORT_RESERVE_S),
-        rows_after,
+        study_dir, scored_trials(records), task, prepared.data, settings, before_export, rows_after
     )
     extra: dict[str, Any] = {
         "validation_score": score,
@@ -574,7 +567,7 @@ def finish(
     if prepared.test is not None:
         X_test, y_test = to_tensors(*prepared.test, task)
         n_test = len(X_test)
-        test_outputs = outputs_in_time(ensemble, X_test, deadline.sub(EXPORT_RESERVE_S))
+        test_outputs = outputs_in_time(ensemble, X_test, before_export)
         if test_outputs is not None:
             test_score = score_outputs(task, test_outputs, y_test)
         extra.update(test_score=test_score, n_test=n_test)

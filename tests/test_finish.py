@@ -319,10 +319,12 @@ def test_members_are_exported_while_predicting_the_rows_after_fits_the_time_left
     candidates = [candidate(t) for t in range(3)]
     inputs = torch.zeros(40, 3)
     # 160 rows: 10 calls of 16 rows per network, so at least 1.5 x 2 s per member
-    assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(1e6)) == [2, 0, 1]
-    assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(4.0)) == [2]
-    assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(0.0)) == [2]
-    assert affordable([2, 0, 1], candidates, inputs, 0, Deadline(0.0)) == [2, 0, 1]
+    kept, seconds = affordable([2, 0, 1], candidates, inputs, 160, Deadline(1e6))
+    assert kept == [2, 0, 1] and seconds >= 3 * 3.0
+    kept, seconds = affordable([2, 0, 1], candidates, inputs, 160, Deadline(4.0))
+    assert kept == [2] and seconds >= 3.0
+    assert affordable([2, 0, 1], candidates, inputs, 160, Deadline(0.0))[0] == [2]
+    assert affordable([2, 0, 1], candidates, inputs, 0, Deadline(0.0)) == ([2, 0, 1], 0.0)
 
 
 def test_the_test_split_is_predicted_in_chunks_until_the_deadline():
