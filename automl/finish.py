@@ -353,7 +353,11 @@ def fit_on_all_rows(
         if deadline.remaining() < FINISH_SAFETY * all_rows:
             continue
         network = get_family(member.family).build(member.params, task)
-        if network.fit_all_rows(X, y, folds):
+        try:
+            fitted = network.fit_all_rows(X, y, folds)
+        except RuntimeError:  # out of memory on every row at once: the folds stay
+            continue
+        if fitted:
             candidate.networks = [network.eval()]
             member.networks, member.refit_epochs = 1, 0
 

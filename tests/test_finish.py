@@ -376,7 +376,7 @@ def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows()
     assert len(epochs.networks) == len(late.networks) == 5 and late.member.networks == 5
     (network,) = fitted.networks
     assert fitted.member.networks == 1 and fitted.member.refit_epochs == 0
-    assert float(network.log_scale) == pytest.approx(2.0)  # the mean of 0..4
+    assert float(network.log_scale.detach()) == pytest.approx(2.0)  # the mean of 0..4
     features = network.fixed_inputs(torch.from_numpy(X)).double().numpy()
     reference = RidgeClassifierCV(alphas=RIDGE_ALPHAS).fit(features, y)
     torch.testing.assert_close(network.head.weight.double(), torch.from_numpy(reference.coef_))
