@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import optuna
 import pytest
 import torch
 
 from automl.export import example_inputs  # inputs as preprocessing makes them, padded
+from automl.families import prefixed
 from automl.search_spaces import available_families
 from automl.task_info import TaskInfo
 from automl.trainer import batch_objective
@@ -226,6 +228,59 @@ def test_the_ridge_head_is_ridge_classifier_cv_then_frozen_and_scaled():
     torch.testing.assert_close(model.head.weight.double(), torch.from_numpy(reference.coef_))
     torch.testing.assert_close(model.head.bias.double(), torch.from_numpy(reference.intercept_))
     assert [name for name, p in model.named_parameters() if p.requires_grad] == ["log_scale"]
+
+
+def test_minirocket_layout_is_minirocket_transform():
+    """MiniRocket's features by their definition, one kernel, dilation and bias at a time:
+    kernels of -1 with 2 at three of nine taps over the zero-padded series, the share of
+    outputs above each bias over every step, or, for alternate kernels, the steps where the
+    kernel does not reach the padding. Its dilations for 1 460 steps are MiniRocket's."""
+    from automl.search_spaces.conv1d import MINIROCKET_TAPS, minirocket_dilations
+
+    # aeon 1.6.0's _fit_dilations(1460, 10_000, 32), ACSF1's length
+    assert minirocket_dilations(1460, 10_000) == (
+        [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 24, 28, 34, 40, 47, 56, 66, 78, 93]
+        + [110, 130, 154, 182],
+        [19, 8, 8] + [4] * 15 + [3] * 8,
+    )
+    steps = 60
+    task = TaskInfo(
+        "series",
+        "binary",
+        "time_series",
+        ("conv1d",),
+        "",
+        8,
+        (8, steps, 1),
+        n_classes=2,
+        input_shape=(steps, 1),
+    )
+    params = {"kernels": "random", "layout": "minirocket", "n_features": 2000, "normalise": False}
+    model = available_families()["conv1d"].build(
+        {"family": "conv1d", **prefixed(params, "conv1d")}, task
+    )
+    x = torch.randn(3, steps, 1, generator=torch.Generator().manual_seed(0)).cumsum(dim=1)
+    model.fit_biases(x)
+    series, biases = x[..., 0].double().numpy(), model.biases.double().numpy()
+    expected, at = [], 0
+    for j, (dilation, per) in enumerate(zip(model.dilations, model.per_dilation, strict=True)):
+        padded = np.pad(series, ((0, 0), (4 * dilation, 4 * dilation)))
+        for k, taps in enumerate(MINIROCKET_TAPS):
+            weights = np.full(9, -1.0)
+            weights[list(taps)] = 2.0
+            out = sum(
+                w * padded[:, g * dilation : g * dilation + steps] for g, w in enumerate(weights)
+            )
+            if (j + k) % 2:  # only where the kernel misses the padding
+                out = out[:, 4 * dilation : steps - 4 * dilation]
+            for b in biases[at : at + per]:
+                expected.append((out > b).mean(axis=1))
+            at += per
+    ours = model.features(x).double().numpy()
+    assert ours.shape == (3, model.n_fixed) == (3, at)
+    np.testing.assert_allclose(ours, np.stack(expected, axis=1), atol=1.5 / steps)
+    close = np.isclose(ours, np.stack(expected, axis=1), atol=1e-6)
+    assert close.mean() > 0.999  # a bias equal to an output may round either way
 
 
 def test_forecasters_search_their_input_window():
