@@ -319,13 +319,18 @@ def train_networks(
         if until is None and time_s is not None:
             until = Deadline(PRETRAIN_SHARE * time_s)
         started = time.perf_counter()
-        log = folds[0].pretrain(until)  # the first network's log stands for all
-        for fold in folds[1:]:
-            fold.pretrain(until)
-        for fold in folds:
+        logs = []
+        for fold in folds:  # asked between folds: a fold's fixed features can take seconds
+            if interrupt is not None and interrupt():
+                result = TrainResult([m.state_dict() for m in models], -math.inf, math.inf, 0)
+                result.stop_reason = "interrupted"
+                result.pretrain_seconds = time.perf_counter() - started
+                return result
+            logs.append(fold.pretrain(until))
             fold.fix_inputs()
         pretrain_seconds = time.perf_counter() - started
-        pretrain_extra = {"pretrain": log, "pretrain_seconds": pretrain_seconds}
+        # the first network's log stands for all
+        pretrain_extra = {"pretrain": logs[0], "pretrain_seconds": pretrain_seconds}
 
     result = TrainResult([copy.deepcopy(m.state_dict()) for m in models], -math.inf, math.inf, 0)
     result.pretrain_seconds = pretrain_seconds

@@ -9,7 +9,7 @@ from sklearn.preprocessing import StandardScaler
 from automl.errors import TrialFailed
 from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
-from automl.trainer import TrainingConfig, lr_at, to_tensors, train_model
+from automl.trainer import Split, TrainingConfig, lr_at, to_tensors, train_model, train_networks
 
 
 def _breast_cancer_task():
@@ -71,3 +71,49 @@ def test_learning_rate_warms_up_then_decays():
     assert rates[-1] < 0.01
     assert lr_at(50, 100, 1.0, "constant") == 1.0
     assert np.all(np.diff(rates[5:]) <= 1e-12)
+
+
+def test_a_stop_between_folds_fixed_features_ends_training_before_the_next_fold():
+    """Fixed features (random kernels) take seconds a fold; a trial stopped by the budget or
+    the scheduler while they are computed stops at the next fold, not after all of them."""
+    task = TaskInfo(
+        "series",
+        "binary",
+        "time_series",
+        ("conv1d",),
+        "",
+        30,
+        (30, 40, 1),
+        n_classes=2,
+        input_shape=(40, 1),
+    )
+    family = get_family("conv1d")
+    params = {
+        "family": "conv1d",
+        "conv1d.kernels": "random",
+        "conv1d.layout": "minirocket",
+        "conv1d.n_features": 2000,
+        "conv1d.head": "ridge",
+    }
+    models = [family.build(params, task) for _ in range(3)]
+    X = torch.randn(30, 40, 1, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(30) % 2
+    splits = [
+        Split(
+            (X[rows != fold], y[rows != fold]),
+            (X[rows == fold], y[rows == fold]),
+            torch.nonzero(rows == fold)[:, 0],
+        )
+        for rows in [torch.arange(30) % 3]
+        for fold in range(3)
+    ]
+    asked = []
+    result = train_networks(
+        models,
+        task,
+        splits,
+        TrainingConfig(max_epochs=3),
+        interrupt=lambda: asked.append(1) or len(asked) > 1,  # stop once the first fold is done
+    )
+    assert result.stop_reason == "interrupted" and result.epochs_completed == 0
+    assert [bool(m.biases.abs().sum() > 0) for m in models] == [True, False, False]
