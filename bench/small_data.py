@@ -142,15 +142,8 @@ def best_trial_alone(study_dir: Path, X, y) -> float | None:
     return float(np.mean(alone.predict(X) == np.asarray(y)))
 
 
-def model_score(study_dir: Path, held_out) -> float:
-    import automl
-
-    model = automl.load(study_dir / "best")
-    return float(np.mean(model.predict(held_out.X) == np.asarray(held_out.y)))
-
-
 def bench_series(name: str, run_cli, budget: str, automl: bool, anchors: bool, extra=()) -> list:
-    from automl.data import load_path
+    from sequences import given_test_split, test_accuracy  # bench/sequences.py
 
     folder = write_ucr(name)
     rows = []
@@ -159,16 +152,15 @@ def bench_series(name: str, run_cli, budget: str, automl: bool, anchors: bool, e
         figures = run_cli(folder, budget, list(extra))
         study_dir = Path(figures.pop("study_dir"))
         bundle = json.loads((study_dir / "best" / "bundle.json").read_text())
-        test = load_path(folder)
-        held_out = test.subset(np.flatnonzero(test.split == "test"))
+        held_out = given_test_split(folder)
+        score, in_fit = test_accuracy(study_dir, held_out)
         rows.append(
             {
                 **common,
                 "budget": budget,
                 "system": AUTOML + (" " + " ".join(extra) if extra else ""),
-                # a fit whose budget ended before the test split was predicted: scored after
-                "test_score": bundle.get("test_score") or model_score(study_dir, held_out),
-                "test_scored_in_fit": bundle.get("test_score") is not None,
+                "test_score": score,
+                "test_scored_in_fit": in_fit,
                 "best_trial_alone": best_trial_alone(study_dir, held_out.X, held_out.y),
                 "selection": bundle.get("selection", {}).get("scheme"),
                 "members": [
@@ -177,6 +169,7 @@ def bench_series(name: str, run_cli, budget: str, automl: bool, anchors: bool, e
                         m["family"],
                         m.get("weight"),
                         m["params"].get(f"{m['family']}.kernels"),
+                        m["params"].get(f"{m['family']}.layout"),
                         m["params"].get(f"{m['family']}.head"),
                     ]
                     for m in bundle["members"]

@@ -6,12 +6,14 @@ ReLU (FCN), optionally with residual skips (ResNet), then global average or max 
 real steps. Searched: blocks, channels, kernel width, residuals, pooling, dropout, a
 forecaster's input window; plus the shared optimiser space.
 
-Or the ROCKET idea (Dempster et al. 2020; MiniRocket's biases, Dempster et al. 2021): many
-random dilated kernels, never trained, summarised by the share of positive values (PPV) and the
-maximum of each, and a trained linear head. On a few dozen series a network that learns only
-its head cannot overfit its features, which is why ROCKET leads deep models on small archive
-sets. Its biases are quantiles of the convolutions of training series and its features are
-standardised, both fixed before the first epoch (the trainer's `pretrain` hook). The head is
+Or the ROCKET idea (Dempster et al. 2020): fixed dilated kernels, never trained, summarised by
+the share of positive values (PPV), and a linear head. On a few dozen series a network that
+learns only its head cannot overfit its features, which is why ROCKET leads deep models on
+small archive sets. The kernel layout is searched: ROCKET's (many random-normal kernels, the
+PPV and maximum of each) or MiniRocket's (Dempster et al. 2021: 84 fixed kernels at every
+dilation, several biases each, PPVs only). The biases are quantiles of the convolutions of
+training series and the features are standardised, both fixed before the first epoch (the
+trainer's `pretrain` hook). The head is
 searched: trained by the epochs, or ridge regression on the features in closed form with its
 penalty chosen by leave-one-out error (MiniRocket's RidgeClassifierCV; the trainer's `fit_head`
 hook), the epochs then only calibrating its scale for the ensemble's averaged probabilities.
@@ -100,9 +102,10 @@ def defaults(task: TaskInfo) -> dict[str, Any]:
 
 
 def alternatives(task: TaskInfo) -> list[dict[str, Any]]:
-    """Random kernels: seconds where a learned network takes minutes, and a different kind
-    of member for the ensemble (GunPoint, 10 folds: 97.3 % test in 7 s against FCN's 100 %
-    in 101 s; ACSF1: 85 % in 45 s)."""
+    """Fixed kernels: seconds where a learned network takes minutes, and a different kind
+    of member for the ensemble. MiniRocket's layout with a ridge head first (MiniRocket as
+    its authors run it: this layout fitted on ACSF1's training rows scores 93 % on its test
+    split, aeon's ROCKET 88 %), then ROCKET's with either head."""
     if task.target_kind == "forecasting":
         return []
     many = task.n_samples <= MANY_KERNELS_ROWS

@@ -359,7 +359,7 @@ def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows()
     X[:, :, 0] += np.sin(np.arange(16) * (1 + y[:, None]))  # a frequency per class
     data = SearchData(X, y, X, y, folds=np.arange(60) % 5)
     family = get_family("conv1d")
-    ridge, trained = family.alternatives(task)
+    minirocket, ridge, trained = family.alternatives(task)  # the two layouts' ridge heads
 
     def candidate(params: dict) -> Candidate:
         params = {"family": "conv1d", **params}
@@ -371,9 +371,11 @@ def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows()
         return Candidate(member, folds, torch.zeros(60, 3))
 
     fitted, epochs, late = candidate(ridge), candidate(trained), candidate(ridge)
-    fit_on_all_rows([fitted, epochs], task, data, Deadline(1e6))
+    minirockets = candidate(minirocket)
+    fit_on_all_rows([fitted, epochs, minirockets], task, data, Deadline(1e6))
     fit_on_all_rows([late], task, data, Deadline(0.0))
     assert len(epochs.networks) == len(late.networks) == 5 and late.member.networks == 5
+    assert len(minirockets.networks) == minirockets.member.networks == 1
     (network,) = fitted.networks
     assert fitted.member.networks == 1 and fitted.member.refit_epochs == 0
     assert float(network.log_scale.detach()) == pytest.approx(2.0)  # the mean of 0..4
