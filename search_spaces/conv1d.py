@@ -393,11 +393,12 @@ class MiniRocketKernels(FixedKernels):
 
     def convolutions(self, h: torch.Tensor, j: int) -> torch.Tensor:
         """The kernels at dilation j over the series `h` (n, channels, T), zero-padded to
-        the same length: (n, 84, T). Summed tap by tap as MiniRocket does (minus every tap,
-        plus three times three of them), not by a convolution: its order of summation then
-        is the same at every step, so a flat stretch gives equal outputs, and a bias among
-        them splits them all one way (a convolution's rounding scatters them around it:
-        3.5 % of ACSF1's features differed from MiniRocket's)."""
+        the same length: (n, 84, T). Summed tap by tap in MiniRocket's order (minus every
+        tap, plus three times three of them), so the outputs, and the features given the same
+        biases, are aeon's MiniRocket's to the bit. A convolution or a matrix product rounds
+        in another order, and an output equal to a bias to the last bit then falls on its
+        other side: under aeon's biases, 3.5 % of ACSF1's features differed, its flat stretches
+        putting many outputs at a bias."""
         reach, steps = self.dilations[j], h.shape[-1]
         padded = nn.functional.pad(h, (4 * reach, 4 * reach))
         taps = [padded[..., g * reach : g * reach + steps] for g in range(9)]
