@@ -57,6 +57,7 @@ RETRAINED_TRIALS = 3  # trials whose networks were not kept: the best this many 
 FINISH_SAFETY = 1.5  # a trial is retrained only if 1.5x its search-time training time is left
 EXPORT_RESERVE_S = 3.0
 PROBE_ROWS = 16  # rows a member's prediction time is measured on, before it is exported
+FIRST_CHUNK_ROWS = 2  # the given test split's first rows predicted, to time the rest
 # Up to this many rows (train + validation), a member validated on one split is retrained on
 # all of them for as many epochs as its best validation score took: on small data the
 # validation fifth is too much to leave out, on large data it matters little. (Below
@@ -598,17 +599,23 @@ def finish(
 
 
 def outputs_in_time(model: nn.Module, X: torch.Tensor, deadline: Deadline) -> torch.Tensor | None:
-    """`model`'s outputs on `X` in chunks of about a second each, or None when the deadline
-    passes first: the budget holds, and the rows can be predicted after the fit."""
-    chunks, at, size = [], 0, PROBE_ROWS
+    """`model`'s outputs on `X` in chunks of about a second each, or None as soon as the rows
+    left would not be predicted before the deadline at the pace so far: the budget holds, and
+    the rows can be predicted after the fit. The first chunk is FIRST_CHUNK_ROWS, so a model
+    too slow for the time left is found out in a fraction of a second."""
+    chunks, at, size = [], 0, FIRST_CHUNK_ROWS
     while at < len(X):
         if deadline.expired():
             return None
         started = time.perf_counter()
         chunks.append(predict_outputs(model, X[at : at + size]))
         at += size
-        per_row = (time.perf_counter() - started) / len(chunks[-1])
-        size = int(min(EVAL_BATCH_SIZE, max(PROBE_ROWS, 1.0 / max(per_row, 1e-6))))
+        took = time.perf_counter() - started
+        per_row = took / len(chunks[-1])
+        # a pace timed over a tenth of a second at least: a fast call's overhead is no pace
+        if took > 0.1 and per_row * (len(X) - at) > deadline.remaining():
+            return None
+        size = int(min(EVAL_BATCH_SIZE, max(FIRST_CHUNK_ROWS, 1.0 / max(per_row, 1e-6))))
     return torch.cat(chunks) if chunks else torch.empty(0)
 
 

@@ -300,10 +300,12 @@ class Slow(torch.nn.Module):
     def __init__(self, seconds: float) -> None:
         super().__init__()
         self.seconds = seconds
+        self.calls = 0
         self.weight = torch.nn.Parameter(torch.zeros(1))  # where it lives: the CPU
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         time.sleep(self.seconds)
+        self.calls += 1
         return torch.zeros(len(x), 2)
 
 
@@ -335,8 +337,12 @@ def test_the_test_split_is_predicted_in_chunks_until_the_deadline():
     with_time = outputs_in_time(network, X, Deadline(1e6))
     torch.testing.assert_close(with_time, predict_outputs(network, X))
     assert outputs_in_time(network, X, Deadline(0.0)) is None  # nothing past the budget
-    # 0.1 s a call: the first 16 rows end past a 0.05 s deadline, the other 84 are not run
-    assert outputs_in_time(Slow(0.1), X, Deadline(0.05)) is None
+    # 0.1 s a call: the first rows end past a 0.05 s deadline, the others are not run
+    slow = Slow(0.1)
+    assert outputs_in_time(slow, X, Deadline(0.05)) is None and slow.calls == 1
+    # 0.2 s for the first 2 rows: at that pace the 98 others take longer than the 2 s left
+    slow = Slow(0.2)
+    assert outputs_in_time(slow, X, Deadline(2.0)) is None and slow.calls == 1
 
 
 def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows():
