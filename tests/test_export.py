@@ -47,7 +47,7 @@ CASES = [
     # random kernels with a ridge head: fixed features masked over each series' own length
     ("conv1d", {"kernels": "random", "n_kernels": 100, "head": "ridge"}, series),
     # MiniRocket's layout: PPVs over every step or only where a kernel misses the padding
-    ("conv1d", {"kernels": "random", "layout": "minirocket", "n_features": 168}, series),
+    ("conv1d", {"kernels": "random", "layout": "minirocket", "n_features": 84}, series),
 ]
 # families whose networks no graph can hold: they export as bundles, and say why not as graphs
 BUNDLE_ONLY = {"rntn"}
