@@ -49,19 +49,13 @@ FINISH_SHARE = 0.15  # of the budget, reserved for the finish: refits on small d
 # a finish that trains nothing (cross-validated or large data: the kept networks are
 # exported as they are) needs less
 KEPT_FINISH_SHARE = 0.05
-# one that trains nothing but predicts a given test split with every fold network: five of
-# MiniRocket's layout took 20 s for ACSF1's 100 test series, past the 15 s of 5 %
-TEST_FINISH_SHARE = 0.10
 MIN_FINISH_S = 12.0
 MAX_FINISH_S = 900.0
 MIN_SEARCH_S = 5.0  # less than this left for the search after loading: stop before starting Ray
 
 
-def finish_reserve(budget_s: float, retrains: bool = True, predicts_test: bool = False) -> float:
-    if retrains:
-        share = FINISH_SHARE
-    else:
-        share = TEST_FINISH_SHARE if predicts_test else KEPT_FINISH_SHARE
+def finish_reserve(budget_s: float, retrains: bool = True) -> float:
+    share = FINISH_SHARE if retrains else KEPT_FINISH_SHARE
     return float(np.clip(share * budget_s, MIN_FINISH_S, MAX_FINISH_S))
 
 
@@ -167,7 +161,7 @@ class StudyRun:
         retrains = self.options.address is not None or refits(
             data.n_folds, len(data.X_train) + len(data.X_val)
         )
-        reserve = finish_reserve(self.deadline.total, retrains, prepared.test is not None)
+        reserve = finish_reserve(self.deadline.total, retrains)
         search_deadline = self.deadline.sub(reserve)
         if search_deadline.remaining() < MIN_SEARCH_S:
             if self.resumed:
