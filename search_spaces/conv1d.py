@@ -21,6 +21,7 @@ hook), the epochs then only calibrating its scale for the ensemble's averaged pr
 
 from __future__ import annotations
 
+import abc
 import collections
 import itertools
 from typing import Any
@@ -176,7 +177,7 @@ class TemporalCNN(nn.Module):
         return self.head(self.dropout(pooled))
 
 
-class FixedKernels(nn.Module):
+class FixedKernels(nn.Module, abc.ABC):
     """What both kernel layouts share: fixed convolutions whose features (`features`, after
     `fit_biases`) are standardised over the training rows into a linear head, trained or
     ridge. `normalise`: z-normalise each series over its real steps first (ROCKET's); off
@@ -197,11 +198,15 @@ class FixedKernels(nn.Module):
         # the ridge head's outputs are scores near -1 and 1: a trained scale makes them logits
         self.log_scale = nn.Parameter(torch.tensor(float(np.log(3.0)))) if self.ridge else None
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    widest: int  # a layout's values per row and step held at once while its features are made
 
+    @abc.abstractmethod
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The layout's features of each series in `x`: (n, n_fixed)."""
+
+    @abc.abstractmethod
     def fit_biases(self, X: torch.Tensor) -> None:
-        raise NotImplementedError
+        """The layout's biases from the training series `X`."""
 
     def series(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(the series as (n, features, T), zero on padding; mask of real steps (n, 1, T))."""
@@ -366,8 +371,8 @@ class MiniRocketKernels(FixedKernels):
     (2 at three of the nine taps), each at every dilation with several biases (quantiles of its
     outputs on a training series, at low-discrepancy levels) and one feature per bias: the PPV,
     over all steps or, for alternate kernels, only where the kernel does not reach the padding.
-    ACSF1's long series separate by such fine PPVs: MiniRocket 91 % against ROCKET's 88 % and
-    our random-normal kernels' 83 %. A multivariate series gives each kernel and dilation a
+    ACSF1's long series separate by such fine PPVs: aeon's MiniRocket scores 91 % on its test
+    split, its ROCKET 88 %. A multivariate series gives each kernel and dilation a
     random subset of its channels, summed (MiniRocketMultivariate's)."""
 
     def __init__(self, hp: dict[str, Any], task: TaskInfo) -> None:
@@ -389,7 +394,7 @@ class MiniRocketKernels(FixedKernels):
             (torch.arange(len(self.dilations))[:, None] + torch.arange(kernels)) % 2 == 0,
         )
         self.register_buffer("biases", torch.zeros(self.n_fixed))
-        self.widest = 4 * kernels  # the outputs and their sums in a step, at once
+        self.widest = 4 * kernels  # a dilation's taps, partial sums, outputs and masks
 
     def convolutions(self, h: torch.Tensor, j: int) -> torch.Tensor:
         """The kernels at dilation j over the series `h` (n, channels, T), zero-padded to
@@ -447,11 +452,11 @@ class MiniRocketKernels(FixedKernels):
             h, real = self.series(X[rows])
             out = self.convolutions(h, j)[which, torch.arange(kernels)]  # each on its own row
             out = out.masked_fill(~real[which, 0], torch.nan)  # quantiles of real steps only
-            wanted = levels[at : at + kernels * per].view(kernels, per)
-            for k in range(kernels):
-                self.biases[at + k * per : at + (k + 1) * per] = torch.nanquantile(
-                    out[k], wanted[k]
-                )
+            # every kernel's output at every level wanted at this dilation, then each kernel's
+            # own levels (one sort per kernel, not one call per kernel)
+            quantiles = torch.nanquantile(out, levels[at : at + kernels * per], dim=1)
+            own = torch.arange(kernels).repeat_interleave(per)
+            self.biases[at : at + kernels * per] = quantiles[torch.arange(kernels * per), own]
             at += kernels * per
 
 
