@@ -17,6 +17,7 @@ from automl.search_spaces import available_families
 from automl.task_info import TaskInfo
 from automl.trainer import batch_objective
 from tests.support.forecast_task import forecast_task
+from tests.support.series_task import series_task
 
 TASKS = {
     "classification": TaskInfo(
@@ -244,17 +245,7 @@ def test_minirocket_layout_is_minirocket_transform():
         [19, 8, 8] + [4] * 15 + [3] * 8,
     )
     steps = 60
-    task = TaskInfo(
-        "series",
-        "binary",
-        "time_series",
-        ("conv1d",),
-        "",
-        8,
-        (8, steps, 1),
-        n_classes=2,
-        input_shape=(steps, 1),
-    )
+    task = series_task(8, steps)
     params = {"kernels": "random", "layout": "minirocket", "n_features": 2000, "normalise": False}
     model = available_families()["conv1d"].build(
         {"family": "conv1d", **prefixed(params, "conv1d")}, task

@@ -27,6 +27,7 @@ from automl.task import detect_task
 from automl.trainer import TrainingConfig, predict_outputs, to_tensors, train_networks
 from automl.trial_record import INTERRUPT_STOP, Attr, TrialRecord
 from tests.support.clock import FakeClock
+from tests.support.series_task import series_task
 
 SETTINGS = SearchSettings(max_epochs=4, patience=4, seed=0)
 
@@ -354,12 +355,8 @@ def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows()
     from automl.engine.settings import SearchData
     from automl.finish import Candidate, Member, fit_on_all_rows
     from automl.search_spaces.conv1d import RIDGE_ALPHAS
-    from automl.task_info import TaskInfo
 
-    task = TaskInfo(
-        "series", "multiclass", "time_series", ("conv1d",), "", 60, (60, 16, 1),
-        n_classes=3, input_shape=(16, 1),
-    )  # fmt: skip
+    task = series_task(60, 16, classes=3)
     y = np.arange(60) % 3
     X = np.random.default_rng(0).normal(size=(60, 16, 1)).astype(np.float32)
     X[:, :, 0] += np.sin(np.arange(16) * (1 + y[:, None]))  # a frequency per class

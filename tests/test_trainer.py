@@ -10,6 +10,7 @@ from automl.errors import TrialFailed
 from automl.search_spaces import get_family
 from automl.task_info import TaskInfo
 from automl.trainer import Split, TrainingConfig, lr_at, to_tensors, train_model, train_networks
+from tests.support.series_task import series_task
 
 
 def _breast_cancer_task():
@@ -76,17 +77,7 @@ def test_learning_rate_warms_up_then_decays():
 def test_a_stop_between_folds_fixed_features_ends_training_before_the_next_fold():
     """Fixed features (random kernels) take seconds a fold; a trial stopped by the budget or
     the scheduler while they are computed stops at the next fold, not after all of them."""
-    task = TaskInfo(
-        "series",
-        "binary",
-        "time_series",
-        ("conv1d",),
-        "",
-        30,
-        (30, 40, 1),
-        n_classes=2,
-        input_shape=(40, 1),
-    )
+    task = series_task(30, 40)
     family = get_family("conv1d")
     params = {
         "family": "conv1d",
