@@ -15,7 +15,7 @@ A network may define these hooks, and the loop uses them when present:
   rows, so the epochs train and score the rest on its features; `pretrain` may leave the
   training rows' in `fixed_train` when it computed them anyway (to standardise them).
 - `fit_head(features, targets)`: with fixed inputs, a closed-form head fitted on the training
-  rows' features before the epochs (ridge); the epochs then train what it leaves trainable.
+  rows' features before the epochs (ridge, LDA); the epochs then train what it leaves trainable.
 """
 
 from __future__ import annotations
@@ -314,7 +314,8 @@ def train_networks(
 
     pretrain_extra: dict[str, Any] = {}
     pretrain_seconds = 0.0
-    if callable(getattr(models[0], "pretrain", None)):
+    pretrains = callable(getattr(models[0], "pretrain", None))
+    if pretrains or callable(getattr(models[0], "fixed_inputs", None)):
         until = deadline
         if until is None and time_s is not None:
             until = Deadline(PRETRAIN_SHARE * time_s)
@@ -326,7 +327,7 @@ def train_networks(
                 result.stop_reason = "interrupted"
                 result.pretrain_seconds = time.perf_counter() - started
                 return result
-            logs.append(fold.pretrain(until))
+            logs.append(fold.pretrain(until) if pretrains else [])
             fold.fix_inputs()
         pretrain_seconds = time.perf_counter() - started
         # the first network's log stands for all
