@@ -143,7 +143,7 @@ def test_family_builds_trains_and_gives_the_right_shape(name, row):
             expected = (task.horizon, len(task.forecast["quantiles"]))
         assert out.shape == (8, *expected)
         assert torch.isfinite(out).all()
-        if callable(getattr(model, "fixed_inputs", None)):  # random kernels: fitted biases
+        if hasattr(model, "biases"):  # random kernels: fitted biases
             assert model.pretrain(x, 4, None) == [] and model.biases.abs().sum() > 0
             assert model.fixed_inputs(x).shape == (8, model.n_fixed)
         elif callable(getattr(model, "pretrain", None)):  # a DBN's greedy phase, one epoch
@@ -344,13 +344,51 @@ def test_a_family_names_each_parameter_once():
 
 
 def test_small_tables_try_a_linear_model_first():
-    """The MLP's depth-0 alternative (logistic regression) is offered on a small table only,
-    and it is one linear layer."""
+    """The MLP's depth-0 alternatives (LDA, then logistic regression) are offered on a small
+    table only, and each is one linear layer (the LDA's with its scale)."""
     family = available_families()["mlp"]
     small = TASKS["classification"]
     assert small.n_samples <= 2000
-    (linear,) = family.alternatives(small)
-    model = family.build({"family": "mlp", **linear}, small)
-    assert [type(m).__name__ for m in model if sum(p.numel() for p in m.parameters())] == ["Linear"]
+    lda, logistic = family.alternatives(small)
+    assert (lda["mlp.head"], logistic["mlp.head"]) == ("discriminant", "trained")
+    for linear in (lda, logistic):
+        model = family.build({"family": "mlp", **linear}, small)
+        layers = [m for m in model.modules() if not list(m.children())]
+        assert [type(m).__name__ for m in layers if list(m.parameters())] == ["Linear"]
+    (least_squares,) = family.alternatives(TASKS["regression"])
+    assert "mlp.head" not in least_squares
     assert family.alternatives(dataclasses.replace(small, n_samples=50_000)) == []
     assert family.alternatives(TASKS["image_recognition"]) == []
+
+
+def test_the_discriminant_head_is_lda_then_frozen():
+    """The linear model's LDA head gives scikit-learn's LinearDiscriminantAnalysis'
+    probabilities (unshrunk, on iris, and on a table with a one-hot column set whose
+    covariance is singular); fully shrunk it is the nearest class mean with the class
+    priors. The epochs then train its scale alone."""
+    from sklearn.datasets import load_iris
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    family = available_families()["mlp"]
+    X, y = load_iris(return_X_y=True)
+    onehot = np.eye(3)[np.random.default_rng(0).integers(0, 3, len(X))]
+    for table in (X, np.hstack([X, onehot])):
+        task = dataclasses.replace(TASKS["classification"], input_shape=(table.shape[1],))
+        lda = {"family": "mlp", **family.alternatives(task)[0]}
+        model = family.build(lda, task)
+        inputs = torch.tensor(table, dtype=torch.float32)
+        assert model.fit_head(model.fixed_inputs(inputs), torch.from_numpy(y))
+        with torch.no_grad():
+            ours = model(inputs).softmax(dim=1).double().numpy()
+        reference = LinearDiscriminantAnalysis().fit(table, y).predict_proba(table)
+        np.testing.assert_allclose(ours, reference, atol=1e-5)
+    assert [name for name, p in model.named_parameters() if p.requires_grad] == ["log_scale"]
+
+    model = family.build({**lda, "mlp.shrinkage": 1.0}, task)
+    labels = np.concatenate([y[:140], y[:10]])  # unequal priors: 60, 50 and 40 rows
+    model.fit_head(inputs, torch.from_numpy(labels))
+    means = np.stack([table[labels == k].mean(axis=0) for k in range(3)])
+    level = np.mean(np.var(table - means[labels], axis=0))
+    scores = -((table[:, None] - means[None]) ** 2).sum(-1) / (2 * level)
+    scores += np.log(np.bincount(labels) / len(labels))
+    np.testing.assert_array_equal(model(inputs).argmax(dim=1).numpy(), scores.argmax(axis=1))
