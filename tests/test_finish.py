@@ -349,7 +349,8 @@ def test_the_test_split_is_predicted_in_chunks_until_the_deadline():
 def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows():
     """A ridge-head random-kernel member's 5 fold networks become one network fitted on every
     row: its head is scikit-learn's RidgeClassifierCV on all rows' features, its scale the
-    folds' mean; a member trained by epochs keeps its folds, and so does one without time."""
+    folds' mean; a member trained by epochs keeps its folds, and so does one without time:
+    1.5x a fold's share of its trial's pretraining (not of its whole training)."""
     from sklearn.linear_model import RidgeClassifierCV
 
     from automl.engine.settings import SearchData
@@ -364,19 +365,20 @@ def test_closed_form_members_of_a_cross_validated_study_are_fitted_on_all_rows()
     family = get_family("conv1d")
     minirocket, ridge, trained = family.alternatives(task)  # the two layouts' ridge heads
 
-    def candidate(params: dict) -> Candidate:
+    def candidate(params: dict, train_s: float = 1.0, pretrain_s: float = 1.0) -> Candidate:
         params = {"family": "conv1d", **params}
         folds = [family.build(params, task) for _ in range(5)]
         for i, fold in enumerate(folds):
             if fold.log_scale is not None:
                 fold.log_scale.data.fill_(float(i))  # as if calibrated on its held-out rows
-        member = Member(0, "conv1d", params, 0.9, 5, 5, "", 1.0, networks=5)
-        return Candidate(member, folds, torch.zeros(60, 3))
+        member = Member(0, "conv1d", params, 0.9, 5, 5, "", train_s, networks=5)
+        return Candidate(member, folds, torch.zeros(60, 3), pretrain_s)
 
-    fitted, epochs, late = candidate(ridge), candidate(trained), candidate(ridge)
-    minirockets = candidate(minirocket)
-    fit_on_all_rows([fitted, epochs, minirockets], task, data, Deadline(1e6))
-    fit_on_all_rows([late], task, data, Deadline(0.0))
+    fitted, epochs, late = candidate(ridge), candidate(trained), candidate(ridge, 1.0, 50.0)
+    minirockets = candidate(minirocket, train_s=1000.0)  # long epochs: they are not redone
+    fit_on_all_rows([fitted, epochs], task, data, Deadline(1e6))
+    fit_on_all_rows([minirockets], task, data, Deadline(60.0))
+    fit_on_all_rows([late], task, data, Deadline(14.0))  # 1.5 x 50 s / 5 folds = 15 s
     assert len(epochs.networks) == len(late.networks) == 5 and late.member.networks == 5
     assert len(minirockets.networks) == minirockets.member.networks == 1
     (network,) = fitted.networks
