@@ -356,8 +356,7 @@ def fit_on_all_rows(
         member, folds = candidate.member, candidate.networks
         if not callable(getattr(folds[0], "fit_all_rows", None)):
             continue
-        # (a study from before the pretraining was timed: a fold's share of the training)
-        all_rows = candidate.pretrain_time_s / len(folds) or member.train_time_s / len(folds)
+        all_rows = candidate.pretrain_time_s / len(folds)
         if deadline.remaining() < FINISH_SAFETY * all_rows:
             continue
         network = get_family(member.family).build(member.params, task)
