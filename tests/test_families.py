@@ -345,7 +345,8 @@ def test_a_family_names_each_parameter_once():
 
 def test_small_tables_try_a_linear_model_first():
     """The MLP's depth-0 alternatives (LDA, then logistic regression) are offered on a small
-    table only, and each is one linear layer (the LDA's with its scale)."""
+    table only, and each is one linear layer (the LDA's with its scale); past 2 000 inputs
+    LDA is not offered."""
     family = available_families()["mlp"]
     small = TASKS["classification"]
     assert small.n_samples <= 2000
@@ -357,6 +358,15 @@ def test_small_tables_try_a_linear_model_first():
         assert [type(m).__name__ for m in layers if list(m.parameters())] == ["Linear"]
     (least_squares,) = family.alternatives(TASKS["regression"])
     assert "mlp.head" not in least_squares
+    wide = dataclasses.replace(small, input_shape=(2001,))  # LDA's covariance too big
+    (logistic_only,) = family.alternatives(wide)
+    assert "mlp.head" not in logistic_only
+    study = optuna.create_study()
+    study.enqueue_trial({"mlp.n_layers": 0})  # the depth at which a head is chosen
+    linear = family.suggest(study.ask(), wide)
+    assert linear["mlp.n_layers"] == 0 and "mlp.head" not in linear
+    study.enqueue_trial({"mlp.n_layers": 0})
+    assert "mlp.head" in family.suggest(study.ask(), small)  # the check can fail
     assert family.alternatives(dataclasses.replace(small, n_samples=50_000)) == []
     assert family.alternatives(TASKS["image_recognition"]) == []
 
