@@ -69,6 +69,21 @@ def test_time_caps_follow_their_clock():
     assert caps.verdict("a") is None  # told once
 
 
+def test_a_time_cap_counts_from_the_trial_s_start_not_its_worker_s():
+    clock = FakeClock()
+    caps = TimeCaps(5.0, clock, start_up_s=20.0)
+    assert not caps.over("a") and not caps.over("b")  # both workers starting
+    clock.advance(12.0)
+    caps.started("a", seconds_ago=2.0)  # a's worker took 10 s to start: its cap runs from then
+    assert not caps.over("a") and not caps.over("b")
+    clock.advance(3.5)
+    assert caps.over("a")  # 5.5 s since it started
+    assert not caps.over("b")  # never said it started: 15.5 s of its 25
+    clock.advance(10.0)
+    assert caps.over("b")
+    assert caps.verdict("b") == "exceeded its time cap of 5s (--trial-timeout)"
+
+
 class _TuneTrial:
     """What Tune's ASHA reads of a trial: its id and config."""
 

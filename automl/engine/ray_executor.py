@@ -20,14 +20,38 @@ from automl.engine.job import SearchFigures, SearchJob, open_study_sampler
 from automl.engine.scheduler import TimeCaps, make_scheduler
 from automl.engine.searcher import make_searcher
 from automl.engine.settings import SearchData, SearchSettings
-from automl.engine.space import fallback_points
+from automl.engine.space import TRIAL_NUMBER_KEY, fallback_points
 from automl.engine.trial import ERROR_KEY, METRIC, run_trial
 from automl.families import Family
 from automl.task_info import TaskInfo
-from automl.trial_record import BUDGET_STOP, INTERRUPT_STOP, Attr
+from automl.trial_record import BUDGET_STOP, INTERRUPT_STOP, Attr, trial_dir
 
 INTERRUPT_MARGIN_S = 5.0  # Tune returns within ~2.5 s of its budget; earlier means Ctrl-C
 RAY_DIR = "ray"  # Tune's experiment state, under the study
+STARTED_FILE = "started"  # trials/<n>/started: written when the trial's work begins
+START_UP_S = 60.0  # a worker that cannot say it started gets this on top of its cap
+
+
+def mark_started(study_dir: Path, number: int) -> None:
+    """Say the trial began its work (its worker started, its data fetched), for its time cap:
+    nothing when the study's directory is not on this machine."""
+    if study_dir.is_dir():
+        directory = trial_dir(study_dir, number)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / STARTED_FILE).touch()
+
+
+def started_seconds_ago(study_dir: Path) -> Any:
+    """A trial config's seconds since its worker marked it started (None: not yet)."""
+
+    def seconds_ago(config: dict[str, Any]) -> float | None:
+        marker = trial_dir(study_dir, config[TRIAL_NUMBER_KEY]) / STARTED_FILE
+        try:
+            return time.time() - marker.stat().st_mtime
+        except OSError:
+            return None
+
+    return seconds_ago
 
 
 def ray_trial(
@@ -49,6 +73,7 @@ def ray_trial(
 
     device = "cuda" if torch.cuda.is_available() and ray.get_gpu_ids() else "cpu"
     node = ray.get_runtime_context().get_node_id()[:12]
+    mark_started(Path(study_dir), int(config[TRIAL_NUMBER_KEY]))
     run_trial(
         config,
         data,
@@ -88,7 +113,7 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
         # The space's first call pays one-off torch start-up (~1 s on `meta`); later ones ~5 ms.
         warnings.filterwarnings("ignore", message="Define-by-run function passed in the `space`")
         storage, sampler = open_study_sampler(job)
-        caps = TimeCaps(job.trial_cap_s(), job.deadline.clock)
+        caps = TimeCaps(job.trial_cap_s(), job.deadline.clock, start_up_s=START_UP_S)
         searcher = make_searcher(
             job.space(),
             study_dir=job.study_dir,
@@ -122,7 +147,12 @@ def run_with_ray(job: SearchJob) -> SearchFigures:
             trainable,
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
-                scheduler=make_scheduler(settings.max_epochs, caps, _grace(families)),
+                scheduler=make_scheduler(
+                    settings.max_epochs,
+                    caps,
+                    _grace(families),
+                    started_seconds_ago(job.study_dir.resolve()),
+                ),
                 num_samples=settings.run_max_trials or -1,
                 max_concurrent_trials=concurrency,
                 reuse_actors=True,

@@ -19,19 +19,39 @@ REDUCTION_FACTOR = 3
 
 
 class TimeCaps:
-    """How long a trial may run, and which trials ran past it (with the words to record)."""
+    """How long a trial may run, and which trials ran past it (with the words to record).
 
-    def __init__(self, cap_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    A trial's clock starts when it says it started (`started`), so a worker's start-up (a
+    new process importing torch and fetching the data: 5 s here, several times that on a
+    loaded machine) does not count against its cap. Until it says so, its clock runs from the
+    first question with `start_up_s` more allowed: a worker that cannot say (a cluster node
+    without the study's directory), or hangs before it starts, is still stopped.
+    """
+
+    def __init__(
+        self, cap_s: float, clock: Callable[[], float] = time.monotonic, start_up_s: float = 0.0
+    ) -> None:
         self.cap_s = cap_s
+        self.start_up_s = start_up_s
         self._clock = clock
         self._running_since: dict[Any, float] = {}
+        self._started: set[Any] = set()
         self._verdicts: dict[Any, str] = {}
 
+    def has_started(self, key: Any) -> bool:
+        return key in self._started
+
+    def started(self, key: Any, seconds_ago: float) -> None:
+        """The trial's own work began `seconds_ago`: its cap counts from then."""
+        self._running_since[key] = self._clock() - max(0.0, seconds_ago)
+        self._started.add(key)
+
     def over(self, key: Any) -> bool:
-        """Whether the trial has run past its cap (its clock starts at the first question)."""
+        """Whether the trial has run past its cap."""
         now = self._clock()
         began = self._running_since.setdefault(key, now)
-        if now - began <= self.cap_s:
+        limit = self.cap_s + (0.0 if key in self._started else self.start_up_s)
+        if now - began <= limit:
             return False
         self._verdicts[key] = (
             f"exceeded its time cap of {format_seconds(self.cap_s)} (--trial-timeout)"
@@ -41,14 +61,20 @@ class TimeCaps:
     def verdict(self, key: Any) -> str | None:
         """The cap's words for a trial it stopped (asked once, when the trial is recorded)."""
         self._running_since.pop(key, None)
+        self._started.discard(key)
         return self._verdicts.pop(key, None)
 
 
 def make_scheduler(
-    max_epochs: int, caps: TimeCaps, grace: Callable[[dict[str, Any]], int] = lambda config: 0
+    max_epochs: int,
+    caps: TimeCaps,
+    grace: Callable[[dict[str, Any]], int] = lambda config: 0,
+    started: Callable[[dict[str, Any]], float | None] = lambda config: None,
 ) -> Any:
     """ASHA over epochs, and a trial running past its cap is stopped; a trial is not judged
-    before `grace(its config)` epochs. Built in a function because Tune is imported late."""
+    before `grace(its config)` epochs. `started(its config)`: how many seconds ago the trial
+    began its work (None: not yet, or unknown). Built in a function because Tune is imported
+    late."""
     from ray.tune.experiment import Trial
     from ray.tune.schedulers import ASHAScheduler
 
@@ -65,7 +91,13 @@ def make_scheduler(
 
         def choose_trial_to_run(self, tune_controller: Any) -> Any:
             for trial in list(tune_controller.get_live_trials()):
-                if trial.status == Trial.RUNNING and caps.over(trial.trial_id):
+                if trial.status != Trial.RUNNING:
+                    continue
+                if not caps.has_started(trial.trial_id):
+                    seconds_ago = started(trial.config)
+                    if seconds_ago is not None:
+                        caps.started(trial.trial_id, seconds_ago)
+                if caps.over(trial.trial_id):
                     controller = getattr(tune_controller, "_tune_controller", tune_controller)
                     reuse = controller._reuse_actors
                     controller._reuse_actors = False
