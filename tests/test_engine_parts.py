@@ -74,10 +74,10 @@ def test_a_time_cap_counts_from_the_trial_s_start_not_its_worker_s():
     caps = TimeCaps(5.0, clock, start_up_s=20.0)
     assert not caps.over("a") and not caps.over("b")  # both workers starting
     clock.advance(12.0)
-    caps.started("a", seconds_ago=2.0)  # a's worker took 10 s to start: its cap runs from then
-    assert not caps.over("a") and not caps.over("b")
+    # a's worker took 10 s to start: its cap runs from then, and it is not asked again
+    assert not caps.over("a", started=lambda: 2.0) and not caps.over("b")
     clock.advance(3.5)
-    assert caps.over("a")  # 5.5 s since it started
+    assert caps.over("a", started=lambda: 99.0)  # 5.5 s since it started
     assert not caps.over("b")  # never said it started: 15.5 s of its 25
     clock.advance(10.0)
     assert caps.over("b")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def mark_started(study_dir: Path, number: int) -> None:
         (directory / STARTED_FILE).touch()
 
 
-def started_seconds_ago(study_dir: Path) -> Any:
+def started_seconds_ago(study_dir: Path) -> Callable[[dict[str, Any]], float | None]:
     """A trial config's seconds since its worker marked it started (None: not yet)."""
 
     def seconds_ago(config: dict[str, Any]) -> float | None:

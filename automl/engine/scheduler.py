@@ -21,7 +21,7 @@ REDUCTION_FACTOR = 3
 class TimeCaps:
     """How long a trial may run, and which trials ran past it (with the words to record).
 
-    A trial's clock starts when it says it started (`started`), so a worker's start-up (a
+    A trial's clock starts when it says it started (`over`'s `started`), so a worker's start-up (a
     new process importing torch and fetching the data: 5 s here, several times that on a
     loaded machine) does not count against its cap. Until it says so, its clock runs from the
     first question with `start_up_s` more allowed: a worker that cannot say (a cluster node
@@ -38,17 +38,15 @@ class TimeCaps:
         self._started: set[Any] = set()
         self._verdicts: dict[Any, str] = {}
 
-    def has_started(self, key: Any) -> bool:
-        return key in self._started
-
-    def started(self, key: Any, seconds_ago: float) -> None:
-        """The trial's own work began `seconds_ago`: its cap counts from then."""
-        self._running_since[key] = self._clock() - max(0.0, seconds_ago)
-        self._started.add(key)
-
-    def over(self, key: Any) -> bool:
-        """Whether the trial has run past its cap."""
+    def over(self, key: Any, started: Callable[[], float | None] = lambda: None) -> bool:
+        """Whether the trial has run past its cap. `started()`: how many seconds ago the
+        trial began its work (None: not yet, or it cannot say), asked until it answers."""
         now = self._clock()
+        if key not in self._started:
+            seconds_ago = started()
+            if seconds_ago is not None:
+                self._running_since[key] = now - max(0.0, seconds_ago)
+                self._started.add(key)
         began = self._running_since.setdefault(key, now)
         limit = self.cap_s + (0.0 if key in self._started else self.start_up_s)
         if now - began <= limit:
@@ -91,13 +89,9 @@ def make_scheduler(
 
         def choose_trial_to_run(self, tune_controller: Any) -> Any:
             for trial in list(tune_controller.get_live_trials()):
-                if trial.status != Trial.RUNNING:
-                    continue
-                if not caps.has_started(trial.trial_id):
-                    seconds_ago = started(trial.config)
-                    if seconds_ago is not None:
-                        caps.started(trial.trial_id, seconds_ago)
-                if caps.over(trial.trial_id):
+                if trial.status == Trial.RUNNING and caps.over(
+                    trial.trial_id, lambda config=trial.config: started(config)
+                ):
                     controller = getattr(tune_controller, "_tune_controller", tune_controller)
                     reuse = controller._reuse_actors
                     controller._reuse_actors = False
