@@ -35,11 +35,15 @@ START_UP_S = 60.0  # a worker that cannot say it started gets this on top of its
 
 def mark_started(study_dir: Path, number: int) -> None:
     """Say the trial began its work (its worker started, its data fetched), for its time cap:
-    nothing when the study's directory is not on this machine."""
+    nothing when the study's directory is not on this machine or not writable here (the cap
+    then allows START_UP_S more; the trial itself must not fail for it)."""
     if study_dir.is_dir():
         directory = trial_dir(study_dir, number)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / STARTED_FILE).touch()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / STARTED_FILE).touch()
+        except OSError:
+            pass
 
 
 def started_seconds_ago(study_dir: Path) -> Callable[[dict[str, Any]], float | None]:
