@@ -420,7 +420,7 @@ def refit_on_all_rows(
     the one measured before (the refit has seen the validation rows).
     """
     train, val = data.tensors(task)
-    everything = tuple(torch.cat([a, b]) for a, b in zip(train, val, strict=True))
+    everything = data.all_rows(task)
     refit = []
     for model, member in zip(networks, members, strict=True):
         epochs = max(1, member.best_epoch)

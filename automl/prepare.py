@@ -209,7 +209,8 @@ def _prepare_forecast(
     forecast = ForecastPreprocessor.fit(
         training, [ids[i] for i in usable], horizon, window, period, list(levels), calendar
     )
-    parts: dict[str, list] = {"X_train": [], "y_train": [], "X_val": [], "y_val": []}
+    parts: dict[str, list] = {k: [] for k in ("X_train", "y_train", "X_val", "y_val")}
+    parts.update(X_refit=[], y_refit=[])
     validation_origins: list[tuple[int, int]] = []
     trained = 0  # series that give a training window
     baselines: dict[str, list[float]] = {}
@@ -217,15 +218,21 @@ def _prepare_forecast(
         values, scale, tail = series[i], forecast.scales[ids[i]], tails[i]
         first_val = len(values) - tail
         training_starts = np.arange(MIN_HISTORY, first_val - horizon + 1)
+        # the origins between: their targets run into the tail, so only the refit learns them
+        # (on M1 yearly, five of a series' dozen windows, and its most recent)
+        bridging = np.arange(max(MIN_HISTORY, first_val - horizon + 1), first_val)
         backtests = np.arange(first_val, len(values) - horizon + 1)
         stamps = dataset.times[i][: len(values)] if dataset.times else None
-        # one call: the series is scaled once for both parts
-        X, y = forecast.windows(values, scale, np.r_[training_starts, backtests], stamps)
-        n = len(training_starts)
+        # one call: the series is scaled once for every part
+        origins = np.r_[training_starts, bridging, backtests]
+        X, y = forecast.windows(values, scale, origins, stamps)
+        n, m = len(training_starts), len(training_starts) + len(bridging)
         parts["X_train"].append(X[:n])
         parts["y_train"].append(y[:n])
-        parts["X_val"].append(X[n:])
-        parts["y_val"].append(y[n:])
+        parts["X_refit"].append(X[n:m])
+        parts["y_refit"].append(y[n:m])
+        parts["X_val"].append(X[m:])
+        parts["y_val"].append(y[m:])
         trained += n > 0
         validation_origins += [(i, int(o)) for o in backtests]
         for origin in backtests:
@@ -267,7 +274,7 @@ def _prepare_forecast(
     return PreparedData(
         task=task.with_inputs(preprocessing.input_shape()),
         preprocessing=preprocessing,
-        data=SearchData(arrays["X_train"], arrays["y_train"], arrays["X_val"], arrays["y_val"]),
+        data=SearchData(**arrays),
         fingerprint=data_fingerprint(*series),
         notes=notes,
         origins=np.asarray(validation_origins, dtype=np.int64).reshape(-1, 2),

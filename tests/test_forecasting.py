@@ -12,9 +12,11 @@ from torch import nn
 
 import automl
 from automl import AutoDeep
+from automl.data.memory import from_memory
 from automl.errors import ConfigError, DataError
 from automl.forecaster import Forecaster, interval_scale, mase, pinball_loss, widen
 from automl.options import FitOptions
+from automl.prepare import prepare
 from automl.preprocessing import ForecastPreprocessor
 from automl.seasonality import (
     calendar_channels,
@@ -67,6 +69,24 @@ def test_the_mase_scale_and_the_naive_forecasts():
     guesses = naive_forecasts(values, 4, 3)
     np.testing.assert_array_equal(guesses["naive"], [7, 7, 7, 7])
     np.testing.assert_array_equal(guesses["seasonal naive"], [5, 6, 7, 5])
+
+
+def test_the_refit_learns_the_windows_that_run_into_the_validation_tail():
+    """No training target is a validation value, yet a refit on all rows loses no window: the
+    ones between (their targets run into the tail, the series' most recent) are its alone."""
+    values = 1.0 + np.arange(40)  # each value names its step
+    prepared = prepare(from_memory(values, horizon=4), FitOptions.parse({"horizon": 4}), print)
+    data, scale = prepared.data, next(iter(prepared.preprocessing.inputs.scales.values()))
+
+    def first_steps(y: np.ndarray) -> list[int]:
+        return [int(step) for step in np.rint(y[:, 0] * scale) - 1]
+
+    train, refit, val = (first_steps(y) for y in (data.y_train, data.y_refit, data.y_val))
+    tail = val[0]
+    assert train[-1] + 4 == tail  # the last training window ends where the tail begins
+    assert refit == list(range(train[-1] + 1, tail))
+    assert val == list(range(tail, 40 - 4 + 1))
+    assert len(data.all_rows(prepared.task)[0]) == len(train) + len(refit) + len(val)
 
 
 # ----------------------------------------------------------------------------- the wrapper

@@ -24,6 +24,10 @@ class SearchData:
     X_val: np.ndarray
     y_val: np.ndarray | None
     folds: np.ndarray | None = None  # each row's fold; None: one validation split
+    # rows only a refit on all rows learns from: a forecast's windows whose targets run into
+    # the validation tail (a trial trained on them would have seen its validation values)
+    X_refit: np.ndarray | None = None
+    y_refit: np.ndarray | None = None
 
     @property
     def n_folds(self) -> int:
@@ -35,6 +39,13 @@ class SearchData:
             to_tensors(self.X_train, self.y_train, task),
             to_tensors(self.X_val, self.y_val, task),
         )
+
+    def all_rows(self, task: TaskInfo) -> tuple[torch.Tensor, ...]:
+        """Training, validation and refit-only rows as one (features, targets) pair."""
+        parts = [*self.tensors(task)]
+        if self.X_refit is not None and len(self.X_refit):
+            parts.append(to_tensors(self.X_refit, self.y_refit, task))
+        return tuple(torch.cat(columns) for columns in zip(*parts, strict=True))
 
     def splits(self, task: TaskInfo) -> list[Split]:
         """What each network of a trial trains and validates on: one split, or k folds."""
