@@ -394,6 +394,8 @@ def markdown(rows: list[dict]) -> list[str]:
             notes.append(f"{r['fallbacks']} series fell back to naive")
         if "trials" in r:
             notes.append(f"{r['trials']} trials ({r['trials_complete']} complete)")
+        if r.get("commit") and r["system"] == AUTOML:
+            notes.append(f"at {r['commit']}")
         if r.get("error"):
             notes.append("error: " + " ".join(r["error"].split())[-160:].replace("|", "/"))
         coverage = "-" if r["coverage"] is None else f"{100 * r['coverage']:.0f} %"

@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -613,12 +614,24 @@ def main() -> None:
     else:
         rows = BENCHES[args.bench](args.budget or "3m", not args.no_baseline)
     stamp = time.strftime("%Y-%m-%d")
+    commit = _commit()
     with RESULTS_JSONL.open("a") as out:
         for row in rows:
-            row = {"date": stamp, "python": platform.python_version(), **row}
+            row = {"date": stamp, "python": platform.python_version(), "commit": commit, **row}
             out.write(json.dumps(row, default=float) + "\n")
             print(json.dumps(row, default=float))
     write_markdown()
+
+
+def _commit() -> str | None:
+    """The measured code's commit (short), "+" when the tree had changes; None outside git."""
+    try:
+        run = partial(subprocess.run, capture_output=True, text=True, cwd=ROOT, check=True)
+        head = run(["git", "rev-parse", "--short", "HEAD"]).stdout.strip()
+        changed = run(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+" if changed else "")
 
 
 if __name__ == "__main__":
