@@ -41,6 +41,8 @@ TRANSFORMS = ("none", "log", "boxcox")
 POSITIVE_FLOOR = 1e-6  # values a log or Box-Cox model reads are at least this (in scale units)
 MAX_LOG = 30.0  # a log forecast past exp(30) scale units is an overflow, not a value
 MIN_SPREAD = 0.01  # a flat window's spread: this share of the training values' spread
+STEP_CALIBRATION_ORIGINS = 50  # backtests from which each step's interval is calibrated alone
+SCALE_RANGE = (0.25, 20.0)  # an interval is narrowed or widened this much at most
 
 
 def is_forecaster(params: dict[str, Any], task: TaskInfo) -> bool:
@@ -230,10 +232,16 @@ def backtest_summary(
     }
 
 
-def interval_scale(outputs: np.ndarray, targets: np.ndarray, quantiles: list[float]) -> float:
+def interval_scale(
+    outputs: np.ndarray, targets: np.ndarray, quantiles: list[float]
+) -> float | list[float]:
     """How much to widen (or narrow) every quantile's distance from the median so that the
     outermost interval covers its nominal share of the validation values (split conformal on
-    the backtests): a network fits its training windows closely, and its quantiles say so."""
+    the backtests): a network fits its training windows closely, and its quantiles say so.
+    One factor per step ahead where every step has STEP_CALIBRATION_ORIGINS backtests (the
+    factor a step needs grows with its distance: on M1 yearly one factor for all six steps
+    covered 77 % of the first step's held-out values and 59 % of the fourth's); one for all
+    steps where fewer (a single series' few origins would make each step's factor noise)."""
     if len(quantiles) < 2:
         return 1.0
     values = outputs.reshape(*targets.shape, len(quantiles)).astype(np.float64)
@@ -241,10 +249,14 @@ def interval_scale(outputs: np.ndarray, targets: np.ndarray, quantiles: list[flo
     above = targets >= median
     half_width = np.where(above, values[..., -1] - median, median - values[..., 0])
     needed = np.abs(targets - median) / np.maximum(half_width, 1e-9)
-    return float(np.clip(np.quantile(needed, quantiles[-1] - quantiles[0]), 0.25, 20.0))
+    level = quantiles[-1] - quantiles[0]
+    if len(needed) < STEP_CALIBRATION_ORIGINS:
+        return float(np.clip(np.quantile(needed, level), *SCALE_RANGE))
+    return [float(f) for f in np.clip(np.quantile(needed, level, axis=0), *SCALE_RANGE)]
 
 
-def widen(values: np.ndarray, scale: float, quantiles: list[float]) -> np.ndarray:
-    """(..., Q) quantiles with their distances from the median times `scale`."""
+def widen(values: np.ndarray, scale: float | list[float], quantiles: list[float]) -> np.ndarray:
+    """(..., horizon, Q) quantiles with their distances from the median times `scale`: one
+    factor, or one per step."""
     median = values[..., median_index(quantiles) : median_index(quantiles) + 1]
-    return median + scale * (values - median)
+    return median + np.asarray(scale, dtype=np.float64).reshape(-1, 1) * (values - median)

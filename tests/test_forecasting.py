@@ -252,13 +252,21 @@ def test_trials_below_the_naive_forecast_are_marked():
 
 
 def test_intervals_are_calibrated_on_the_backtests():
-    """Quantiles too narrow by half are widened until 80 % of the validation values fall
-    inside the outer interval, and every quantile moves with it."""
-    targets = np.linspace(-2.0, 2.0, 101)[:, None]  # in scale units, around a median of 0
+    """Quantiles too narrow are widened until 80 % of the validation values fall inside the
+    outer interval, and every quantile moves with it: each step by its own factor where the
+    backtests are many, all steps by one where they are few."""
+    spread = np.linspace(-2.0, 2.0, 101)
+    targets = np.stack([spread, 2 * spread], axis=1)  # in scale units; the 2nd step errs twice
     outputs = np.stack([-np.ones_like(targets), 0 * targets, np.ones_like(targets)], axis=-1)
     scale = interval_scale(outputs, targets, [0.1, 0.5, 0.9])
-    assert scale == pytest.approx(1.6, abs=0.05)  # |t| <= 1.6 holds 80 % of them
+    assert scale == pytest.approx([1.6, 3.2], abs=0.1)  # |t| <= 1.6 holds 80 % of step 1's
     wider = widen(outputs, scale, [0.1, 0.5, 0.9])
     inside = (targets >= wider[..., 0]) & (targets <= wider[..., 2])
-    assert inside.mean() == pytest.approx(0.8, abs=0.02)
+    assert inside.mean(axis=0) == pytest.approx([0.8, 0.8], abs=0.02)
     assert (wider[..., 1] == 0).all()  # the median stays where it was
+    few = interval_scale(outputs[::10], targets[::10], [0.1, 0.5, 0.9])  # 11 origins
+    assert isinstance(few, float) and 1.6 < few < 3.2
+    wider = widen(outputs, few, [0.1, 0.5, 0.9])
+    inside = (targets >= wider[..., 0]) & (targets <= wider[..., 2])
+    assert inside.mean() == pytest.approx(0.8, abs=0.05)
+    assert inside[:, 0].mean() > inside[:, 1].mean()  # one factor: the 1st step over-covered

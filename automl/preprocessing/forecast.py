@@ -70,7 +70,8 @@ class ForecastPreprocessor(ModalityPreprocessor):
     scales: dict[str, float] = dataclasses.field(default_factory=dict)  # per series id
     quantiles: list[float] = dataclasses.field(default_factory=lambda: [0.5])
     calendar: str = ""  # the calendar position given as two last channels ("month"), or none
-    interval_scale: float = 1.0  # quantiles' distance from the median, times this (the finish's)
+    # quantiles' distance from the median, times this (the finish's): one factor or one a step
+    interval_scale: float | list[float] = 1.0
 
     @classmethod
     def fit(

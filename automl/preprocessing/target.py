@@ -63,8 +63,8 @@ class TargetEncoder:
                 "output is (n, horizon, quantiles): each step's forecast at the quantile levels "
                 f"{levels} (the median is the point forecast), in units of the series' scale: "
                 "widen each quantile's distance from the median by forecast.interval_scale "
-                "(calibrated on the backtests), then multiply by forecast.scales[id] (the scale "
-                "preprocessing divided by)."
+                "(calibrated on the backtests: one factor, or a list of one per step), then "
+                "multiply by forecast.scales[id] (the scale preprocessing divided by)."
             )
         what = "the next horizon values" if task.target_kind == "forecasting" else "the value"
         return f"{what} = output * {self.std!r} + {self.mean!r} (preprocessing.target)."
