@@ -4,8 +4,8 @@ The best trials' networks were kept by the trials themselves (automl.kept_networ
 fold under cross-validation, the best epoch's. Greedy ensemble selection over their
 validation (out-of-fold) outputs weights them (automl.ensemble); a trial whose networks were
 not kept (a cluster without shared storage) is trained again, the best few only. On small
-data with one validation split, each member is then refit on the training and validation
-rows; on larger data it continues from its kept weights on half the validation rows, checked
+data with one validation split, each member is then refit on all rows (a forecast's include
+the windows no trial learnt); on larger data it continues from its kept weights on half the validation rows, checked
 on the other half, as far as the reserve allows. The ensemble is scored (validation, and a
 given test split), written to <study>/best/, and for unlabelled data a map of its codes is
 written for the dashboard.
@@ -413,7 +413,8 @@ def refit_on_all_rows(
     settings: SearchSettings,
     deadline: Deadline,
 ) -> list[torch.nn.Module]:
-    """Retrain each member on training + validation rows for its best number of epochs.
+    """Retrain each member on all rows (training, validation and a forecast's refit-only
+    windows, see SearchData) for its best number of epochs.
 
     A member is refit only if that fits in the time left, and a refit cut short by the
     deadline is dropped for the member as first trained. The ensemble's validation score stays

@@ -209,8 +209,7 @@ def _prepare_forecast(
     forecast = ForecastPreprocessor.fit(
         training, [ids[i] for i in usable], horizon, window, period, list(levels), calendar
     )
-    parts: dict[str, list] = {k: [] for k in ("X_train", "y_train", "X_val", "y_val")}
-    parts.update(X_refit=[], y_refit=[])
+    parts: dict[str, list] = {f"{a}_{b}": [] for a in "Xy" for b in ("train", "refit", "val")}
     validation_origins: list[tuple[int, int]] = []
     trained = 0  # series that give a training window
     baselines: dict[str, list[float]] = {}

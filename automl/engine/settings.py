@@ -43,7 +43,7 @@ class SearchData:
     def all_rows(self, task: TaskInfo) -> tuple[torch.Tensor, ...]:
         """Training, validation and refit-only rows as one (features, targets) pair."""
         parts = [*self.tensors(task)]
-        if self.X_refit is not None and len(self.X_refit):
+        if self.X_refit is not None:
             parts.append(to_tensors(self.X_refit, self.y_refit, task))
         return tuple(torch.cat(columns) for columns in zip(*parts, strict=True))
 
