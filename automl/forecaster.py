@@ -11,7 +11,9 @@ searched like the core's, as `<family>.<choice>`:
   training range (right for a stationary series such as Lynx);
 - `base`: the core learns a residual on top of a naive forecast: "last" (the last value: the
   core learns first differences), "seasonal" (the value one period back: seasonal differences),
-  "drift" (the line through the window's first and last values) or "none";
+  "drift" (the line through the window's first and last values), "holt" (exponential
+  smoothing with a damped trend, run over the window; its three smoothing weights are learnt
+  with the core and shared by every series, as in ES-RNN, Smyl 2020) or "none";
 - `differences`: the window's first differences as an extra input channel;
 - `calendar`: whether the network reads each step's position in the calendar (the month of a
   monthly series; the last two input channels, sine and cosine): known for the future too,
@@ -43,6 +45,10 @@ MAX_LOG = 30.0  # a log forecast past exp(30) scale units is an overflow, not a 
 MIN_SPREAD = 0.01  # a flat window's spread: this share of the training values' spread
 STEP_CALIBRATION_ORIGINS = 50  # backtests from which each step's interval is calibrated alone
 SCALE_RANGE = (0.25, 20.0)  # an interval is narrowed or widened this much at most
+# Holt's base starts at level weight 0.5, trend weight 0.1 and damping 0.98 (as logits); its
+# damping stays in [0.8, 1], the range ETS fits allow
+HOLT_START = (0.0, -2.2, 3.0)
+MIN_DAMPING = 0.8
 
 
 def is_forecaster(params: dict[str, Any], task: TaskInfo) -> bool:
@@ -55,7 +61,7 @@ def bases(task: TaskInfo) -> list[str]:
     period the window can hold."""
     period, longest = int(task.forecast["period"]), int(task.input_shape[0])
     seasonal = ["seasonal"] if 1 < period <= longest else []
-    return [*seasonal, "last", "drift", "none"]
+    return [*seasonal, "last", "drift", "holt", "none"]
 
 
 def suggest_forecasting(hp, task: TaskInfo, univariate: bool = False) -> None:
@@ -119,6 +125,8 @@ class Forecaster(nn.Module):
         lam = info.get("boxcox_lambda")
         self.boxcox_lambda = 1.0 if lam is None else float(lam)
         self.level, self.spread = (float(v) for v in info["levels"][self.transform])
+        if self.base == "holt":
+            self.smoothing = nn.Parameter(torch.tensor(HOLT_START))
         n_features = int(task.input_shape[-1]) - self.dropped + int(self.differences)
         self.core = build_core(dataclasses.replace(task, input_shape=(self.lookback, n_features)))
 
@@ -185,7 +193,30 @@ class Forecaster(nn.Module):
         first = torch.argmax(real.to(torch.int64), dim=1, keepdim=True)
         n_real = real.to(z.dtype).sum(dim=1, keepdim=True)
         slope = (last - torch.gather(z, 1, first)) / (n_real - 1.0).clamp_min(1.0)
-        return last + slope * ahead
+        if self.base == "drift":
+            return last + slope * ahead
+        return self._holt(z, real, first, slope, ahead)
+
+    def _holt(
+        self,
+        z: torch.Tensor,
+        real: torch.Tensor,
+        first: torch.Tensor,
+        slope: torch.Tensor,
+        ahead: torch.Tensor,
+    ) -> torch.Tensor:
+        """Holt's damped trend run over the window from its first real value, the drift's slope
+        as the starting trend; forecast h: level + (phi + ... + phi^h) trend."""
+        alpha, beta = torch.sigmoid(self.smoothing[0]), torch.sigmoid(self.smoothing[1])
+        phi = MIN_DAMPING + (1.0 - MIN_DAMPING) * torch.sigmoid(self.smoothing[2])
+        level, trend = torch.gather(z, 1, first), slope
+        for t in range(1, z.shape[1]):
+            update = real[:, t : t + 1] & (first < t)
+            new_level = alpha * z[:, t : t + 1] + (1.0 - alpha) * (level + phi * trend)
+            new_trend = beta * (new_level - level) + (1.0 - beta) * phi * trend
+            level = torch.where(update, new_level, level)
+            trend = torch.where(update, new_trend, trend)
+        return level + trend * torch.cumsum(phi**ahead, dim=0)
 
 
 def pinball_loss(quantiles: list[float]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -131,6 +131,31 @@ def test_a_forecaster_with_nothing_learnt_gives_its_naive_base(transform, scalin
             np.testing.assert_allclose(out[0, :, 1].numpy(), values, rtol=1e-5)
 
 
+def test_the_holt_base_is_damped_exponential_smoothing_over_the_window():
+    """Holt's base against the recurrence written out in numpy, from the first real value with
+    the drift's slope; with level weight 1, trend weight 0 and no damping it is the drift."""
+    task = forecast_task((8, 1), {"none": [3.0, 2.0]})
+    series = [2.0, 4.0, 3.0, 5.0, 4.0, 6.0]
+    window = torch.tensor([[np.nan, np.nan, *series]])[..., None]
+    hp = {"lookback": 8, "transform": "none", "scaling": "global", "base": "holt"}
+    model = Forecaster({**hp, "differences": False}, task, lambda t: Zeros(t.output_dim))
+    alpha, beta, phi = 0.3, 0.2, 0.9
+    with torch.no_grad():  # the logits of those weights (phi: 0.8 + 0.2 sigmoid)
+        model.smoothing[:] = torch.logit(torch.tensor([alpha, beta, (phi - 0.8) / 0.2]))
+    z = (np.array(series) - 3.0) / 2.0
+    level, trend = z[0], (z[-1] - z[0]) / 5
+    for value in z[1:]:
+        previous, level = level, alpha * value + (1 - alpha) * (level + phi * trend)
+        trend = beta * (level - previous) + (1 - beta) * phi * trend
+    expected = [level + trend * sum(phi**k for k in range(1, h + 1)) for h in range(1, 6)]
+    out = model(window)[0, :, 1].detach().numpy()
+    np.testing.assert_allclose(out, 3.0 + 2.0 * np.array(expected), rtol=1e-5)
+    with torch.no_grad():
+        model.smoothing[:] = torch.tensor([30.0, -30.0, 30.0])
+    drift = [6.0 + 0.8 * h for h in range(1, 6)]
+    np.testing.assert_allclose(model(window)[0, :, 1].detach().numpy(), drift, rtol=1e-5)
+
+
 def test_quantiles_come_out_ordered_and_the_loss_is_the_pinball():
     task = forecast_task((8, 1), {"none": [3.0, 2.0]})
     hp = {"lookback": 8, "transform": "none", "scaling": "window", "base": "last"}
