@@ -32,7 +32,7 @@ from automl.engine.settings import SearchData, SearchSettings
 from automl.ensemble import Ensemble, bagged_selection, blend, heaviest
 from automl.errors import SearchError, TrialFailed
 from automl.forecaster import backtest_summary, interval_scale
-from automl.kept_networks import KEPT_TRIALS, load_kept
+from automl.kept_networks import kept_trials, load_kept
 from automl.model_records import TREES
 from automl.predictor import Predictor
 from automl.prepare import PreparedData
@@ -247,14 +247,17 @@ def gather_candidates(
     deadline: Deadline,
     val_inputs: torch.Tensor,
 ) -> list[Candidate]:
-    """The best trials' networks: kept ones loaded, the best few others retrained while 1.5x
-    their search-time training time fits in what is left (the best always). A network kept
-    without its outputs (unlabelled data's) is run on `val_inputs`."""
+    """The networks of the best trials and of each family's best (kept_trials): kept ones
+    loaded, the best few others retrained while 1.5x their search-time training time fits in
+    what is left (the best always). A network kept without its outputs (unlabelled data's) is
+    run on `val_inputs`."""
     candidates: list[Candidate] = []
     failures: list[str] = []
     retrained = 0
+    by_number = {t.number: t for t in trials}
+    kept = [by_number[n] for n in kept_trials([(t.number, t.family) for t in trials])]
     # unlabelled data keeps one network: its codes (transform) come from one encoder
-    for trial in trials[: 1 if task.target_kind == "none" else KEPT_TRIALS]:
+    for trial in trials[:1] if task.target_kind == "none" else kept:
         candidate = kept_candidate(study_dir, trial, task, data.n_folds, len(data.X_val))
         if candidate is not None and candidate.outputs is None:
             candidate.outputs = predict_outputs(Ensemble(candidate.networks, False), val_inputs)

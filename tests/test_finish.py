@@ -20,7 +20,7 @@ from automl.data import from_memory
 from automl.engine import SearchSettings
 from automl.errors import SearchError
 from automl.finish import REFIT_MAX_ROWS, finish, scored_trials, train_ensemble
-from automl.kept_networks import keep_best
+from automl.kept_networks import KEPT_TRIALS, keep_best, kept_trials
 from automl.prepare import prepare_data
 from automl.search_spaces import get_family
 from automl.task import detect_task
@@ -122,6 +122,15 @@ def test_retrained_members_are_the_best_that_fit_in_the_time_left(holdout, tmp_p
         assert member.refit_epochs == max(1, member.best_epoch)
         assert member.params == candidates[member.trial].params
     assert score > 0.9
+
+
+def test_each_familys_best_is_kept_beside_the_overall_best():
+    """The best KEPT_TRIALS trials, then the first of each family not among them: a weaker
+    family is a candidate for the ensemble selection, not a second copy of the leader's."""
+    ranked = [(n, "rnn") for n in range(KEPT_TRIALS + 2)]
+    ranked += [(100, "smoothing"), (101, "smoothing"), (102, "nbeats"), (103, "rnn")]
+    assert kept_trials(ranked) == [*range(KEPT_TRIALS), 100, 102]
+    assert kept_trials([(5, "mlp"), (3, "dbn")]) == [5, 3]
 
 
 def test_kept_networks_are_exported_without_training_again(cancer, tmp_path):

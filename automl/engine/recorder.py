@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from automl.engine.trial import ERROR_KEY, METRIC, PEAK_MEMORY
-from automl.kept_networks import KEPT_TRIALS, forget
+from automl.kept_networks import forget, kept_trials
 from automl.study import write_json
 from automl.trainer import TOO_SLOW, EpochStats, Plan
 from automl.trial_record import (
@@ -95,6 +95,7 @@ class TrialRecorder:
         self._started: dict[Any, float] = {}
         self._noted: set[Any] = set()
         self._ranks: dict[int, tuple] = {}  # trials keeping their networks: their rank keys
+        self._families: dict[int, str | None] = {}  # and their families
 
     def started(self, key: Any) -> None:
         self._started[key] = time.time()
@@ -155,12 +156,19 @@ class TrialRecorder:
             ot_trial.set_user_attr(name, attr_value)
         write_json(trial_dir(self.study_dir, ot_trial.number) / METRICS_FILE, history)
         study.tell(ot_trial, value, state=optuna.trial.TrialState[state])
-        self._keep_the_best(ot_trial.number, state, value, history, attrs)
+        family = ot_trial.params.get("family")
+        self._keep_the_best(ot_trial.number, family, state, value, history, attrs)
 
     def _keep_the_best(
-        self, number: int, state: str, value: float | None, history: list, attrs: dict
+        self,
+        number: int,
+        family: str | None,
+        state: str,
+        value: float | None,
+        history: list,
+        attrs: dict,
     ) -> None:
-        """Only the run's best KEPT_TRIALS trials keep their networks (automl.kept_networks)."""
+        """Only the run's best trials keep their networks (automl.kept_networks.kept_trials)."""
         if not history or state == "FAIL":
             forget(self.study_dir, number)
             return
@@ -168,6 +176,10 @@ class TrialRecorder:
         self._ranks[number] = rank_key(
             competes(state, value, attrs), score, attrs.get(Attr.BEST_VAL_LOSS), number
         )
-        for worse in sorted(self._ranks, key=self._ranks.get)[KEPT_TRIALS:]:
-            forget(self.study_dir, worse)
-            del self._ranks[worse]
+        self._families[number] = family
+        ranked = sorted(self._ranks, key=self._ranks.get)
+        kept = set(kept_trials([(n, self._families[n]) for n in ranked]))
+        for worse in ranked:
+            if worse not in kept:
+                forget(self.study_dir, worse)
+                del self._ranks[worse], self._families[worse]
