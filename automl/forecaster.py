@@ -64,16 +64,19 @@ def bases(task: TaskInfo) -> list[str]:
     return [*seasonal, "last", "drift", "holt", "none"]
 
 
-def suggest_forecasting(hp, task: TaskInfo, univariate: bool = False) -> None:
+def suggest_forecasting(
+    hp, task: TaskInfo, univariate: bool = False, naive_only: bool = False
+) -> None:
     """A forecaster's choices (see the module docstring); nothing for other tasks.
-    `univariate`: the core reads the series alone (N-BEATS), so no extra channels."""
+    `univariate`: the core reads the series alone (N-BEATS), so no extra channels.
+    `naive_only`: the base is the forecast (a core of offsets), so "none" is not offered."""
     if task.target_kind != "forecasting":
         return
     longest = int(task.input_shape[0])
     if task.forecast is None:  # a study of 0.2.0: its window only
         hp.int("lookback", min(4, longest), longest)
         return
-    base = hp.categorical("base", bases(task))
+    base = hp.categorical("base", [b for b in bases(task) if not (naive_only and b == "none")])
     shortest = int(task.forecast["period"]) if base == "seasonal" else min(4, longest)
     hp.int("lookback", shortest, longest)
     hp.categorical("transform", [t for t in TRANSFORMS if t in task.forecast["levels"]])

@@ -43,7 +43,7 @@ DECISION_TABLE: dict[str, TableRow] = {
 }
 # A forecast searches the time-series row's families (the guide's RNN first) and these, which
 # only forecast: their `SUPPORTS` names "forecasting" instead of a row.
-FORECASTING_FAMILIES = ("nbeats",)
+FORECASTING_FAMILIES = ("nbeats", "smoothing")
 TASK_CHOICES = ("auto", "classification", "regression", "unsupervised")
 # The row of labelled data of each modality (tables split by the target's kind).
 MODALITY_ROWS = {

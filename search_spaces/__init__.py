@@ -20,6 +20,7 @@ from automl.search_spaces import (
     rbm,
     rnn,
     rntn,
+    smoothing,
     text_cnn,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "rbm",
     "rnn",
     "rntn",
+    "smoothing",
     "text_cnn",
 ]

@@ -42,7 +42,7 @@ CASES = [
     ("nbeats", {"blocks_kind": "interpretable", "degree": 2, "harmonics": 2}, forecast),
     ("nbeats", {"transform": "log", "differences": True}, forecast),
     # Holt's damped trend: a recurrence unrolled over the window, its weights learnt
-    ("conv1d", {"base": "holt", "scaling": "window"}, forecast),
+    ("smoothing", {"base": "holt"}, forecast),
     ("text_cnn", {}, text),
     ("fasttext", {"ngrams": 3, "hidden": 64}, text),
     ("conv1d", {}, series),
