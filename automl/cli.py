@@ -495,8 +495,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     checked = json.loads(config.read_text())["exports"][args.format]["checked"]
     print(
         f"wrote {written} ({written.stat().st_size / 1e6:.2f} MB) and {config}; checked on "
-        f"sample inputs: max abs difference {checked['max_abs_diff']:.1e} from the PyTorch "
-        f"network (tolerance {checked['tolerance']:g})"
+        f"sample inputs: max difference {checked['max_scaled_diff']:.1e} from the PyTorch "
+        f"network (relative past 1; tolerance {checked['tolerance']:g})"
     )
     return 0
 
