@@ -13,7 +13,8 @@ searched like the core's, as `<family>.<choice>`:
   core learns first differences), "seasonal" (the value one period back: seasonal differences),
   "drift" (the line through the window's first and last values), "holt" (exponential
   smoothing with a damped trend, run over the window; its three smoothing weights are learnt
-  with the core and shared by every series, as in ES-RNN, Smyl 2020) or "none";
+  with the core and shared by every series, as in ES-RNN, Smyl 2020), "holt_winters" (the
+  same with an additive season, for windows of two periods or more) or "none";
 - `differences`: the window's first differences as an extra input channel;
 - `calendar`: whether the network reads each step's position in the calendar (the month of a
   monthly series; the last two input channels, sine and cosine): known for the future too,
@@ -45,9 +46,9 @@ MAX_LOG = 30.0  # a log forecast past exp(30) scale units is an overflow, not a 
 MIN_SPREAD = 0.01  # a flat window's spread: this share of the training values' spread
 STEP_CALIBRATION_ORIGINS = 50  # backtests from which each step's interval is calibrated alone
 SCALE_RANGE = (0.25, 20.0)  # an interval is narrowed or widened this much at most
-# Holt's base starts at level weight 0.5, trend weight 0.1 and damping 0.98 (as logits); its
-# damping stays in [0.8, 1], the range ETS fits allow
-HOLT_START = (0.0, -2.2, 3.0)
+# Holt's base starts at level weight 0.5, trend weight 0.1, damping 0.98 and season weight 0.1
+# (as logits); its damping stays in [0.8, 1], the range ETS fits allow
+HOLT_START = (0.0, -2.2, 3.0, -2.2)
 MIN_DAMPING = 0.8
 
 
@@ -61,7 +62,8 @@ def bases(task: TaskInfo) -> list[str]:
     period the window can hold."""
     period, longest = int(task.forecast["period"]), int(task.input_shape[0])
     seasonal = ["seasonal"] if 1 < period <= longest else []
-    return [*seasonal, "last", "drift", "holt", "none"]
+    winters = ["holt_winters"] if 1 < period and 2 * period <= longest else []
+    return [*seasonal, "last", "drift", "holt", *winters, "none"]
 
 
 def suggest_forecasting(
@@ -77,7 +79,8 @@ def suggest_forecasting(
         hp.int("lookback", min(4, longest), longest)
         return
     base = hp.categorical("base", [b for b in bases(task) if not (naive_only and b == "none")])
-    shortest = int(task.forecast["period"]) if base == "seasonal" else min(4, longest)
+    period = int(task.forecast["period"])
+    shortest = {"seasonal": period, "holt_winters": 2 * period}.get(base, min(4, longest))
     hp.int("lookback", shortest, longest)
     hp.categorical("transform", [t for t in TRANSFORMS if t in task.forecast["levels"]])
     hp.categorical("scaling", ["window", "global"])
@@ -128,8 +131,8 @@ class Forecaster(nn.Module):
         lam = info.get("boxcox_lambda")
         self.boxcox_lambda = 1.0 if lam is None else float(lam)
         self.level, self.spread = (float(v) for v in info["levels"][self.transform])
-        if self.base == "holt":
-            self.smoothing = nn.Parameter(torch.tensor(HOLT_START))
+        if self.base in ("holt", "holt_winters"):
+            self.smoothing = nn.Parameter(torch.tensor(HOLT_START[: 3 + (self.base != "holt")]))
         n_features = int(task.input_shape[-1]) - self.dropped + int(self.differences)
         self.core = build_core(dataclasses.replace(task, input_shape=(self.lookback, n_features)))
 
@@ -189,16 +192,28 @@ class Forecaster(nn.Module):
         if self.base == "last":
             return last + 0.0 * ahead
         if self.base == "seasonal":
-            steps = z.shape[1] - self.period + (torch.arange(self.horizon) % self.period)
-            back = z[:, steps.to(z.device)]
-            return torch.where(real[:, steps.to(z.device)], back, last)
+            return self._seasonal_naive(z, real)
         # drift: the line through the first real value and the last one
         first = torch.argmax(real.to(torch.int64), dim=1, keepdim=True)
         n_real = real.to(z.dtype).sum(dim=1, keepdim=True)
         slope = (last - torch.gather(z, 1, first)) / (n_real - 1.0).clamp_min(1.0)
         if self.base == "drift":
             return last + slope * ahead
-        return self._holt(z, real, first, slope, ahead)
+        if self.base == "holt":
+            return self._holt(z, real, first, slope, ahead)
+        return self._holt_winters(z, real, first, ahead)
+
+    def _seasonal_naive(self, z: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The value one period back (the last value where that step is padding)."""
+        steps = z.shape[1] - self.period + (torch.arange(self.horizon) % self.period)
+        steps = steps.to(z.device)
+        return torch.where(real[:, steps], z[:, steps], z[:, -1:])
+
+    def _weights(self) -> tuple[torch.Tensor, ...]:
+        """alpha, beta, phi (and gamma) from their logits."""
+        alpha, beta = torch.sigmoid(self.smoothing[0]), torch.sigmoid(self.smoothing[1])
+        phi = MIN_DAMPING + (1.0 - MIN_DAMPING) * torch.sigmoid(self.smoothing[2])
+        return alpha, beta, phi, torch.sigmoid(self.smoothing[-1])
 
     def _holt(
         self,
@@ -210,8 +225,7 @@ class Forecaster(nn.Module):
     ) -> torch.Tensor:
         """Holt's damped trend run over the window from its first real value, the drift's slope
         as the starting trend; forecast h: level + (phi + ... + phi^h) trend."""
-        alpha, beta = torch.sigmoid(self.smoothing[0]), torch.sigmoid(self.smoothing[1])
-        phi = MIN_DAMPING + (1.0 - MIN_DAMPING) * torch.sigmoid(self.smoothing[2])
+        alpha, beta, phi, _ = self._weights()
         level, trend = torch.gather(z, 1, first), slope
         for t in range(1, z.shape[1]):
             update = real[:, t : t + 1] & (first < t)
@@ -220,6 +234,39 @@ class Forecaster(nn.Module):
             level = torch.where(update, new_level, level)
             trend = torch.where(update, new_trend, trend)
         return level + trend * torch.cumsum(phi**ahead, dim=0)
+
+    def _holt_winters(
+        self, z: torch.Tensor, real: torch.Tensor, first: torch.Tensor, ahead: torch.Tensor
+    ) -> torch.Tensor:
+        """Holt-Winters with a damped trend and an additive season of `period` steps, started
+        from the first two real periods (level: the first's mean, moved to its last step; trend:
+        the change of the periods' means per step; season: the first's deviations) and run
+        over the rest. A window with under two real periods gets the seasonal naive instead."""
+        alpha, beta, phi, gamma = self._weights()
+        m, steps = self.period, z.shape[1]
+        phases = torch.arange(m, device=z.device)
+        start = (first + phases).clamp_max(steps - 1)
+        one = torch.gather(z, 1, start)
+        two = torch.gather(z, 1, (start + m).clamp_max(steps - 1))
+        mean = one.mean(dim=1, keepdim=True)
+        trend = (two.mean(dim=1, keepdim=True) - mean) / m
+        level = mean + trend * (m - 1) / 2.0
+        season = one - mean  # (n, m): by phase, counted from the first real step
+        for t in range(m, steps):
+            update = real[:, t : t + 1] & (first + m <= t)
+            phase = (t - first) % m
+            here = update & (phases == phase)  # (n, m): the season this step updates
+            s = torch.gather(season, 1, phase)
+            new_level = alpha * (z[:, t : t + 1] - s) + (1.0 - alpha) * (level + phi * trend)
+            new_trend = beta * (new_level - level) + (1.0 - beta) * phi * trend
+            season = torch.where(
+                here, gamma * (z[:, t : t + 1] - new_level) + (1 - gamma) * s, season
+            )
+            level = torch.where(update, new_level, level)
+            trend = torch.where(update, new_trend, trend)
+        later = (steps - 1 - first + ahead.to(torch.int64)) % m  # (n, horizon)
+        forecast = level + trend * torch.cumsum(phi**ahead, dim=0) + torch.gather(season, 1, later)
+        return torch.where(first + 2 * m <= steps, forecast, self._seasonal_naive(z, real))
 
 
 def pinball_loss(quantiles: list[float]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

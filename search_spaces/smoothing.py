@@ -1,8 +1,8 @@
 """Exponential smoothing as a network: the forecaster's naive base with learnt offsets.
 
 The statistical forecasters' models run as the forecaster's base (`automl.forecaster`): Holt's
-damped trend with learnt smoothing weights, the drift line, the last value or the value one
-season back. The core adds one learnt offset per step and quantile (in the window's units),
+damped trend or Holt-Winters with learnt smoothing weights, the drift line, the last value or
+the value one season back. The core adds one learnt offset per step and quantile (in the window's units),
 which turns the base's point forecast into quantiles and corrects its average bias. With a few
 dozen parameters it trains in seconds and cannot overfit a short series, and it errs unlike the
 deep families, so the ensemble selection can blend it with them (a network plus a smoothing
@@ -25,7 +25,7 @@ from automl.task_info import TaskInfo
 
 NAME = "smoothing"
 SUPPORTS = frozenset({"forecasting"})
-SUMMARY = "exponential smoothing: Holt, drift or seasonal naive with learnt quantiles (forecasting)"
+SUMMARY = "exponential smoothing (Holt, Holt-Winters) or a naive forecast, learnt quantiles"
 
 
 def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
@@ -34,10 +34,11 @@ def suggest(hp: Hyperparameters, task: TaskInfo) -> None:
 
 
 def defaults(task: TaskInfo) -> dict[str, Any]:
-    """Holt's damped trend over the whole window, scaled per window."""
+    """Holt-Winters (Holt's damped trend where the window holds no two periods) over the
+    whole window, scaled per window."""
     forecaster = forecasting_defaults(task, univariate=True)
     if "base" in forecaster:  # not a study of 0.2.0
-        forecaster["base"] = "holt" if "holt" in bases(task) else forecaster["base"]
+        forecaster["base"] = "holt_winters" if "holt_winters" in bases(task) else "holt"
     return {**forecaster, **training_defaults(task, lr=1e-2)}
 
 

@@ -156,6 +156,32 @@ def test_the_holt_base_is_damped_exponential_smoothing_over_the_window():
     np.testing.assert_allclose(model(window)[0, :, 1].detach().numpy(), drift, rtol=1e-5)
 
 
+def test_the_holt_winters_base_adds_a_season_started_from_the_first_two_periods():
+    """Holt-Winters (period 4) against the recurrence written out in numpy; a window with under
+    two real periods gets the seasonal naive."""
+    task = forecast_task((12, 1), {"none": [0.0, 1.0]})
+    series = [5.0, 1.0, 3.0, 2.0, 6.0, 2.0, 4.0, 3.0, 8.0, 3.0]
+    windows = torch.tensor([[np.nan, np.nan, *series], [np.nan] * 6 + series[-6:]])[..., None]
+    hp = {"lookback": 12, "transform": "none", "scaling": "global", "base": "holt_winters"}
+    model = Forecaster({**hp, "differences": False}, task, lambda t: Zeros(t.output_dim))
+    alpha, beta, phi, gamma = 0.4, 0.2, 0.9, 0.3
+    with torch.no_grad():
+        model.smoothing[:] = torch.logit(torch.tensor([alpha, beta, (phi - 0.8) / 0.2, gamma]))
+    z, m = np.array(series), 4
+    trend = (z[m : 2 * m].mean() - z[:m].mean()) / m
+    level, season = z[:m].mean() + trend * (m - 1) / 2, list(z[:m] - z[:m].mean())
+    for t in range(m, len(z)):
+        s = season[t % m]
+        previous, level = level, alpha * (z[t] - s) + (1 - alpha) * (level + phi * trend)
+        trend = beta * (level - previous) + (1 - beta) * phi * trend
+        season[t % m] = gamma * (z[t] - level) + (1 - gamma) * s
+    damp = np.cumsum([phi**h for h in range(1, 6)])
+    expected = [level + trend * damp[h - 1] + season[(len(z) - 1 + h) % m] for h in range(1, 6)]
+    out = model(windows)[:, :, 1].detach().numpy()
+    np.testing.assert_allclose(out[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(out[1], [4.0, 3.0, 8.0, 3.0, 4.0], rtol=1e-5)  # 6 real steps
+
+
 def test_quantiles_come_out_ordered_and_the_loss_is_the_pinball():
     task = forecast_task((8, 1), {"none": [3.0, 2.0]})
     hp = {"lookback": 8, "transform": "none", "scaling": "window", "base": "last"}
