@@ -222,10 +222,12 @@ def check_graph(
                     f"The exported graph gives shape {tuple(have.shape)} where the network "
                     f"gives {tuple(want.shape)} (batch {n}, steps {length}); not written."
                 )
-            difference = np.abs(want.numpy() - have)
+            want = want.numpy()
+            difference = np.abs(want - have)
             worst = max(worst, float(difference.max(initial=0.0)))
-            size = np.maximum(np.abs(want.numpy()), 1.0)
-            scaled = max(scaled, float((difference / size).max(initial=0.0)))
+            scaled = max(
+                scaled, float((difference / np.maximum(np.abs(want), 1.0)).max(initial=0.0))
+            )
     if not scaled <= TOLERANCE:
         raise ExportError(
             f"The exported graph differs from the network by {scaled:.2e} on sample inputs "

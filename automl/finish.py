@@ -5,8 +5,8 @@ fold under cross-validation, the best epoch's. Greedy ensemble selection over th
 validation (out-of-fold) outputs weights them (automl.ensemble); a trial whose networks were
 not kept (a cluster without shared storage) is trained again, the best few only. On small
 data with one validation split, each member is then refit on all rows (a forecast's include
-the windows no trial learnt); on larger data it continues from its kept weights on half the validation rows, checked
-on the other half, as far as the reserve allows. The ensemble is scored (validation, and a
+the windows no trial learnt); on larger data it continues from its kept weights on half the
+validation rows, checked on the other half, as far as the reserve allows. The ensemble is scored (validation, and a
 given test split), written to <study>/best/, and for unlabelled data a map of its codes is
 written for the dashboard.
 """
@@ -254,10 +254,9 @@ def gather_candidates(
     candidates: list[Candidate] = []
     failures: list[str] = []
     retrained = 0
-    by_number = {t.number: t for t in trials}
-    kept = [by_number[n] for n in kept_trials([(t.number, t.family) for t in trials])]
     # unlabelled data keeps one network: its codes (transform) come from one encoder
-    for trial in trials[:1] if task.target_kind == "none" else kept:
+    kept = trials[:1] if task.target_kind == "none" else kept_trials(trials, lambda t: t.family)
+    for trial in kept:
         candidate = kept_candidate(study_dir, trial, task, data.n_folds, len(data.X_val))
         if candidate is not None and candidate.outputs is None:
             candidate.outputs = predict_outputs(Ensemble(candidate.networks, False), val_inputs)

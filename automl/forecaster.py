@@ -132,7 +132,8 @@ class Forecaster(nn.Module):
         self.boxcox_lambda = 1.0 if lam is None else float(lam)
         self.level, self.spread = (float(v) for v in info["levels"][self.transform])
         if self.base in ("holt", "holt_winters"):
-            self.smoothing = nn.Parameter(torch.tensor(HOLT_START[: 3 + (self.base != "holt")]))
+            weights = HOLT_START if self.base == "holt_winters" else HOLT_START[:3]  # no season
+            self.smoothing = nn.Parameter(torch.tensor(weights))
         n_features = int(task.input_shape[-1]) - self.dropped + int(self.differences)
         self.core = build_core(dataclasses.replace(task, input_shape=(self.lookback, n_features)))
 
@@ -229,8 +230,7 @@ class Forecaster(nn.Module):
         level, trend = torch.gather(z, 1, first), slope
         for t in range(1, z.shape[1]):
             update = real[:, t : t + 1] & (first < t)
-            new_level = alpha * z[:, t : t + 1] + (1.0 - alpha) * (level + phi * trend)
-            new_trend = beta * (new_level - level) + (1.0 - beta) * phi * trend
+            new_level, new_trend = _holt_step(level, trend, z[:, t : t + 1], alpha, beta, phi)
             level = torch.where(update, new_level, level)
             trend = torch.where(update, new_trend, trend)
         return level + trend * torch.cumsum(phi**ahead, dim=0)
@@ -257,8 +257,7 @@ class Forecaster(nn.Module):
             phase = (t - first) % m
             here = update & (phases == phase)  # (n, m): the season this step updates
             s = torch.gather(season, 1, phase)
-            new_level = alpha * (z[:, t : t + 1] - s) + (1.0 - alpha) * (level + phi * trend)
-            new_trend = beta * (new_level - level) + (1.0 - beta) * phi * trend
+            new_level, new_trend = _holt_step(level, trend, z[:, t : t + 1] - s, alpha, beta, phi)
             season = torch.where(
                 here, gamma * (z[:, t : t + 1] - new_level) + (1 - gamma) * s, season
             )
@@ -267,6 +266,19 @@ class Forecaster(nn.Module):
         later = (steps - 1 - first + ahead.to(torch.int64)) % m  # (n, horizon)
         forecast = level + trend * torch.cumsum(phi**ahead, dim=0) + torch.gather(season, 1, later)
         return torch.where(first + 2 * m <= steps, forecast, self._seasonal_naive(z, real))
+
+
+def _holt_step(
+    level: torch.Tensor,
+    trend: torch.Tensor,
+    value: torch.Tensor,
+    alpha: torch.Tensor,
+    beta: torch.Tensor,
+    phi: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of Holt's damped trend: the level and trend after `value` (deseasonalised)."""
+    new_level = alpha * value + (1.0 - alpha) * (level + phi * trend)
+    return new_level, beta * (new_level - level) + (1.0 - beta) * phi * trend
 
 
 def pinball_loss(quantiles: list[float]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -4,15 +4,18 @@ A trial writes its networks (one per fold) and their validation outputs whenever
 its best yet: a trial stopped early (by ASHA, its cap, the budget) keeps its best epoch's.
 Outputs and weights are one file, replaced whole, so they always belong together. Only the
 best KEPT_TRIALS trials of a run and each family's best keep theirs (the driver removes the
-rest as trials end): they are the finish's candidates. A trial on a machine that cannot reach the study directory
-(a cluster without shared storage) keeps nothing, and the finish trains it again.
+rest as trials end): they are the finish's candidates. A trial on a machine that cannot reach
+the study directory (a cluster without shared storage) keeps nothing, and the finish trains it
+again.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
@@ -21,18 +24,19 @@ from automl.trial_record import trial_dir
 
 KEPT_FILE = "best.pt"
 KEPT_TRIALS = 16
+T = TypeVar("T")
 
 
-def kept_trials(ranked: list[tuple[int, str | None]]) -> list[int]:
-    """Of trials (number, family), best first: the best KEPT_TRIALS and the best of each other
-    family. A weaker family errs differently from the leader's copies; whether that helps is
-    the ensemble selection's call (Caruana et al. 2004 select from a diverse library)."""
-    kept = [number for number, _ in ranked[:KEPT_TRIALS]]
-    seen = {family for _, family in ranked[:KEPT_TRIALS]}
-    for number, family in ranked[KEPT_TRIALS:]:
-        if family not in seen:
-            kept.append(number)
-            seen.add(family)
+def kept_trials(ranked: list[T], family: Callable[[T], str | None]) -> list[T]:
+    """Of trials ranked best first: the best KEPT_TRIALS and the best of each other family. A
+    weaker family errs differently from the leader's copies; whether that helps is the
+    ensemble selection's call (Caruana et al. 2004 select from a diverse library)."""
+    kept = ranked[:KEPT_TRIALS]
+    seen = {family(trial) for trial in kept}
+    for trial in ranked[KEPT_TRIALS:]:
+        if family(trial) not in seen:
+            kept.append(trial)
+            seen.add(family(trial))
     return kept
 
 

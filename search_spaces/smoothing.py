@@ -2,8 +2,9 @@
 
 The statistical forecasters' models run as the forecaster's base (`automl.forecaster`): Holt's
 damped trend or Holt-Winters with learnt smoothing weights, the drift line, the last value or
-the value one season back. The core adds one learnt offset per step and quantile (in the window's units),
-which turns the base's point forecast into quantiles and corrects its average bias. With a few
+the value one season back. The core adds one learnt offset per step and quantile (in the
+window's units), which turns the base's point forecast into quantiles and corrects its average
+bias. With a few
 dozen parameters it trains in seconds and cannot overfit a short series, and it errs unlike the
 deep families, so the ensemble selection can blend it with them (a network plus a smoothing
 forecast is what ES-RNN, Smyl 2020, and the Theta method's blend of lines do).

@@ -94,8 +94,8 @@ class TrialRecorder:
         self._history: dict[Any, list[dict[str, Any]]] = {}
         self._started: dict[Any, float] = {}
         self._noted: set[Any] = set()
-        self._ranks: dict[int, tuple] = {}  # trials keeping their networks: their rank keys
-        self._families: dict[int, str | None] = {}  # and their families
+        # trials keeping their networks: their rank keys and families
+        self._kept: dict[int, tuple[tuple, str | None]] = {}
 
     def started(self, key: Any) -> None:
         self._started[key] = time.time()
@@ -173,13 +173,10 @@ class TrialRecorder:
             forget(self.study_dir, number)
             return
         score = value if value is not None else history[-1].get(METRIC)
-        self._ranks[number] = rank_key(
-            competes(state, value, attrs), score, attrs.get(Attr.BEST_VAL_LOSS), number
-        )
-        self._families[number] = family
-        ranked = sorted(self._ranks, key=self._ranks.get)
-        kept = set(kept_trials([(n, self._families[n]) for n in ranked]))
-        for worse in ranked:
-            if worse not in kept:
-                forget(self.study_dir, worse)
-                del self._ranks[worse], self._families[worse]
+        rank = rank_key(competes(state, value, attrs), score, attrs.get(Attr.BEST_VAL_LOSS), number)
+        self._kept[number] = (rank, family)
+        ranked = sorted(self._kept, key=lambda n: self._kept[n][0])
+        kept = set(kept_trials(ranked, lambda n: self._kept[n][1]))
+        for worse in set(ranked) - kept:
+            forget(self.study_dir, worse)
+            del self._kept[worse]
